@@ -1,0 +1,116 @@
+#include "tt_str.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tt_parse_i64(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+        return -1;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return -1;
+    *out = (int64_t)v;
+    return 0;
+}
+
+int tt_parse_double(const char *s, double *out)
+{
+    char *end;
+    double v;
+
+    if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+        return -1;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno != 0 || *end != '\0' || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int tt_streq(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+size_t tt_strlcpy(char *dst, const char *src, size_t size)
+{
+    size_t n = strlen(src);
+
+    if (size > 0) {
+        size_t c = n < size - 1 ? n : size - 1;
+        memcpy(dst, src, c);
+        dst[c] = '\0';
+    }
+    return n;
+}
+
+int tt_startswith(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+uint64_t tt_hash64_more(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+uint64_t tt_hash64(const void *data, size_t len)
+{
+    return tt_hash64_more(0xcbf29ce484222325ULL, data, len);
+}
+
+uint64_t tt_hash64_str(const char *s)
+{
+    return tt_hash64(s, strlen(s));
+}
+
+int tt_edit_distance(const char *a, const char *b, int max)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    int row[64];
+
+    if (lb >= sizeof(row) / sizeof(row[0]) || la >= 64)
+        return max + 1;
+    if ((la > lb ? la - lb : lb - la) > (size_t)max)
+        return max + 1;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0], best;
+        row[0] = (int)i;
+        best = row[0];
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+            int v = diag + cost;
+            if (up + 1 < v)
+                v = up + 1;
+            if (row[j - 1] + 1 < v)
+                v = row[j - 1] + 1;
+            row[j] = v;
+            diag = up;
+            if (v < best)
+                best = v;
+        }
+        if (best > max)
+            return max + 1;
+    }
+    return row[lb] > max ? max + 1 : row[lb];
+}

@@ -1,0 +1,31 @@
+/*
+ * tt_str — small string helpers that the C library lacks or gets wrong (atoi, strtok).
+ */
+#ifndef TT_STR_H
+#define TT_STR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parses a whole string as a base-10 integer; 0 on success, -1 on junk, overflow or "". */
+int tt_parse_i64(const char *s, int64_t *out);
+/* Parses a whole string as a finite double; 0 on success, -1 otherwise. */
+int tt_parse_double(const char *s, double *out);
+/* NULL-safe equality: two NULLs are equal. */
+int tt_streq(const char *a, const char *b);
+/* Copies at most size-1 bytes and always terminates; returns strlen(src). */
+size_t tt_strlcpy(char *dst, const char *src, size_t size);
+/* True when `s` starts with `prefix`. */
+int tt_startswith(const char *s, const char *prefix);
+/* FNV-1a 64-bit hash: stable across runs, used for names and change detection. */
+uint64_t tt_hash64(const void *data, size_t len);
+uint64_t tt_hash64_str(const char *s);
+/* Folds more bytes into a running FNV-1a hash. */
+uint64_t tt_hash64_more(uint64_t h, const void *data, size_t len);
+/*
+ * Levenshtein distance between a and b, case-insensitive, or max+1 as soon as it exceeds
+ * `max` (so a "did you mean" search stays cheap).
+ */
+int tt_edit_distance(const char *a, const char *b, int max);
+
+#endif
