@@ -16,7 +16,7 @@ int tt_cmd_version(int argc, char **argv)
     }
     printf("trimtab %s\n", TT_VERSION);
     printf("libraries: curl %s, libyaml %s, jansson %s, %s, libev %d.%d\n",
-           curl_version_info(CURLVERSION_NOW)->version, yaml_get_version_string(),
-           JANSSON_VERSION, OPENSSL_VERSION_TEXT, ev_version_major(), ev_version_minor());
+           curl_version_info(CURLVERSION_NOW)->version, yaml_get_version_string(), JANSSON_VERSION,
+           OPENSSL_VERSION_TEXT, ev_version_major(), ev_version_minor());
     return 0;
 }

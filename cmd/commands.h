@@ -6,12 +6,13 @@
 #define TT_COMMANDS_H
 
 struct tt_command {
-    const char *name;    /* as typed: "validate" */
-    const char *summary; /* one line for `trimtab --help` */
+    const char *name;                  /* as typed: "validate" */
+    const char *summary;               /* one line for `trimtab --help` */
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
 };
 
 int tt_cmd_version(int argc, char **argv);
+int tt_cmd_validate(int argc, char **argv);
 
 /* True when argv holds -h or --help (before a "--"). */
 int tt_cmd_wants_help(int argc, char **argv);

@@ -9,14 +9,16 @@
 #include "commands.h"
 
 static const struct tt_command commands[] = {
+    {"validate", "check manifests against the resource schemas and rules", tt_cmd_validate},
     {"version", "print the version", tt_cmd_version},
 };
 
 static void usage(FILE *out)
 {
-    fprintf(out, "trimtab keeps AWS scaling policies, alarms, budgets and secret rotation equal to\n"
-                 "the ScalingPolicy, Alarm, Budget and SecretRotation resources you declare.\n\n"
-                 "Usage: trimtab COMMAND [OPTIONS]\n\nCommands:\n");
+    fprintf(out,
+            "trimtab keeps AWS scaling policies, alarms, budgets and secret rotation equal to\n"
+            "the ScalingPolicy, Alarm, Budget and SecretRotation resources you declare.\n\n"
+            "Usage: trimtab COMMAND [OPTIONS]\n\nCommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun 'trimtab COMMAND --help' for a command's options.\n");

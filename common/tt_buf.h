@@ -27,7 +27,8 @@ tt_code tt_buf_append(tt_buf *b, const void *data, size_t len);
 tt_code tt_buf_puts(tt_buf *b, const char *s);
 tt_code tt_buf_putc(tt_buf *b, char c);
 tt_code tt_buf_printf(tt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-tt_code tt_buf_vprintf(tt_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+tt_code tt_buf_vprintf(tt_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Returns the content ("" when empty); the buffer keeps ownership. */
 const char *tt_buf_str(const tt_buf *b);
 /* Hands the content to the caller (free() it) and leaves the buffer empty. Never NULL unless

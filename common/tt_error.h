@@ -11,21 +11,21 @@
 
 typedef enum tt_code {
     TT_OK = 0,
-    TT_AGAIN,         /* not finished: call again later (requeue) */
-    TT_ENOMEM,        /* an allocation failed */
-    TT_EINVAL,        /* invalid argument or input */
-    TT_EPARSE,        /* malformed document or response */
-    TT_EIO,           /* a file or socket operation failed */
-    TT_ENOTFOUND,     /* the object does not exist */
-    TT_ECONFLICT,     /* optimistic concurrency or ownership conflict */
-    TT_ELIMIT,        /* a size, depth or count bound was exceeded */
-    TT_EAWS,          /* AWS answered with an error (code and status in the record) */
-    TT_ETHROTTLED,    /* AWS or Kubernetes throttled the call */
-    TT_EUNAVAILABLE,  /* 5xx, reset, timeout: transient */
-    TT_EACCESS,       /* access denied */
-    TT_ECREDENTIALS,  /* no usable credentials */
-    TT_EUNSUPPORTED,  /* the operation or combination is not supported */
-    TT_ECANCELLED,    /* the request was cancelled (shutdown) */
+    TT_AGAIN,        /* not finished: call again later (requeue) */
+    TT_ENOMEM,       /* an allocation failed */
+    TT_EINVAL,       /* invalid argument or input */
+    TT_EPARSE,       /* malformed document or response */
+    TT_EIO,          /* a file or socket operation failed */
+    TT_ENOTFOUND,    /* the object does not exist */
+    TT_ECONFLICT,    /* optimistic concurrency or ownership conflict */
+    TT_ELIMIT,       /* a size, depth or count bound was exceeded */
+    TT_EAWS,         /* AWS answered with an error (code and status in the record) */
+    TT_ETHROTTLED,   /* AWS or Kubernetes throttled the call */
+    TT_EUNAVAILABLE, /* 5xx, reset, timeout: transient */
+    TT_EACCESS,      /* access denied */
+    TT_ECREDENTIALS, /* no usable credentials */
+    TT_EUNSUPPORTED, /* the operation or combination is not supported */
+    TT_ECANCELLED,   /* the request was cancelled (shutdown) */
     TT_CODE_COUNT
 } tt_code;
 
