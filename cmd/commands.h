@@ -12,6 +12,7 @@ struct tt_command {
 };
 
 int tt_cmd_version(int argc, char **argv);
+int tt_cmd_aws(int argc, char **argv);
 int tt_cmd_validate(int argc, char **argv);
 
 /* True when argv holds -h or --help (before a "--"). */

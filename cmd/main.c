@@ -9,6 +9,7 @@
 #include "commands.h"
 
 static const struct tt_command commands[] = {
+    {"aws", "send one AWS API call through trimtab's AWS layer (debugging)", tt_cmd_aws},
     {"validate", "check manifests against the resource schemas and rules", tt_cmd_validate},
     {"version", "print the version", tt_cmd_version},
 };

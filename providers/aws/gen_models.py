@@ -159,7 +159,7 @@ def main():
             for section in ("operations", "shapes"):
                 f.write(",\n\"%s\":{" % section)
                 items = sorted(doc[section].items())
-                f.write(",".join("\n%s:%s" % (json.dumps(k), json.dumps(v, sort_keys=True,
+                f.write(",".join("\n%s:%s" % (json.dumps(k), json.dumps(v, sort_keys=False,
                                                                           separators=(",", ":")))
                                  for k, v in items))
                 f.write("}")

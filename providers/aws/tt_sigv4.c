@@ -60,8 +60,8 @@ void tt_sigv4_amz_date(time_t t, char buf[17])
 
 static int is_unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '~';
 }
 
 tt_code tt_sigv4_uri_encode(tt_buf *out, const char *s, size_t len, int keep_slash)
@@ -267,8 +267,9 @@ tt_code tt_sigv4_sign(const tt_sigv4_request *req, const tt_sigv4_creds *creds,
     tt_buf_init(&tmp);
     if (req->method == NULL || req->region == NULL || req->service == NULL || creds == NULL ||
         creds->access_key_id == NULL || creds->secret_access_key == NULL) {
-        rc = tt_error_set(err, TT_EINVAL, "SigV4: method, region, service and credentials are "
-                                          "required");
+        rc = tt_error_set(err, TT_EINVAL,
+                          "SigV4: method, region, service and credentials are "
+                          "required");
         goto out;
     }
     has_token = creds->session_token != NULL && creds->session_token[0] != '\0';
@@ -360,8 +361,8 @@ tt_code tt_sigv4_sign(const tt_sigv4_request *req, const tt_sigv4_creds *creds,
         goto out;
     tt_buf_reset(&out->query);
     for (size_t i = 0; i < npairs; i++) {
-        if (tt_buf_printf(&out->query, "%s%s=%s", i > 0 ? "&" : "", pairs[i].key,
-                          pairs[i].value) != TT_OK)
+        if (tt_buf_printf(&out->query, "%s%s=%s", i > 0 ? "&" : "", pairs[i].key, pairs[i].value) !=
+            TT_OK)
             goto out;
     }
     if (tt_buf_append(cr, out->query.data, out->query.len) != TT_OK ||
@@ -400,8 +401,8 @@ tt_code tt_sigv4_sign(const tt_sigv4_request *req, const tt_sigv4_creds *creds,
             goto out;
         if (has_token && req->omit_session_token) {
             if (tt_buf_puts(&out->query, "&X-Amz-Security-Token=") != TT_OK ||
-                tt_sigv4_uri_encode(&out->query, creds->session_token,
-                                    strlen(creds->session_token), 0) != TT_OK)
+                tt_sigv4_uri_encode(&out->query, creds->session_token, strlen(creds->session_token),
+                                    0) != TT_OK)
                 goto out;
         }
     } else if (tt_buf_printf(&out->authorization,

@@ -37,22 +37,22 @@ typedef struct tt_sigv4_creds {
 } tt_sigv4_creds;
 
 typedef struct tt_sigv4_request {
-    const char *method;             /* "GET", "POST", ... */
-    const char *path;               /* as on the request line, "/" when empty */
-    const tt_sigv4_param *query;    /* decoded parameters, any order, repeats allowed */
+    const char *method;          /* "GET", "POST", ... */
+    const char *path;            /* as on the request line, "/" when empty */
+    const tt_sigv4_param *query; /* decoded parameters, any order, repeats allowed */
     size_t nquery;
     const tt_sigv4_header *headers; /* must include Host */
     size_t nheaders;
     const void *body;
     size_t body_len;
     const char *region;
-    const char *service;            /* the signing name, e.g. "monitoring" */
-    time_t when;                    /* the signing time (UTC seconds) */
-    int normalize_path;             /* remove "." and ".." segments and repeated slashes */
-    int sign_body;                  /* add and sign x-amz-content-sha256 (header form only) */
-    int omit_session_token;         /* send the token but leave it out of the signature */
-    int presign;                    /* the query-string form instead of the Authorization header */
-    int expires;                    /* X-Amz-Expires for the query form */
+    const char *service;    /* the signing name, e.g. "monitoring" */
+    time_t when;            /* the signing time (UTC seconds) */
+    int normalize_path;     /* remove "." and ".." segments and repeated slashes */
+    int sign_body;          /* add and sign x-amz-content-sha256 (header form only) */
+    int omit_session_token; /* send the token but leave it out of the signature */
+    int presign;            /* the query-string form instead of the Authorization header */
+    int expires;            /* X-Amz-Expires for the query form */
 } tt_sigv4_request;
 
 /*
@@ -62,11 +62,11 @@ typedef struct tt_sigv4_request {
  * request and string to sign are kept for tests and never logged.
  */
 typedef struct tt_sigv4_result {
-    char amz_date[17];       /* 20150830T123600Z */
-    char signature[65];      /* lowercase hex */
+    char amz_date[17];  /* 20150830T123600Z */
+    char signature[65]; /* lowercase hex */
     char payload_hash[65];
-    tt_buf authorization;    /* header form: the Authorization header value */
-    tt_buf query;            /* the encoded query string to send (both forms) */
+    tt_buf authorization; /* header form: the Authorization header value */
+    tt_buf query;         /* the encoded query string to send (both forms) */
     tt_buf canonical_request;
     tt_buf string_to_sign;
 } tt_sigv4_result;

@@ -1,0 +1,22 @@
+# Turns providers/aws/models/*.json into a C file of byte arrays (cmake -P, no other tool
+# needed): -DOUT=generated.c -DMODELS=dir. Each model becomes one entry of
+# tt_aws_embedded_models[], named after its file.
+file(GLOB files "${MODELS}/*.json")
+list(SORT files)
+set(body "/* Generated from providers/aws/models by embed_models.cmake; do not edit. */\n")
+string(APPEND body "#include <stddef.h>\n#include \"tt_aws_model.h\"\n\n")
+set(table "")
+set(i 0)
+foreach(f ${files})
+  get_filename_component(name "${f}" NAME_WE)
+  file(READ "${f}" hex HEX)
+  string(LENGTH "${hex}" hexlen)
+  math(EXPR len "${hexlen} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND body "static const unsigned char model_${i}[] = {${bytes}0x00};\n")
+  string(APPEND table "    {\"${name}\", (const char *)model_${i}, ${len}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND body "\nconst tt_aws_embedded_model tt_aws_embedded_models[] = {\n${table}    {NULL, NULL, 0},\n};\n")
+file(WRITE "${OUT}.tmp" "${body}")
+file(RENAME "${OUT}.tmp" "${OUT}")

@@ -1,0 +1,119 @@
+#include "tt_aws_model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tt_buf.h"
+
+struct tt_aws_models {
+    tt_aws_service *loaded; /* one slot per embedded model, filled on first use */
+    size_t count;
+};
+
+tt_aws_models *tt_aws_models_create(void)
+{
+    tt_aws_models *m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        return NULL;
+    while (tt_aws_embedded_models[m->count].name != NULL)
+        m->count++;
+    m->loaded = calloc(m->count, sizeof(*m->loaded));
+    if (m->loaded == NULL) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void tt_aws_models_destroy(tt_aws_models *m)
+{
+    if (m == NULL)
+        return;
+    for (size_t i = 0; i < m->count; i++)
+        json_decref(m->loaded[i].doc);
+    free(m->loaded);
+    free(m);
+}
+
+const char *tt_aws_jstr(json_t *obj, const char *key, const char *dflt)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s != NULL ? s : dflt;
+}
+
+static tt_code load(tt_aws_service *svc, const tt_aws_embedded_model *em, tt_error *err)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(em->json, em->len, 0, &jerr);
+    if (doc == NULL)
+        return tt_error_set(err, TT_EPARSE, "embedded model %s: %s (line %d)", em->name, jerr.text,
+                            jerr.line);
+    json_t *meta = json_object_get(doc, "metadata");
+    const char *proto = tt_aws_jstr(meta, "protocol", "");
+    svc->name = em->name;
+    svc->doc = doc;
+    svc->operations = json_object_get(doc, "operations");
+    svc->shapes = json_object_get(doc, "shapes");
+    svc->api_version = tt_aws_jstr(meta, "apiVersion", "");
+    svc->endpoint_prefix = tt_aws_jstr(meta, "endpointPrefix", em->name);
+    svc->signing_name = tt_aws_jstr(meta, "signingName", svc->endpoint_prefix);
+    svc->service_id = tt_aws_jstr(meta, "serviceId", em->name);
+    svc->target_prefix = tt_aws_jstr(meta, "targetPrefix", NULL);
+    svc->json_version = tt_aws_jstr(meta, "jsonVersion", "1.0");
+    svc->global_endpoint = tt_aws_jstr(meta, "globalEndpoint", NULL);
+    if (strcmp(proto, "json") == 0) {
+        svc->protocol = TT_AWS_PROTO_JSON;
+    } else if (strcmp(proto, "query") == 0) {
+        svc->protocol = TT_AWS_PROTO_QUERY;
+    } else if (strcmp(proto, "rest-json") == 0) {
+        svc->protocol = TT_AWS_PROTO_REST_JSON;
+    } else if (strcmp(proto, "rest-xml") == 0) {
+        svc->protocol = TT_AWS_PROTO_REST_XML;
+    } else {
+        json_decref(doc);
+        memset(svc, 0, sizeof(*svc));
+        return tt_error_set(err, TT_EUNSUPPORTED, "model %s: protocol '%s' is not supported",
+                            em->name, proto);
+    }
+    if (!json_is_object(svc->operations) || !json_is_object(svc->shapes)) {
+        json_decref(doc);
+        memset(svc, 0, sizeof(*svc));
+        return tt_error_set(err, TT_EPARSE, "model %s has no operations or shapes", em->name);
+    }
+    return TT_OK;
+}
+
+const tt_aws_service *tt_aws_models_get(tt_aws_models *m, const char *service, tt_error *err)
+{
+    for (size_t i = 0; i < m->count; i++) {
+        if (strcmp(tt_aws_embedded_models[i].name, service) != 0)
+            continue;
+        if (m->loaded[i].doc == NULL &&
+            load(&m->loaded[i], &tt_aws_embedded_models[i], err) != TT_OK)
+            return NULL;
+        return &m->loaded[i];
+    }
+    tt_buf names;
+    tt_buf_init(&names);
+    for (size_t i = 0; i < m->count; i++)
+        tt_buf_printf(&names, "%s%s", i > 0 ? ", " : "", tt_aws_embedded_models[i].name);
+    tt_error_set(err, TT_EUNSUPPORTED, "unknown service '%s' (trimtab knows: %s)", service,
+                 tt_buf_str(&names));
+    tt_buf_cleanup(&names);
+    return NULL;
+}
+
+json_t *tt_aws_service_op(const tt_aws_service *svc, const char *operation)
+{
+    return json_object_get(svc->operations, operation);
+}
+
+json_t *tt_aws_service_shape(const tt_aws_service *svc, const char *name)
+{
+    return name != NULL ? json_object_get(svc->shapes, name) : NULL;
+}
+
+json_t *tt_aws_service_ref(const tt_aws_service *svc, json_t *ref)
+{
+    return tt_aws_service_shape(svc, tt_aws_jstr(ref, "shape", NULL));
+}
