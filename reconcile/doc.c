@@ -557,6 +557,8 @@ static int push_frame(struct parser *p, json_t *node, int is_map, const char *an
     }
     if (p->depth >= p->lim->max_depth) {
         json_decref(node);
+        /* The path would be as deep as the nesting; the line says enough. Parsing stops here. */
+        tt_path_pop(&p->path, 0);
         diag(p, line, "nesting is deeper than %d levels; refusing the document", p->lim->max_depth);
         return -1;
     }

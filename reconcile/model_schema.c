@@ -1010,12 +1010,11 @@ static void check_policy_names_unique(tt_vctx *v, const tt_scaling_policy_spec *
 {
     for (size_t i = 0; i < s->nstep_scaling; i++) {
         for (size_t k = 0; k < s->ntarget_tracking; k++) {
-            if (strcmp(s->step_scaling[i].name, s->target_tracking[k].name) == 0) {
-                tt_vctx_error(v, NULL,
-                              "stepScaling[%zu] and targetTracking[%zu] are both named '%s'; "
-                              "policy names must be unique",
-                              i, k, s->step_scaling[i].name);
-            }
+            if (strcmp(s->step_scaling[i].name, s->target_tracking[k].name) == 0)
+                tt_vctx_error_item(v, "stepScaling", i, "name",
+                                   "'%s' is also the name of targetTracking[%zu]; policy names "
+                                   "must be unique",
+                                   s->step_scaling[i].name, k);
         }
     }
 }
@@ -1058,11 +1057,9 @@ static void check_scaling_policy(tt_vctx *v, const json_t *obj, void *out)
         tt_vctx_error(v, "target.elasticache.cacheCluster", "only applies to Alarms");
     for (size_t i = 0; OK("targetTracking") && i < s->ntarget_tracking; i++) {
         const char *m = s->target_tracking[i].predefined_metric;
-        if (m != NULL && scalable && predefined_metric_target(m) != tk) {
-            char field[64];
-            snprintf(field, sizeof(field), "targetTracking[%zu].predefinedMetric", i);
-            tt_vctx_error(v, NULL, "%s: %s does not apply to this target", field, m);
-        }
+        if (m != NULL && scalable && predefined_metric_target(m) != tk)
+            tt_vctx_error_item(v, "targetTracking", i, "predefinedMetric",
+                               "%s does not apply to this target", m);
     }
     if (tk != TT_TARGET_RDS_INSTANCE) {
         forbid(v, obj, "vertical", "only applies to target.rds.instance");
@@ -1082,26 +1079,26 @@ static void check_scaling_policy(tt_vctx *v, const json_t *obj, void *out)
         tt_vctx_error(v, "cloudfront", "is required for a cloudfront target");
     for (size_t i = 0; OK("budgetGuard") && i < s->nbudget_guard; i++) {
         const tt_budget_guard *g = &s->budget_guard[i];
-        char field[64];
-        snprintf(field, sizeof(field), "budgetGuard[%zu]", i);
         if (tk == TT_TARGET_CLOUDFRONT && g->max_capacity.set)
-            tt_vctx_error(v, field,
-                          "a cloudfront target is guarded by priceClass, not "
-                          "maxCapacity");
+            tt_vctx_error_item(v, "budgetGuard", i, "maxCapacity",
+                               "a cloudfront target is guarded by priceClass, not maxCapacity");
         else if (tk != TT_TARGET_CLOUDFRONT && g->price_class != NULL)
-            tt_vctx_error(v, field, "priceClass only applies to a cloudfront target");
+            tt_vctx_error_item(v, "budgetGuard", i, "priceClass",
+                               "only applies to a cloudfront target");
         else if (g->max_capacity.set && s->min_capacity.set &&
                  g->max_capacity.v < s->min_capacity.v)
-            tt_vctx_error(v, field, "maxCapacity (%lld) is below spec.minCapacity (%lld)",
-                          (long long)g->max_capacity.v, (long long)s->min_capacity.v);
+            tt_vctx_error_item(v, "budgetGuard", i, "maxCapacity",
+                               "%lld is below spec.minCapacity (%lld)",
+                               (long long)g->max_capacity.v, (long long)s->min_capacity.v);
         else if (g->max_capacity.set && s->max_capacity.set &&
                  g->max_capacity.v >= s->max_capacity.v)
-            tt_vctx_error(v, field,
-                          "maxCapacity (%lld) is not below spec.maxCapacity (%lld): the guard "
-                          "would never clamp",
-                          (long long)g->max_capacity.v, (long long)s->max_capacity.v);
+            tt_vctx_error_item(v, "budgetGuard", i, "maxCapacity",
+                               "%lld is not below spec.maxCapacity (%lld): the guard would "
+                               "never clamp",
+                               (long long)g->max_capacity.v, (long long)s->max_capacity.v);
         else if (tk == TT_TARGET_RDS_INSTANCE)
-            tt_vctx_error(v, field, "an rds instance target cannot be guarded by a budget");
+            tt_vctx_error_item(v, "budgetGuard", i, NULL,
+                               "an rds instance target cannot be guarded by a budget");
     }
 }
 
@@ -1669,11 +1666,8 @@ static void check_budget(tt_vctx *v, const json_t *obj, void *out)
             const tt_notification *o = &b->notifications[k];
             if (strcmp(n->type, o->type) == 0 && strcmp(n->comparison, o->comparison) == 0 &&
                 strcmp(n->threshold_type, o->threshold_type) == 0 &&
-                n->threshold.v == o->threshold.v) {
-                char field[48];
-                snprintf(field, sizeof(field), "notifications[%zu]", i);
-                tt_vctx_error(v, field, "repeats notifications[%zu]", k);
-            }
+                n->threshold.v == o->threshold.v)
+                tt_vctx_error_item(v, "notifications", i, NULL, "repeats notifications[%zu]", k);
         }
     }
 }

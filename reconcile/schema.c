@@ -43,6 +43,19 @@ void tt_vctx_warn(tt_vctx *v, const char *field, const char *fmt, ...)
     va_end(ap);
 }
 
+void tt_vctx_error_item(tt_vctx *v, const char *list, size_t index, const char *field,
+                        const char *fmt, ...)
+{
+    size_t old = tt_path_push_key(&v->path, list);
+    va_list ap;
+
+    tt_path_push_index(&v->path, index);
+    va_start(ap, fmt);
+    vreport(v, TT_DIAG_ERROR, field, fmt, ap);
+    va_end(ap);
+    tt_path_pop(&v->path, old);
+}
+
 static const char *json_type_word(const json_t *j)
 {
     switch (json_typeof(j)) {

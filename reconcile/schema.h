@@ -129,6 +129,10 @@ typedef struct tt_vctx {
     uint64_t bad;
 } tt_vctx;
 
+/* Reports at `list[index].field` below the current path (`field` may be NULL). */
+void tt_vctx_error_item(tt_vctx *v, const char *list, size_t index, const char *field,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /*
  * In a check function: true when `field` of the object being checked parsed without a problem
  * (or was absent and not required). Rules that read a failed field must be skipped, so that
