@@ -11,6 +11,15 @@
 
 /* ---- reporting ---------------------------------------------------------------------- */
 
+/* Where a field's value lives in the typed struct; void * so typed stores need no cast-align. */
+static void *field_at(void *base, size_t off)
+{
+    return (char *)base + off;
+}
+
+static void vreport(tt_vctx *v, tt_severity sev, const char *field, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
 static void vreport(tt_vctx *v, tt_severity sev, const char *field, const char *fmt, va_list ap)
 {
     size_t old = v->path.len;
@@ -217,7 +226,7 @@ static int parse_enum(tt_vctx *v, const tt_field *f, const json_t *j, const char
 
 static int parse_scalar(tt_vctx *v, const tt_field *f, const json_t *j, char *base)
 {
-    void *dst = base + f->off;
+    void *dst = field_at(base, f->off);
 
     switch (f->type) {
     case TT_F_STRING: {
@@ -309,7 +318,7 @@ static int parse_scalar(tt_vctx *v, const tt_field *f, const json_t *j, char *ba
 
 static void apply_default(const tt_field *f, char *base)
 {
-    void *dst = base + f->off;
+    void *dst = field_at(base, f->off);
 
     switch (f->type) {
     case TT_F_STRING:
@@ -386,8 +395,8 @@ static int parse_list(tt_vctx *v, const tt_field *f, const json_t *j, char *base
         }
     }
     tt_path_pop(&v->path, old);
-    *(void **)(base + f->off) = items;
-    *(size_t *)(base + f->count_off) = n;
+    *(void **)field_at(base, f->off) = items;
+    *(size_t *)field_at(base, f->count_off) = n;
     return errors;
 }
 
@@ -429,8 +438,8 @@ static int parse_strlist(tt_vctx *v, const tt_field *f, const json_t *j, char *b
         tt_path_pop(&v->path, o2);
     }
     tt_path_pop(&v->path, old);
-    *(const char ***)(base + f->off) = items;
-    *(size_t *)(base + f->count_off) = n;
+    *(const char ***)field_at(base, f->off) = items;
+    *(size_t *)field_at(base, f->count_off) = n;
     return errors;
 }
 
@@ -479,8 +488,8 @@ static int parse_strmap(tt_vctx *v, const tt_field *f, const json_t *j, char *ba
     tt_path_pop(&v->path, old);
     if (i > 1)
         qsort(items, i, sizeof(*items), kv_cmp);
-    *(tt_kv **)(base + f->off) = items;
-    *(size_t *)(base + f->count_off) = i;
+    *(tt_kv **)field_at(base, f->off) = items;
+    *(size_t *)field_at(base, f->count_off) = i;
     return errors;
 }
 
@@ -496,7 +505,7 @@ static int parse_field(tt_vctx *v, const tt_field *f, const json_t *j, char *bas
         old = tt_path_push_key(&v->path, f->name);
         errors = tt_schema_parse(v, f->sub, j, sub);
         tt_path_pop(&v->path, old);
-        *(void **)(base + f->off) = sub;
+        *(void **)field_at(base, f->off) = sub;
         return errors;
     }
     case TT_F_LIST:
