@@ -206,6 +206,7 @@ struct parser {
     size_t doc_start; /* byte offset where the document started */
     int doc_line;
     int nerrors;
+    int truncated;
     int oom;
 };
 
@@ -253,6 +254,7 @@ static void doc_reset(struct parser *p)
     tt_buf_reset(&p->path);
     p->nodes = 0;
     p->nerrors = 0;
+    p->truncated = 0;
 }
 
 static int doc_begin(struct parser *p, const yaml_event_t *ev)
@@ -292,6 +294,7 @@ static void doc_end(struct parser *p)
     docs->items[docs->len].root = p->root;
     docs->items[docs->len].line = p->doc_line;
     docs->items[docs->len].nerrors = p->nerrors;
+    docs->items[docs->len].truncated = p->truncated;
     docs->items[docs->len].lines = p->lines;
     docs->len++;
     p->root = NULL;
@@ -728,6 +731,7 @@ static void report_yaml_error(struct parser *p, const yaml_parser_t *yp)
 /* Closes every open container so the partial document can still be reported by name. */
 static void salvage(struct parser *p, int line)
 {
+    p->truncated = 1;
     while (p->depth > 0) {
         struct frame *f = &p->stack[p->depth - 1];
         if (f->is_map && f->key != NULL) {

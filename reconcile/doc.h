@@ -32,6 +32,8 @@ typedef struct tt_doc {
     int line;          /* line where the document starts */
     int nerrors;       /* problems inside this document; it is kept so that its kind and name
                         * can still be reported, but it must not be applied */
+    int truncated;     /* parsing stopped inside it (syntax error, limit): what is there is
+                        * partial, so only its identity is worth reading */
     tt_linemap *lines; /* owned */
 } tt_doc;
 

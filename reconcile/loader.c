@@ -116,7 +116,7 @@ static tt_code add_docs(tt_manifest_set *set, tt_manifest_file *mf, const tt_doc
 
     for (size_t i = 0; i < docs->len && rc == TT_OK; i++) {
         const tt_doc *d = &docs->items[i];
-        tt_doc_src src = {file, d->lines, NULL, d->line, d->nerrors};
+        tt_doc_src src = {file, d->lines, NULL, d->line, d->nerrors, d->truncated};
         if (is_list(d->root)) {
             const json_t *items = json_object_get(d->root, "items");
             for (size_t k = 0; k < json_array_size(items) && rc == TT_OK; k++) {

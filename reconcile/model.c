@@ -360,7 +360,9 @@ tt_code tt_model_from_json(const json_t *obj, const tt_doc_src *src, tt_diags *d
     }
 
     spec = json_object_get(obj, "spec");
-    if (spec == NULL || json_is_null(spec)) {
+    if (src->truncated) {
+        /* A partial document would only yield errors about what the parser never reached. */
+    } else if (spec == NULL || json_is_null(spec)) {
         tt_vctx_error(&v, "spec", "is required");
     } else {
         const tt_schema *schema = tt_model_spec_schema(kind);

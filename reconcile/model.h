@@ -371,6 +371,7 @@ typedef struct tt_doc_src {
     const char *path_prefix; /* "items[3]" inside a v1 List, else NULL */
     int line;                /* the document's first line */
     int doc_errors;          /* problems the parser already found in the document */
+    int truncated;           /* the document is partial: only its identity is read */
 } tt_doc_src;
 
 /*

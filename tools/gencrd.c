@@ -58,15 +58,15 @@ static json_t *crd(tt_kind k)
     snprintf(list_kind, sizeof(list_kind), "%sList", tt_kind_name(k));
     for (int i = 0; i < 3 && short_names[k][i] != NULL; i++)
         json_array_append_new(shorts, json_string(short_names[k][i]));
-    json_array_append_new(cols, column("Ready", "string",
-                                       ".status.conditions[?(@.type==\"Ready\")].status", NULL));
-    json_array_append_new(cols, column("Reason", "string",
-                                       ".status.conditions[?(@.type==\"Ready\")].reason", NULL));
+    json_array_append_new(
+        cols, column("Ready", "string", ".status.conditions[?(@.type==\"Ready\")].status", NULL));
+    json_array_append_new(
+        cols, column("Reason", "string", ".status.conditions[?(@.type==\"Ready\")].reason", NULL));
     json_array_append_new(cols, column("Target", "string", ".status.target", NULL));
     for (int i = 0; i < 3 && kind_columns[k][i].name != NULL; i++)
-        json_array_append_new(cols, column(kind_columns[k][i].name, kind_columns[k][i].type,
-                                           kind_columns[k][i].path,
-                                           kind_columns[k][i].description));
+        json_array_append_new(cols,
+                              column(kind_columns[k][i].name, kind_columns[k][i].type,
+                                     kind_columns[k][i].path, kind_columns[k][i].description));
     json_array_append_new(cols, column("Age", "date", ".metadata.creationTimestamp", NULL));
 
     schema = json_pack("{s:s,s:s,s:{s:{s:s},s:{s:s},s:{s:s},s:o,s:o},s:[s]}", "type", "object",
@@ -79,20 +79,20 @@ static json_t *crd(tt_kind k)
                      "s:[{s:s,s:b,s:b,s:{s:{}},s:o,s:{s:o}}]}}",
                      "apiVersion", "apiextensions.k8s.io/v1", "kind", "CustomResourceDefinition",
                      "metadata", "name", name, "labels", "app.kubernetes.io/name", "trimtab",
-                     "app.kubernetes.io/part-of", "trimtab", "spec", "group", TT_API_GROUP,
-                     "names", "kind", tt_kind_name(k), "listKind", list_kind, "plural",
-                     tt_kind_plural(k), "singular", singular[k], "shortNames", shorts,
-                     "categories", "trimtab", "scope", "Namespaced", "versions", "name",
-                     "v1alpha1", "served", 1, "storage", 1, "subresources", "status",
-                     "additionalPrinterColumns", cols, "schema", "openAPIV3Schema", schema);
+                     "app.kubernetes.io/part-of", "trimtab", "spec", "group", TT_API_GROUP, "names",
+                     "kind", tt_kind_name(k), "listKind", list_kind, "plural", tt_kind_plural(k),
+                     "singular", singular[k], "shortNames", shorts, "categories", "trimtab",
+                     "scope", "Namespaced", "versions", "name", "v1alpha1", "served", 1, "storage",
+                     1, "subresources", "status", "additionalPrinterColumns", cols, "schema",
+                     "openAPIV3Schema", schema);
 }
 
 /* A string that YAML would read as something else (true, 12, null, "") must be quoted. */
 static int needs_quotes(const char *s)
 {
-    static const char *const words[] = {"true", "True", "TRUE", "false", "False", "FALSE",
-                                        "null", "Null", "NULL", "~", "yes", "no", "on", "off",
-                                        NULL};
+    static const char *const words[] = {"true",  "True", "TRUE", "false", "False",
+                                        "FALSE", "null", "Null", "NULL",  "~",
+                                        "yes",   "no",   "on",   "off",   NULL};
     char *end;
 
     if (*s == '\0')
