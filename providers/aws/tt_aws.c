@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tt_aws_config_file.h"
 #include "tt_aws_creds.h"
@@ -241,6 +242,8 @@ static void http_done(void *ud, const tt_http_response *resp, const tt_error *he
         e = *herr;
     else
         tt_aws_parse(c->svc, c->op, resp, &out, &e);
+    if (out == NULL)
+        scrub(c, &e);
     tt_log(TT_LOG_DEBUG, NULL, "aws %s %s %s attempt %d: HTTP %ld%s%s", c->svc->name, c->op,
            c->region, c->attempt, resp->status, out != NULL ? "" : " ",
            out != NULL ? "" : e.message);
@@ -250,7 +253,6 @@ static void http_done(void *ud, const tt_http_response *resp, const tt_error *he
         json_decref(out);
         return;
     }
-    scrub(c, &e);
     int retryable = e.code == TT_ETHROTTLED || e.code == TT_EUNAVAILABLE;
     int cost = 0;
     if (retryable && c->attempt < aws->cfg.max_attempts)
@@ -277,7 +279,8 @@ static tt_code add_line(call *c, const char *name, const char *value)
 {
     tt_buf line;
     tt_buf_init(&line);
-    if (tt_buf_printf(&line, "%s: %s", name, value) != TT_OK)
+    /* "Name:" with nothing after it tells curl to drop a header it would add itself. */
+    if (tt_buf_printf(&line, value[0] != '\0' ? "%s: %s" : "%s:%s", name, value) != TT_OK)
         return TT_ENOMEM;
     c->lines[c->nlines++] = tt_buf_steal(&line);
     return c->lines[c->nlines - 1] != NULL ? TT_OK : TT_ENOMEM;
@@ -353,6 +356,13 @@ static tt_code send_request(call *c, const tt_creds *creds, tt_error *err)
             goto out;
     }
     if (add_line(c, "User-Agent", "trimtab/" TT_VERSION) != TT_OK)
+        goto out;
+    /* curl labels every POST body form-encoded unless told otherwise; a body without a
+     * Content-Type of its own (REST-XML) must be sent without one, as botocore does. */
+    int has_type = 0;
+    for (size_t i = 0; i < c->wire.nheaders; i++)
+        has_type |= strcasecmp(c->wire.headers[i].name, "Content-Type") == 0;
+    if (!has_type && add_line(c, "Content-Type", "") != TT_OK)
         goto out;
     if (creds != NULL) {
         if (add_line(c, "X-Amz-Date", sig.amz_date) != TT_OK ||
@@ -655,6 +665,8 @@ tt_aws *tt_aws_create(struct ev_loop *loop, const tt_aws_config *cfg, tt_error *
         aws->cfg.connect_timeout_ms = DEFAULT_CONNECT_MS;
     if (aws->cfg.timeout_ms <= 0)
         aws->cfg.timeout_ms = DEFAULT_TIMEOUT_MS;
+    if (aws->cfg.max_host_connections <= 0)
+        aws->cfg.max_host_connections = 64;
     if (aws->cfg.max_backoff <= 0)
         aws->cfg.max_backoff = DEFAULT_MAX_BACKOFF;
     tt_aws_quota_init(&aws->quota);
@@ -676,7 +688,7 @@ tt_aws *tt_aws_create(struct ev_loop *loop, const tt_aws_config *cfg, tt_error *
     if (region == NULL)
         region = tt_aws_jstr(aws->profile, "region", "");
     snprintf(aws->region, sizeof(aws->region), "%s", region);
-    aws->http = tt_http_create(loop, err);
+    aws->http = tt_http_create(loop, aws->cfg.max_host_connections, err);
     if (aws->http == NULL)
         goto fail;
     aws->cctx.loop = loop;

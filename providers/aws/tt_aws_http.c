@@ -251,7 +251,7 @@ static void check_multi_info(tt_http *h)
     }
 }
 
-tt_http *tt_http_create(struct ev_loop *loop, tt_error *err)
+tt_http *tt_http_create(struct ev_loop *loop, long max_host_connections, tt_error *err)
 {
     tt_http *h = calloc(1, sizeof(*h));
     if (h == NULL) {
@@ -273,6 +273,8 @@ tt_http *tt_http_create(struct ev_loop *loop, tt_error *err)
     curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
     /* Keep enough idle connections for a burst of calls to many endpoints. */
     curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 256L);
+    if (max_host_connections > 0)
+        curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, max_host_connections);
     ev_init(&h->timer, timer_cb);
     h->timer.data = h;
     return h;

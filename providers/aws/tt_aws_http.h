@@ -55,8 +55,11 @@ typedef struct tt_http_response {
 typedef void (*tt_http_cb)(void *ud, const tt_http_response *resp, const tt_error *err,
                            int timed_out);
 
-/* Creates the transfer engine on `loop`. NULL with `err` set on failure. */
-tt_http *tt_http_create(struct ev_loop *loop, tt_error *err);
+/*
+ * Creates the transfer engine on `loop`, with at most `max_host_connections` connections per
+ * host (0: no limit; transfers beyond it wait for a free connection). NULL with `err` set.
+ */
+tt_http *tt_http_create(struct ev_loop *loop, long max_host_connections, tt_error *err);
 
 /*
  * Cancels every transfer still running (their callbacks are not called) and frees the engine.
