@@ -57,7 +57,7 @@ def issue_creds():
 
 def verify_sigv4(method, raw_path, headers, body):
     auth = headers.get("Authorization")
-    if auth is None:
+    if auth is None or not auth.startswith("AWS4-HMAC-SHA256 "):
         return None
     try:
         parts = dict(p.strip().split("=", 1) for p in auth[len("AWS4-HMAC-SHA256 "):].split(","))
