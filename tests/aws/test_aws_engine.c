@@ -344,9 +344,9 @@ static void throttling_exhausts_attempts(void **state)
         script("[{\"status\": 400, \"headers\": {\"x-amzn-RequestId\": \"t1\"}, \"body\": "
                "\"{\\\"__type\\\": \\\"com.amazon#ThrottlingException\\\", \\\"message\\\": "
                "\\\"Rate exceeded\\\"}\"}]");
-    assert_int_equal(run(aws, "ecs", "DescribeServices",
-                         json_pack("{s:s, s:[s]}", "cluster", "c", "services", "s"), 0, &r),
-                     TT_ETHROTTLED);
+    json_t *in = json_pack("{s:s, s:[s]}", "cluster", "c", "services", "s");
+    assert_int_equal(run(aws, "ecs", "DescribeServices", in, 0, &r), TT_ETHROTTLED);
+    json_decref(in);
     assert_string_equal(r.err.service_code, "ThrottlingException");
     assert_int_equal(r.err.http_status, 400);
     assert_string_equal(r.err.request_id, "t1");
