@@ -110,13 +110,14 @@ static int is_list(const json_t *root)
 }
 
 static tt_code add_docs(tt_manifest_set *set, tt_manifest_file *mf, const tt_docs *docs,
-                        const char *file, tt_diags *diags)
+                        const char *file, size_t diags_from, tt_diags *diags)
 {
     tt_code rc = TT_OK;
 
     for (size_t i = 0; i < docs->len && rc == TT_OK; i++) {
         const tt_doc *d = &docs->items[i];
         tt_doc_src src = {file, d->lines, NULL, d->line, d->nerrors, d->truncated};
+        size_t first = set->len;
         if (is_list(d->root)) {
             const json_t *items = json_object_get(d->root, "items");
             for (size_t k = 0; k < json_array_size(items) && rc == TT_OK; k++) {
@@ -129,6 +130,10 @@ static tt_code add_docs(tt_manifest_set *set, tt_manifest_file *mf, const tt_doc
         } else {
             rc = add_object(set, mf, d->root, &src, diags);
         }
+        /* The parser's problems inside this document belong to its resources too. */
+        for (size_t k = first; d->nerrors > 0 && k < set->len; k++)
+            tt_resource_note_problems(set->items[k], diags, diags_from, d->line,
+                                      i + 1 < docs->len ? docs->items[i + 1].line : 0);
     }
     return rc;
 }
@@ -138,6 +143,7 @@ tt_code tt_loader_add_bytes(tt_manifest_set *set, const char *data, size_t len, 
 {
     tt_docs docs;
     tt_manifest_file *mf = push_file(set, file);
+    size_t diags_from = tt_diags_count(diags);
     tt_code rc;
 
     if (mf == NULL)
@@ -147,7 +153,7 @@ tt_code tt_loader_add_bytes(tt_manifest_set *set, const char *data, size_t len, 
     if (rc == TT_ENOMEM)
         goto out;
     mf->parsed = rc == TT_OK;
-    rc = add_docs(set, mf, &docs, file, diags);
+    rc = add_docs(set, mf, &docs, file, diags_from, diags);
 out:
     tt_docs_cleanup(&docs);
     return rc;
@@ -377,11 +383,14 @@ void tt_loader_finish(tt_manifest_set *set, tt_diags *diags)
             tt_resource *a = sorted[i - 1], *b = sorted[i];
             if (strcmp(a->key, b->key) != 0)
                 continue;
+            size_t from = tt_diags_count(diags);
             tt_diags_add(diags, b->file, b->line, NULL, "%s is also defined at %s:%d", b->key,
                          a->file ? a->file : "?", a->line);
+            tt_resource_note_problems(b, diags, from, b->line, b->line + 1);
+            from = tt_diags_count(diags);
             tt_diags_add(diags, a->file, a->line, NULL, "%s is also defined at %s:%d", a->key,
                          b->file ? b->file : "?", b->line);
-            a->invalid = b->invalid = true;
+            tt_resource_note_problems(a, diags, from, a->line, a->line + 1);
         }
         free(sorted);
     }

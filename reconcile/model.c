@@ -218,6 +218,41 @@ void tt_resource_destroy(tt_resource *r)
     tt_arena_destroy(r->arena);
 }
 
+void tt_resource_note_problems(tt_resource *r, const tt_diags *d, size_t from, int line_lo,
+                               int line_hi)
+{
+    tt_buf b;
+    size_t shown = 0, more = 0;
+    const char *file = r->file ? r->file : "";
+
+    r->invalid = true;
+    tt_buf_init(&b);
+    if (r->problem != NULL)
+        tt_buf_puts(&b, r->problem);
+    for (size_t i = from; i < tt_diags_count(d); i++) {
+        const tt_diag *g = tt_diags_get(d, i);
+        if (g->severity != TT_DIAG_ERROR || strcmp(g->file, file) != 0 || g->line < line_lo ||
+            (line_hi > 0 && g->line >= line_hi))
+            continue;
+        if (shown == 3) {
+            more++;
+            continue;
+        }
+        if (b.len > 0)
+            tt_buf_puts(&b, "; ");
+        tt_diag_format(g, &b);
+        shown++;
+    }
+    if (more > 0)
+        tt_buf_printf(&b, "; and %zu more", more);
+    if (b.len > 0) {
+        const char *p = tt_arena_strdup(r->arena, tt_buf_str(&b));
+        if (p != NULL)
+            r->problem = p;
+    }
+    tt_buf_cleanup(&b);
+}
+
 static const char *annotation(const tt_metadata *md, const char *key)
 {
     for (size_t i = 0; i < md->nannotations; i++) {
@@ -293,6 +328,7 @@ tt_code tt_model_from_json(const json_t *obj, const tt_doc_src *src, tt_diags *d
     tt_metadata *md = NULL;
     tt_resource *r = NULL;
     tt_arena *arena = NULL;
+    size_t diags_before = tt_diags_count(diags);
     tt_kind kind;
     bool named;
     tt_code rc = TT_OK;
@@ -387,6 +423,8 @@ tt_code tt_model_from_json(const json_t *obj, const tt_doc_src *src, tt_diags *d
         goto out;
     }
     r->invalid = v.nerrors > 0 || src->doc_errors > 0;
+    if (v.nerrors > 0)
+        tt_resource_note_problems(r, diags, diags_before, 0, 0);
     rc = r->invalid ? TT_EINVAL : TT_OK;
     *out = r;
     arena = NULL; /* owned by *out now */
@@ -422,13 +460,14 @@ static void ref_problem(struct refs *x, tt_resource *r, tt_severity sev, int lin
 static void ref_problem(struct refs *x, tt_resource *r, tt_severity sev, int line, const char *path,
                         const char *fmt, ...)
 {
+    size_t from = tt_diags_count(x->diags);
     va_list ap;
 
     va_start(ap, fmt);
     tt_diags_addv(x->diags, sev, r->file, line, path, fmt, ap);
     va_end(ap);
     if (sev == TT_DIAG_ERROR)
-        r->invalid = true;
+        tt_resource_note_problems(r, x->diags, from, line, line + 1);
 }
 
 static void check_sp_refs(struct refs *x, tt_resource *r)

@@ -352,7 +352,8 @@ typedef struct tt_resource {
     bool has_finalizer;                 /* metadata.finalizers holds trimtab.dev/cleanup */
     const char *reconcile_requested_at; /* annotations, or NULL */
     const char *rotate_requested_at;
-    uint64_t spec_hash; /* of the canonical spec: changes exactly when the spec does */
+    uint64_t spec_hash;  /* of the canonical spec: changes exactly when the spec does */
+    const char *problem; /* when invalid: the first problems as "file:line: field: message" */
     union {
         void *any;
         tt_common_spec *common;
@@ -388,6 +389,14 @@ tt_code tt_model_from_json(const json_t *obj, const tt_doc_src *src, tt_diags *d
 
 /* Accepts NULL. */
 void tt_resource_destroy(tt_resource *r);
+
+/*
+ * Marks `r` invalid and records, in r->problem, the errors of `d` from index `from` on that
+ * belong to it: same file, line in [line_lo, line_hi) (line_hi <= 0: no upper bound). Keeps
+ * the first three; the message says how many more there are.
+ */
+void tt_resource_note_problems(tt_resource *r, const tt_diags *d, size_t from, int line_lo,
+                               int line_hi);
 
 /*
  * Checks references between resources by name within a namespace (Alarm actions naming a

@@ -190,6 +190,9 @@ static void invalid_resource_keeps_identity_others_valid(void **state)
     assert_false(find(&l, "ScalingPolicy/default/good")->invalid);
     assert_int_equal(tt_manifest_set_valid(&l.set), 1);
     expect_diag(&l, "t.yaml:6: spec.target.ecs.service: is required\n");
+    assert_string_equal(find(&l, "ScalingPolicy/default/bad")->problem,
+                        "t.yaml:6: spec.target.ecs.service: is required");
+    assert_null(find(&l, "ScalingPolicy/default/good")->problem);
     unload(&l);
 }
 
@@ -376,6 +379,24 @@ static void duplicate_resources_are_both_invalid(void **state)
     assert_true(l.set.items[0]->invalid && l.set.items[1]->invalid);
     expect_diag(&l, "t.yaml:6: Budget/default/b is also defined at t.yaml:1\n");
     expect_diag(&l, "t.yaml:1: Budget/default/b is also defined at t.yaml:6\n");
+    assert_string_equal(l.set.items[0]->problem,
+                        "t.yaml:1: Budget/default/b is also defined at t.yaml:6");
+    unload(&l);
+}
+
+static void yaml_problems_reach_the_resource(void **state)
+{
+    struct loaded l;
+    tt_resource *r;
+    (void)state;
+    load(&l, HEAD("Budget",
+                  "a") "spec: {limit: {amount: 5}}\n"
+                       "---\n" HEAD("Budget",
+                                    "b") "spec:\n  limit: {amount: 5}\n  limit: {amount: 6}\n");
+    assert_false(find(&l, "Budget/default/a")->invalid);
+    r = find(&l, "Budget/default/b");
+    assert_true(r->invalid);
+    assert_string_equal(r->problem, "t.yaml:13: spec: duplicate key 'limit'");
     unload(&l);
 }
 
@@ -439,6 +460,7 @@ int main(void)
         cmocka_unit_test(spec_hash_tracks_spec_only),
         cmocka_unit_test(annotations_and_kube_metadata),
         cmocka_unit_test(duplicate_resources_are_both_invalid),
+        cmocka_unit_test(yaml_problems_reach_the_resource),
         cmocka_unit_test(directories_are_walked_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
