@@ -56,7 +56,7 @@ def _invalid(msg):
 
 
 def _check_identifier(kind, ident):
-    if not _IDENT.match(ident):
+    if not _IDENT.match(ident.lower()):
         raise _invalid('The parameter %s is not a valid identifier. Identifiers must begin with a '
                        'letter; must contain only ASCII letters, digits, and hyphens; and must not '
                        'end with a hyphen or contain two consecutive hyphens.' % kind)
