@@ -67,10 +67,22 @@ static const char *configured_url(const tt_aws_service *svc, json_t *profile)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
+/* Partition-global services (botocore's endpoints.json marks them "partitionEndpoint"); STS
+ * has a global endpoint too but the SDKs now default to its regional ones. */
+static int is_global(const tt_aws_service *svc)
+{
+    static const char *const global[] = {"cloudfront", "budgets", "iam", "route53"};
+    for (size_t i = 0; i < sizeof(global) / sizeof(global[0]); i++) {
+        if (strcmp(svc->name, global[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 tt_code tt_aws_endpoint_resolve(const tt_aws_service *svc, const char *region, json_t *profile,
                                 tt_aws_endpoint *out, tt_error *err)
 {
-    int global = svc->global_endpoint != NULL && strcmp(svc->name, "sts") != 0;
+    int global = is_global(svc);
     int china = region != NULL && tt_startswith(region, "cn-");
     const char *suffix = china ? "amazonaws.com.cn" : "amazonaws.com";
 
