@@ -195,7 +195,7 @@ class AwsSim:
         """A boto3 client for service, signed with the default credentials."""
         import boto3
         from botocore.config import Config
-        kwargs.setdefault('config', Config(retries={'mode': 'standard', 'max_attempts': 3}))
+        kwargs.setdefault('config', Config(retries={'mode': 'standard', 'total_max_attempts': 3}))
         return boto3.client(service, endpoint_url=self.endpoint, region_name=region,
                             aws_access_key_id=kwargs.pop('access_key', ACCESS_KEY),
                             aws_secret_access_key=kwargs.pop('secret_key', SECRET_KEY),

@@ -65,6 +65,17 @@ def op_create_cluster(ctx, p):
     return {'cluster': clone(c)}
 
 
+@operation('ListClusters')
+def list_clusters(ctx, p):
+    limit = p.get('maxResults', 100)
+    if not 1 <= limit <= 100:
+        raise AwsError('InvalidParameterException', 'maxResults must be between 1 and 100.')
+    items = [c for c in ctx.store['clusters'].values() if c['status'] == 'ACTIVE']
+    page, nxt = paginate(items, lambda c: c['clusterArn'], p.get('nextToken'), limit,
+                         'ListClusters', AwsError('InvalidParameterException', 'Invalid token'))
+    return {'clusterArns': [c['clusterArn'] for c in page], 'nextToken': nxt}
+
+
 @operation('DescribeClusters')
 def describe_clusters(ctx, p):
     out, failures = [], []
