@@ -176,12 +176,21 @@ static int parse_http_date(const char *s, double *out)
     return 0;
 }
 
+/* Years 0001 to 9999: anything else is garbage, and would overflow time_t conversions. */
+#define TIME_MIN -62135596800.0
+#define TIME_MAX 253402300799.0
+
+static int time_ok(double t)
+{
+    return isfinite(t) && t >= TIME_MIN && t <= TIME_MAX;
+}
+
 int tt_aws_parse_time(const char *s, double *out)
 {
     if (s == NULL || *s == '\0')
         return -1;
     if (tt_parse_double(s, out) == 0)
-        return isfinite(*out) ? 0 : -1;
+        return time_ok(*out) ? 0 : -1;
     if (parse_iso8601(s, out) == 0)
         return 0;
     return parse_http_date(s, out);
@@ -190,6 +199,8 @@ int tt_aws_parse_time(const char *s, double *out)
 void tt_aws_format_iso8601(double t, char buf[40])
 {
     struct tm tm;
+    if (!time_ok(t))
+        t = 0;
     time_t whole = (time_t)floor(t);
     long ms = lround((t - floor(t)) * 1000.0);
     if (ms >= 1000) {
@@ -207,6 +218,8 @@ void tt_aws_format_iso8601(double t, char buf[40])
 void tt_aws_format_http_date(double t, char buf[40])
 {
     struct tm tm;
+    if (!time_ok(t))
+        t = 0;
     time_t whole = (time_t)t;
     gmtime_r(&whole, &tm);
     strftime(buf, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm);
@@ -216,7 +229,7 @@ int tt_aws_input_time(json_t *v, double *out)
 {
     if (json_is_number(v)) {
         *out = json_number_value(v);
-        return 0;
+        return time_ok(*out) ? 0 : -1;
     }
     if (json_is_string(v))
         return tt_aws_parse_time(json_string_value(v), out);

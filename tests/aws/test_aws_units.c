@@ -147,6 +147,8 @@ static void timestamps(void **state)
     assert_int_equal(tt_aws_parse_time("2024-13-01T00:00:00Z", &t), -1);
     assert_int_equal(tt_aws_parse_time("yesterday", &t), -1);
     assert_int_equal(tt_aws_parse_time("", &t), -1);
+    /* Found by fuzz_aws_json: an absurd epoch must not reach a time_t conversion. */
+    assert_int_equal(tt_aws_parse_time("1.7e104", &t), -1);
     tt_aws_format_iso8601(1714557600.0, buf);
     assert_string_equal(buf, "2024-05-01T10:00:00Z");
     tt_aws_format_iso8601(1714557600.25, buf);
