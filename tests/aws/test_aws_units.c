@@ -69,7 +69,7 @@ static void retry_after_and_bucket(void **state)
     double d1 = tt_aws_bucket_take(&b, 100.0);
     double d2 = tt_aws_bucket_take(&b, 100.0);
     assert_true(d1 > 0.099 && d1 < 0.101);
-    assert_true(d2 > 0.199 && d2 < 0.201); /* callers keep their order */
+    assert_true(d2 > 0.199 && d2 < 0.201);           /* callers keep their order */
     assert_true(tt_aws_bucket_take(&b, 101.0) == 0); /* refilled */
     tt_aws_bucket_init(&b, 0, 0, 0);
     assert_true(tt_aws_bucket_take(&b, 0) == 0); /* rate 0: unlimited */
@@ -109,9 +109,9 @@ static void endpoints(void **state)
     assert_int_equal(tt_aws_endpoint_resolve(svc("ecs"), "eu-west-3", NULL, &ep, &err), TT_OK);
     assert_string_equal(ep.url, "http://127.0.0.1:4566");
     assert_string_equal(ep.host, "127.0.0.1:4566");
-    assert_int_equal(tt_aws_endpoint_resolve(svc("application-autoscaling"), "eu-west-3", NULL,
-                                             &ep, &err),
-                     TT_OK);
+    assert_int_equal(
+        tt_aws_endpoint_resolve(svc("application-autoscaling"), "eu-west-3", NULL, &ep, &err),
+        TT_OK);
     assert_string_equal(ep.url, "http://localhost:9000/base");
     assert_string_equal(ep.host, "localhost:9000");
     setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
@@ -173,37 +173,66 @@ static void models_have_every_operation(void **state)
         {"application-autoscaling", "DescribeScalingActivities"},
         {"application-autoscaling", "TagResource"},
         {"application-autoscaling", "ListTagsForResource"},
-        {"ecs", "DescribeServices"}, {"ecs", "UpdateService"}, {"ecs", "CreateCluster"},
-        {"ecs", "CreateService"}, {"ecs", "RegisterTaskDefinition"},
-        {"rds", "DescribeDBInstances"}, {"rds", "ModifyDBInstance"},
-        {"rds", "DescribeDBClusters"}, {"rds", "CreateDBInstance"}, {"rds", "CreateDBCluster"},
-        {"rds", "AddTagsToResource"}, {"rds", "ListTagsForResource"},
-        {"elasticache", "DescribeReplicationGroups"}, {"elasticache", "CreateReplicationGroup"},
-        {"lambda", "GetFunction"}, {"lambda", "CreateFunction"}, {"lambda", "PublishVersion"},
-        {"lambda", "CreateAlias"}, {"lambda", "PutFunctionConcurrency"},
-        {"lambda", "GetFunctionConcurrency"}, {"lambda", "DeleteFunctionConcurrency"},
+        {"ecs", "DescribeServices"},
+        {"ecs", "UpdateService"},
+        {"ecs", "CreateCluster"},
+        {"ecs", "CreateService"},
+        {"ecs", "RegisterTaskDefinition"},
+        {"rds", "DescribeDBInstances"},
+        {"rds", "ModifyDBInstance"},
+        {"rds", "DescribeDBClusters"},
+        {"rds", "CreateDBInstance"},
+        {"rds", "CreateDBCluster"},
+        {"rds", "AddTagsToResource"},
+        {"rds", "ListTagsForResource"},
+        {"elasticache", "DescribeReplicationGroups"},
+        {"elasticache", "CreateReplicationGroup"},
+        {"lambda", "GetFunction"},
+        {"lambda", "CreateFunction"},
+        {"lambda", "PublishVersion"},
+        {"lambda", "CreateAlias"},
+        {"lambda", "PutFunctionConcurrency"},
+        {"lambda", "GetFunctionConcurrency"},
+        {"lambda", "DeleteFunctionConcurrency"},
         {"lambda", "PutProvisionedConcurrencyConfig"},
         {"lambda", "GetProvisionedConcurrencyConfig"},
         {"lambda", "DeleteProvisionedConcurrencyConfig"},
-        {"cloudfront", "GetDistribution"}, {"cloudfront", "CreateDistribution"},
-        {"cloudfront", "UpdateDistribution"}, {"cloudfront", "GetDistributionConfig"},
-        {"cloudfront", "TagResource"}, {"cloudfront", "ListTagsForResource"},
-        {"cloudwatch", "PutMetricAlarm"}, {"cloudwatch", "PutCompositeAlarm"},
-        {"cloudwatch", "DescribeAlarms"}, {"cloudwatch", "DeleteAlarms"},
-        {"cloudwatch", "SetAlarmState"}, {"cloudwatch", "TagResource"},
+        {"cloudfront", "GetDistribution"},
+        {"cloudfront", "CreateDistribution"},
+        {"cloudfront", "UpdateDistribution"},
+        {"cloudfront", "GetDistributionConfig"},
+        {"cloudfront", "TagResource"},
+        {"cloudfront", "ListTagsForResource"},
+        {"cloudwatch", "PutMetricAlarm"},
+        {"cloudwatch", "PutCompositeAlarm"},
+        {"cloudwatch", "DescribeAlarms"},
+        {"cloudwatch", "DeleteAlarms"},
+        {"cloudwatch", "SetAlarmState"},
+        {"cloudwatch", "TagResource"},
         {"cloudwatch", "ListTagsForResource"},
-        {"budgets", "CreateBudget"}, {"budgets", "UpdateBudget"}, {"budgets", "DeleteBudget"},
-        {"budgets", "DescribeBudget"}, {"budgets", "DescribeBudgets"},
-        {"budgets", "CreateNotification"}, {"budgets", "UpdateNotification"},
-        {"budgets", "DeleteNotification"}, {"budgets", "DescribeNotificationsForBudget"},
-        {"budgets", "CreateSubscriber"}, {"budgets", "DeleteSubscriber"},
+        {"budgets", "CreateBudget"},
+        {"budgets", "UpdateBudget"},
+        {"budgets", "DeleteBudget"},
+        {"budgets", "DescribeBudget"},
+        {"budgets", "DescribeBudgets"},
+        {"budgets", "CreateNotification"},
+        {"budgets", "UpdateNotification"},
+        {"budgets", "DeleteNotification"},
+        {"budgets", "DescribeNotificationsForBudget"},
+        {"budgets", "CreateSubscriber"},
+        {"budgets", "DeleteSubscriber"},
         {"budgets", "DescribeSubscribersForNotification"},
-        {"secretsmanager", "CreateSecret"}, {"secretsmanager", "DescribeSecret"},
-        {"secretsmanager", "RotateSecret"}, {"secretsmanager", "CancelRotateSecret"},
+        {"secretsmanager", "CreateSecret"},
+        {"secretsmanager", "DescribeSecret"},
+        {"secretsmanager", "RotateSecret"},
+        {"secretsmanager", "CancelRotateSecret"},
         {"secretsmanager", "ReplicateSecretToRegions"},
         {"secretsmanager", "RemoveRegionsFromReplication"},
-        {"secretsmanager", "ListSecretVersionIds"}, {"secretsmanager", "TagResource"},
-        {"sts", "GetCallerIdentity"}, {"sts", "AssumeRole"}, {"sts", "AssumeRoleWithWebIdentity"},
+        {"secretsmanager", "ListSecretVersionIds"},
+        {"secretsmanager", "TagResource"},
+        {"sts", "GetCallerIdentity"},
+        {"sts", "AssumeRole"},
+        {"sts", "AssumeRoleWithWebIdentity"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
@@ -216,8 +245,8 @@ static void models_have_every_operation(void **state)
     assert_int_equal(svc("cloudwatch")->protocol, TT_AWS_PROTO_QUERY);
     assert_int_equal(svc("lambda")->protocol, TT_AWS_PROTO_REST_JSON);
     assert_int_equal(svc("cloudfront")->protocol, TT_AWS_PROTO_REST_XML);
-    assert_non_null(json_object_get(tt_aws_service_op(svc("cloudwatch"), "DescribeAlarms"),
-                                    "paginator"));
+    assert_non_null(
+        json_object_get(tt_aws_service_op(svc("cloudwatch"), "DescribeAlarms"), "paginator"));
 }
 
 static tt_code serialize(const char *service, const char *op, const char *input, tt_aws_wire *w,
@@ -280,14 +309,13 @@ static void validation_messages(void **state)
     assert_non_null(strstr(err.message, "TargetTrackingScalingPolicyConfiguration.TargetValue"));
     assert_non_null(strstr(err.message, "expected a number"));
     tt_aws_wire_cleanup(&w);
-    assert_int_equal(serialize("ecs", "DescribeServices",
-                               "{\"services\": [\"a\", 3]}", &w, &err),
+    assert_int_equal(serialize("ecs", "DescribeServices", "{\"services\": [\"a\", 3]}", &w, &err),
                      TT_EINVAL);
     assert_non_null(strstr(err.message, "services[1]"));
     tt_aws_wire_cleanup(&w);
-    assert_int_equal(serialize("ecs", "DescribeServices", "{\"services\": [\"a\"], \"bogus\": 1}",
-                               &w, &err),
-                     TT_EINVAL);
+    assert_int_equal(
+        serialize("ecs", "DescribeServices", "{\"services\": [\"a\"], \"bogus\": 1}", &w, &err),
+        TT_EINVAL);
     assert_non_null(strstr(err.message, "unknown parameter bogus"));
     tt_aws_wire_cleanup(&w);
     assert_int_equal(serialize("sts", "NoSuchOp", "{}", &w, &err), TT_EUNSUPPORTED);
@@ -308,8 +336,8 @@ static void rest_bindings(void **state)
     assert_string_equal(tt_buf_str(&w.path), "/2020-05-31/tagging");
     int found_op = 0, found_res = 0;
     for (size_t i = 0; i < w.nquery; i++) {
-        found_op |= strcmp(w.query[i].name, "Operation") == 0 &&
-                    strcmp(w.query[i].value, "Tag") == 0;
+        found_op |=
+            strcmp(w.query[i].name, "Operation") == 0 && strcmp(w.query[i].value, "Tag") == 0;
         found_res |= strcmp(w.query[i].name, "Resource") == 0;
     }
     assert_true(found_op && found_res);
@@ -429,11 +457,16 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(standard_retry_policy), cmocka_unit_test(retry_after_and_bucket),
-        cmocka_unit_test(endpoints),             cmocka_unit_test(timestamps),
-        cmocka_unit_test(models_have_every_operation), cmocka_unit_test(query_serializer),
-        cmocka_unit_test(validation_messages),   cmocka_unit_test(rest_bindings),
-        cmocka_unit_test(xml_by_shape),          cmocka_unit_test(json_errors_and_classes),
+        cmocka_unit_test(standard_retry_policy),
+        cmocka_unit_test(retry_after_and_bucket),
+        cmocka_unit_test(endpoints),
+        cmocka_unit_test(timestamps),
+        cmocka_unit_test(models_have_every_operation),
+        cmocka_unit_test(query_serializer),
+        cmocka_unit_test(validation_messages),
+        cmocka_unit_test(rest_bindings),
+        cmocka_unit_test(xml_by_shape),
+        cmocka_unit_test(json_errors_and_classes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
