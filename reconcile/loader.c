@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "doc.h"
+#include "source.h"
 #include "tt_buf.h"
 
 void tt_manifest_set_init(tt_manifest_set *set)
@@ -395,4 +396,138 @@ void tt_loader_finish(tt_manifest_set *set, tt_diags *diags)
         free(sorted);
     }
     tt_model_check_refs(set->items, set->len, diags);
+}
+
+/* ---- pieces for sources that read files one at a time ------------------------------------- */
+
+bool tt_loader_is_manifest_name(const char *name)
+{
+    return name[0] != '.' && has_manifest_suffix(name);
+}
+
+tt_code tt_loader_read_file(const char *path, char **data, size_t *len, tt_diags *diags)
+{
+    return read_file(path, data, len, diags);
+}
+
+/* One walk: the walker, the directories entered so far, and two growing path buffers. */
+struct walk_ctx {
+    const tt_loader_walker *w;
+    struct visited seen;
+    tt_diags *diags;
+};
+
+/* Lists `path` (whose relative name is `rel`) in sorted order and visits each entry. */
+static tt_code walk_dir(struct walk_ctx *c, const char *path, const char *rel, int depth)
+{
+    DIR *d;
+    struct dirent *e;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    tt_buf child, child_rel;
+    tt_code rc = TT_OK;
+
+    if (depth > 64) {
+        tt_diags_add(c->diags, path, 0, NULL, "directories nest deeper than 64 levels; not read");
+        return TT_OK;
+    }
+    d = opendir(path);
+    if (d == NULL) {
+        tt_diags_add(c->diags, path, 0, NULL, "cannot read directory: %s", strerror(errno));
+        return TT_OK;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue; /* ., .., .git, editor swap files */
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            char **p = realloc(names, nc * sizeof(*p));
+            if (p == NULL) {
+                rc = TT_ENOMEM;
+                break;
+            }
+            names = p;
+            cap = nc;
+        }
+        if ((names[n] = strdup(e->d_name)) == NULL) {
+            rc = TT_ENOMEM;
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(names, n, sizeof(*names), name_cmp);
+    tt_buf_init(&child);
+    tt_buf_init(&child_rel);
+    for (size_t i = 0; i < n && rc == TT_OK; i++) {
+        struct stat st;
+        tt_buf_reset(&child);
+        tt_buf_reset(&child_rel);
+        if (tt_buf_printf(&child, "%s/%s", path, names[i]) != TT_OK ||
+            tt_buf_printf(&child_rel, "%s%s%s", rel, rel[0] ? "/" : "", names[i]) != TT_OK) {
+            rc = TT_ENOMEM;
+            break;
+        }
+        if (stat(child.data, &st) != 0)
+            continue; /* a dangling link: nothing to read */
+        if (S_ISDIR(st.st_mode)) {
+            bool enter = true;
+            int v = visited_add(&c->seen, &st);
+            if (v < 0)
+                rc = TT_ENOMEM;
+            else if (v == 0)
+                rc = c->w->dir(c->w->ud, child.data, child_rel.data, &st, &enter);
+            if (rc == TT_OK && v == 0 && enter)
+                rc = walk_dir(c, child.data, child_rel.data, depth + 1);
+        } else if (S_ISREG(st.st_mode) && has_manifest_suffix(names[i])) {
+            rc = c->w->file(c->w->ud, child.data, child_rel.data);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    tt_buf_cleanup(&child);
+    tt_buf_cleanup(&child_rel);
+    return rc;
+}
+
+tt_code tt_loader_walk(const char *root, const char *rel_prefix, const tt_loader_walker *w,
+                       tt_diags *diags)
+{
+    struct walk_ctx c = {w, {0}, diags};
+    struct stat st;
+    bool enter = true;
+    tt_code rc = TT_OK;
+
+    if (stat(root, &st) != 0) {
+        tt_diags_add(diags, root, 0, NULL, "cannot read directory: %s", strerror(errno));
+        goto out;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        tt_diags_add(diags, root, 0, NULL, "cannot read directory: not a directory");
+        goto out;
+    }
+    if (visited_add(&c.seen, &st) < 0) {
+        rc = TT_ENOMEM;
+        goto out;
+    }
+    rc = w->dir(w->ud, root, rel_prefix, &st, &enter);
+    if (rc == TT_OK && enter)
+        rc = walk_dir(&c, root, rel_prefix, 0);
+out:
+    free(c.seen.dev);
+    free(c.seen.ino);
+    return rc;
+}
+
+void tt_manifest_set_deliver(tt_manifest_set *set, const tt_source_handler *h, void *ud)
+{
+    for (size_t i = 0; i < set->len; i++) {
+        tt_resource *r = set->items[i];
+        set->items[i] = NULL;
+        h->upsert(ud, r);
+    }
+    set->len = 0;
+    h->synced(ud);
 }

@@ -53,7 +53,51 @@ tt_code tt_loader_add_bytes(tt_manifest_set *set, const char *data, size_t len, 
  */
 void tt_loader_finish(tt_manifest_set *set, tt_diags *diags);
 
+/*
+ * Hands every resource to a source handler (upsert), then reports synced: a one-shot source
+ * for `trimtab plan` and `run --once`. The set gives up its resources; ownership moves.
+ */
+struct tt_source_handler;
+void tt_manifest_set_deliver(tt_manifest_set *set, const struct tt_source_handler *h, void *ud);
+
 /* Counts of valid and invalid resources. */
 size_t tt_manifest_set_valid(const tt_manifest_set *set);
+
+/* ---- pieces for sources that read files one at a time (reconcile/source_dir.c) ---------- */
+
+struct stat;
+
+/* True for the names the loader reads: *.yaml, *.yml, *.json, and not a dot-entry. */
+bool tt_loader_is_manifest_name(const char *name);
+
+/*
+ * Reads a whole regular file with the loader's size bound (TT_LOADER_MAX_FILE_BYTES). On TT_OK
+ * `*data` (NUL-terminated, caller frees) and `*len` are set. A file that cannot be opened, is not
+ * regular or is too large is a diagnostic under `path` and TT_EIO; TT_ENOMEM otherwise.
+ */
+tt_code tt_loader_read_file(const char *path, char **data, size_t *len, tt_diags *diags);
+
+/*
+ * What tt_loader_walk calls. `path` is the directory or file as the walk reached it (under the
+ * root it was given), `rel` the same path relative to that root with `rel_prefix` in front ("" for
+ * the root itself). Both are borrowed for the call. `st` is the directory's stat (links followed).
+ * `dir` runs before the directory is listed, so a caller that starts watching it there misses
+ * nothing created meanwhile; it sets `*enter` to false to leave the directory out. A callback that
+ * returns anything but TT_OK ends the walk with that code.
+ */
+typedef struct tt_loader_walker {
+    tt_code (*dir)(void *ud, const char *path, const char *rel, const struct stat *st, bool *enter);
+    tt_code (*file)(void *ud, const char *path, const char *rel);
+    void *ud;
+} tt_loader_walker;
+
+/*
+ * Walks the directory `root` with the rules of tt_loader_add_path: entries in sorted order,
+ * dot-entries skipped, symbolic links followed with loops cut, at most 64 levels, and only regular
+ * files with a manifest suffix handed to `w->file`. Unreadable directories are diagnostics, not
+ * failures. Returns TT_OK, TT_ENOMEM, or the first error a callback returned.
+ */
+tt_code tt_loader_walk(const char *root, const char *rel_prefix, const tt_loader_walker *w,
+                       tt_diags *diags);
 
 #endif

@@ -411,6 +411,13 @@ tt_code tt_model_from_json(const json_t *obj, const tt_doc_src *src, tt_diags *d
         tt_schema_parse(&v, schema, spec, r->spec.any);
         tt_path_pop(&v.path, old);
         r->spec_hash = spec_hash(spec);
+        {
+            char *dump = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+            if (dump != NULL) {
+                r->spec_json = tt_arena_strdup(arena, dump);
+                free(dump);
+            }
+        }
     }
     if (v.oom) {
         rc = TT_ENOMEM;
@@ -524,8 +531,8 @@ static void check_action_refs(struct refs *x, tt_resource *r, const tt_alarm_act
                         ref->name, ref->policy);
             continue;
         }
-        if (sp->spec.sp == NULL)
-            continue; /* invalid itself, already reported */
+        if (sp->invalid || sp->spec.sp == NULL)
+            continue; /* invalid itself, already reported; its spec may be partial */
         s = sp->spec.sp;
         for (k = 0; k < s->nstep_scaling && strcmp(s->step_scaling[k].name, ref->policy) != 0; k++)
             ;
@@ -614,4 +621,56 @@ void tt_model_check_refs(tt_resource **rs, size_t n, tt_diags *diags)
             check_alarm_refs(&x, r);
     }
     json_decref(x.index);
+}
+
+struct refs_ctx {
+    void (*fn)(void *ud, tt_kind kind, const char *name, size_t len);
+    void *ud;
+};
+
+static void rule_ref(void *ud, const char *name, size_t len)
+{
+    struct refs_ctx *c = ud;
+
+    if (strncmp(name, "arn:", 4) != 0)
+        c->fn(c->ud, TT_KIND_ALARM, name, len);
+}
+
+static void action_refs(const tt_alarm_action *a, size_t n,
+                        void (*fn)(void *ud, tt_kind kind, const char *name, size_t len), void *ud)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (a[i].scaling_policy != NULL)
+            fn(ud, TT_KIND_SCALING_POLICY, a[i].scaling_policy->name,
+               strlen(a[i].scaling_policy->name));
+    }
+}
+
+void tt_resource_refs(const tt_resource *r,
+                      void (*fn)(void *ud, tt_kind kind, const char *name, size_t len), void *ud)
+{
+    if (r->spec.any == NULL)
+        return;
+    if (r->kind == TT_KIND_SCALING_POLICY) {
+        const tt_scaling_policy_spec *s = r->spec.sp;
+        for (size_t i = 0; i < s->nbudget_guard; i++)
+            fn(ud, TT_KIND_BUDGET, s->budget_guard[i].budget, strlen(s->budget_guard[i].budget));
+        if (s->vertical != NULL && s->vertical->scale_up_on != NULL)
+            fn(ud, TT_KIND_ALARM, s->vertical->scale_up_on->alarm,
+               strlen(s->vertical->scale_up_on->alarm));
+        if (s->vertical != NULL && s->vertical->scale_down_on != NULL)
+            fn(ud, TT_KIND_ALARM, s->vertical->scale_down_on->alarm,
+               strlen(s->vertical->scale_down_on->alarm));
+    } else if (r->kind == TT_KIND_ALARM) {
+        const tt_alarm_spec *a = r->spec.alarm;
+        struct refs_ctx c = {fn, ud};
+        tt_error err;
+        if (a->actions != NULL) {
+            action_refs(a->actions->alarm, a->actions->nalarm, fn, ud);
+            action_refs(a->actions->ok, a->actions->nok, fn, ud);
+            action_refs(a->actions->insufficient_data, a->actions->ninsufficient_data, fn, ud);
+        }
+        if (a->composite != NULL && a->composite->rule != NULL)
+            tt_composite_rule_names(a->composite->rule, rule_ref, &c, &err);
+    }
 }

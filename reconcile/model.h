@@ -352,8 +352,9 @@ typedef struct tt_resource {
     bool has_finalizer;                 /* metadata.finalizers holds trimtab.dev/cleanup */
     const char *reconcile_requested_at; /* annotations, or NULL */
     const char *rotate_requested_at;
-    uint64_t spec_hash;  /* of the canonical spec: changes exactly when the spec does */
-    const char *problem; /* when invalid: the first problems as "file:line: field: message" */
+    uint64_t spec_hash;    /* of the canonical spec: changes exactly when the spec does */
+    const char *problem;   /* when invalid: the first problems as "file:line: field: message" */
+    const char *spec_json; /* the spec as compact JSON, to persist it (state directory) */
     union {
         void *any;
         tt_common_spec *common;
@@ -406,6 +407,13 @@ void tt_resource_note_problems(tt_resource *r, const tt_diags *d, size_t from, i
  * absent from the set is a warning, since it may be applied separately.
  */
 void tt_model_check_refs(tt_resource **rs, size_t n, tt_diags *diags);
+
+/*
+ * Calls `fn` for every resource `r` refers to by name in its namespace (budget guards, vertical
+ * scaling alarms, alarm actions, composite rule names). Names may repeat.
+ */
+void tt_resource_refs(const tt_resource *r,
+                      void (*fn)(void *ud, tt_kind kind, const char *name, size_t len), void *ud);
 
 /* The schema of a kind's spec, for the CRD generator. */
 const tt_schema *tt_model_spec_schema(tt_kind k);

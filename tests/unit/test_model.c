@@ -291,6 +291,32 @@ static void references_between_resources(void **state)
     unload(&l);
 }
 
+/* Found by fuzz_manifest: an alarm naming a ScalingPolicy whose step policy has no name. */
+static void reference_to_an_invalid_resource(void **state)
+{
+    struct loaded l;
+    (void)state;
+    load(&l, HEAD("ScalingPolicy",
+                  "worker") "spec:\n"
+                            "  target: {ecs: {cluster: p, service: w}}\n"
+                            "  minCapacity: 1\n  maxCapacity: 4\n"
+                            "  stepScaling:\n"
+                            "    - jame: up\n"
+                            "      adjustmentType: ChangeInCapacity\n"
+                            "      steps: [{lower: 0, adjustment: 1}]\n"
+                            "---\n" HEAD("Alarm",
+                                         "a") "spec:\n"
+                                              "  target: {ecs: {cluster: p, service: w}}\n"
+                                              "  metricName: CPUUtilization\n"
+                                              "  threshold: 1\n  comparison: GreaterThanThreshold\n"
+                                              "  actions: {alarm: [{scalingPolicy: {name: worker, "
+                                              "policy: up}}]}\n");
+    assert_true(find(&l, "ScalingPolicy/default/worker")->invalid);
+    assert_false(find(&l, "Alarm/default/a")->invalid);
+    expect_diag(&l, "t.yaml:10: spec.stepScaling[0].jame: unknown field; did you mean 'name'?");
+    unload(&l);
+}
+
 static void composite_rules_parse(void **state)
 {
     static const struct {
@@ -456,6 +482,7 @@ int main(void)
         cmocka_unit_test(other_kinds_are_ignored_unknown_ours_rejected),
         cmocka_unit_test(kind_list_is_expanded),
         cmocka_unit_test(references_between_resources),
+        cmocka_unit_test(reference_to_an_invalid_resource),
         cmocka_unit_test(composite_rules_parse),
         cmocka_unit_test(spec_hash_tracks_spec_only),
         cmocka_unit_test(annotations_and_kube_metadata),

@@ -1,0 +1,86 @@
+/*
+ * tt_provider — the contract between the engine and a provider reconciler.
+ *
+ * A provider converges one family of resources (ScalingPolicies on ECS, Alarms, …). The engine
+ * owns the work queue, the store and status; a provider only knows AWS:
+ *   observe  reads the actual state of a batch of resources with as few calls as the APIs allow
+ *            (DescribeScalableTargets takes 50 ids, DescribeServices 10, DescribeAlarms 100);
+ *   diff     a pure function of (desired resource, observed state, resolved dependencies) to a
+ *            plan (reconcile/plan.h) — no I/O, exhaustively unit tested, printed by
+ *            `trimtab plan`, reported by Observe mode;
+ *   status   the kind-specific status fields from the observed state;
+ *   remove   a pure function to the plan that deletes what the resource owns.
+ * The engine executes plans. Each provider exports one const struct, registered in
+ * providers/providers.c; optional slots may be NULL and the engine uses a default.
+ */
+#ifndef TT_PROVIDER_H
+#define TT_PROVIDER_H
+
+#include <jansson.h>
+
+#include "model.h"
+#include "tt_error.h"
+
+struct tt_aws;
+
+/* One resource of an observe batch. */
+typedef struct tt_observe_item {
+    const tt_resource *r; /* borrowed for the whole batch */
+    const json_t *memo;   /* what the provider remembered last time (owned names…), or NULL */
+    const char *region;   /* resolved: the spec's, else the operator's */
+} tt_observe_item;
+
+/*
+ * Reports the observation of item `i`: `observed` (stolen) is the provider's own JSON view of
+ * AWS, `err` NULL on success. Called exactly once per item, from the loop.
+ */
+typedef void (*tt_observe_cb)(void *ud, size_t i, json_t *observed, const tt_error *err);
+
+/* What the diff gets besides the resource. */
+typedef struct tt_diff_input {
+    const tt_resource *r;
+    const json_t *observed; /* from observe */
+    const json_t *memo;     /* as in observe */
+    const json_t *deps;     /* resolved references: {"<Kind>/<name>": {status…}} */
+    const char *region;
+    const char *account; /* AWS account id when known (ARNs), else NULL */
+} tt_diff_input;
+
+/* What the diff decided besides the plan. */
+typedef struct tt_diff_output {
+    json_t *plan;         /* the actions (tt_plan_new), owned by the caller */
+    json_t *memo;         /* new memo to persist, or NULL to keep the old one (stolen) */
+    const char *blocked;  /* a reason not to act, CamelCase ("AdoptionRefused",
+                            * "DependencyNotReady", "TargetNotFound"), or NULL */
+    char message[512];    /* why, for status and events, when blocked */
+    double requeue_after; /* seconds until a look is needed anyway (RDS modifying), or 0 */
+} tt_diff_output;
+
+typedef struct tt_provider {
+    /* Short name for logs and metrics: "ecs", "cloudwatch". */
+    const char *name;
+    /* True when this provider converges `r` (by kind and target). Required. */
+    int (*handles)(const tt_resource *r);
+    /*
+     * Reads the AWS state of `n` resources, all handled by this provider, in one region and
+     * under one role. The batch owns nothing; `cb` runs once per item. Returns TT_OK or an
+     * error (then `cb` is never called). Required.
+     */
+    int (*observe)(struct tt_aws *aws, const char *role_arn, const tt_observe_item *items, size_t n,
+                   tt_observe_cb cb, void *ud, tt_error *err);
+    /* The pure diff. `out->plan` is allocated by the caller. Required. */
+    tt_code (*diff)(const tt_diff_input *in, tt_diff_output *out, tt_error *err);
+    /* Adds kind-specific fields to `status` (borrowed) from the observation. Optional. */
+    void (*status)(const tt_diff_input *in, json_t *status);
+    /* The plan that deletes what the resource owns, given its observation. Optional: without
+     * it deletion only forgets the resource. */
+    tt_code (*remove)(const tt_diff_input *in, json_t *plan, tt_error *err);
+} tt_provider;
+
+/* The provider that handles `r`, or NULL when none does (yet). */
+const tt_provider *tt_provider_for(const tt_resource *r);
+
+/* Every registered provider, NULL-terminated. */
+extern const tt_provider *const tt_providers[];
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * The registry of provider reconcilers: one const struct each, looked up by resource.
+ * A resource no provider handles yet is reported by the engine as not implemented.
+ */
+#include <stddef.h>
+
+#include "provider.h"
+
+extern const tt_provider tt_provider_ecs;
+
+const tt_provider *const tt_providers[] = {
+    &tt_provider_ecs,
+    NULL,
+};
+
+const tt_provider *tt_provider_for(const tt_resource *r)
+{
+    for (size_t i = 0; tt_providers[i] != NULL; i++) {
+        if (tt_providers[i]->handles(r))
+            return tt_providers[i];
+    }
+    return NULL;
+}

@@ -1,0 +1,74 @@
+/*
+ * tt_engine — the reconcile loop: a store of desired resources fed by a source, a work queue,
+ * and per resource observe → diff → apply through the provider that handles it.
+ *
+ * Everything runs on one libev loop. Keys popped together are observed together: the engine
+ * gathers them for a few milliseconds per (provider, region, role) and hands the batch to the
+ * provider, which reads AWS with as few calls as the APIs allow. The diff is pure; a plan is
+ * applied in order, one AWS call at a time per resource, many resources at once. Status goes to
+ * the state directory (directory mode) and events to its log; a change in one resource's status
+ * re-queues the resources that refer to it.
+ */
+#ifndef TT_ENGINE_H
+#define TT_ENGINE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "model.h"
+#include "source.h"
+#include "tt_error.h"
+
+struct ev_loop;
+struct tt_aws;
+typedef struct tt_engine tt_engine;
+
+/* Called with each resource's plan in plan mode (instead of applying). All borrowed. */
+typedef void (*tt_engine_plan_fn)(void *ud, const tt_resource *r, const json_t *plan,
+                                  const char *blocked, const char *message, const tt_error *err);
+
+typedef struct tt_engine_config {
+    int concurrency;           /* resources in flight at once; 0: 64 */
+    double resync;             /* seconds between full resyncs; 0: 600; < 0: never */
+    bool dry_run;              /* observe and diff, never write to AWS (like mode: Observe) */
+    bool prune;                /* delete what resources gone from the source own */
+    bool once;                 /* reconcile everything once; on_idle fires when done */
+    const char *state_dir;     /* NULL: keep no state */
+    bool state_readonly;       /* read the state directory (memos) but never write it */
+    const char *events_path;   /* NULL: events only go to the log */
+    double batch_window;       /* seconds to gather keys into one observe batch; 0: 0.002 */
+    size_t batch_max;          /* keys per observe batch; 0: 100 */
+    tt_engine_plan_fn on_plan; /* plan mode: report plans, apply nothing */
+    void *on_plan_ud;
+    void (*on_idle)(void *ud); /* once mode: all done; after tt_engine_stop: drained */
+    void *on_idle_ud;
+} tt_engine_config;
+
+typedef struct tt_engine_stats {
+    size_t resources; /* in the store */
+    size_t in_flight;
+    size_t queued;
+    unsigned long reconciles;
+    unsigned long applied_actions;
+    unsigned long failed;    /* reconciles that ended on an error */
+    unsigned long invalid;   /* resources currently invalid */
+    unsigned long not_ready; /* resources whose last reconcile did not converge */
+    double first_call_at;    /* ev_time() of the first AWS call started, 0 before */
+} tt_engine_stats;
+
+/* NULL with `err` set. `aws` is borrowed and must outlive the engine. */
+tt_engine *tt_engine_create(struct ev_loop *loop, struct tt_aws *aws, const tt_engine_config *cfg,
+                            tt_error *err);
+/* Frees everything; in-flight calls must have ended (tt_aws_cancel_all first). Accepts NULL. */
+void tt_engine_destroy(tt_engine *e);
+
+/* The handler to give a source; its `ud` must be the engine. */
+extern const tt_source_handler tt_engine_source_handler;
+
+/* Stops taking new work; on_idle fires once everything in flight has finished. */
+void tt_engine_stop(tt_engine *e);
+
+void tt_engine_stats_get(const tt_engine *e, tt_engine_stats *st);
+
+#endif

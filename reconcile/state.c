@@ -1,0 +1,255 @@
+#include "state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tt_buf.h"
+#include "tt_str.h"
+
+struct tt_state {
+    char *dir;
+    json_t *index; /* key → record hash (as a JSON integer); 0 when not yet known */
+    size_t written;
+    size_t skipped;
+};
+
+/* mkdir -p for `path` (which must be writable). */
+static int mkdirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+
+    if (n == 0 || n >= sizeof(buf))
+        return -1;
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static void path_of(const tt_state *st, const char *key, tt_buf *out)
+{
+    tt_buf_reset(out);
+    tt_buf_printf(out, "%s/resources/%s.json", st->dir, key);
+}
+
+/* Indexes DIR/resources/<Kind>/<ns>/<name>.json; unreadable parts are skipped. */
+static void index_records(tt_state *st)
+{
+    tt_buf path;
+    DIR *kinds, *nss, *names;
+    struct dirent *k, *n, *f;
+
+    tt_buf_init(&path);
+    tt_buf_printf(&path, "%s/resources", st->dir);
+    kinds = opendir(path.data);
+    while (kinds != NULL && (k = readdir(kinds)) != NULL) {
+        if (k->d_name[0] == '.')
+            continue;
+        tt_buf_reset(&path);
+        tt_buf_printf(&path, "%s/resources/%s", st->dir, k->d_name);
+        nss = opendir(path.data);
+        while (nss != NULL && (n = readdir(nss)) != NULL) {
+            if (n->d_name[0] == '.')
+                continue;
+            tt_buf_reset(&path);
+            tt_buf_printf(&path, "%s/resources/%s/%s", st->dir, k->d_name, n->d_name);
+            names = opendir(path.data);
+            while (names != NULL && (f = readdir(names)) != NULL) {
+                size_t len = strlen(f->d_name);
+                char key[768];
+                if (f->d_name[0] == '.' || len < 6 || strcmp(f->d_name + len - 5, ".json") != 0)
+                    continue;
+                snprintf(key, sizeof(key), "%s/%s/%.*s", k->d_name, n->d_name, (int)(len - 5),
+                         f->d_name);
+                json_object_set_new(st->index, key, json_integer(0));
+            }
+            if (names != NULL)
+                closedir(names);
+        }
+        if (nss != NULL)
+            closedir(nss);
+    }
+    if (kinds != NULL)
+        closedir(kinds);
+    tt_buf_cleanup(&path);
+}
+
+tt_state *tt_state_open(const char *dir, tt_error *err)
+{
+    tt_state *st = calloc(1, sizeof(*st));
+    tt_buf path;
+
+    if (st == NULL || (st->dir = strdup(dir)) == NULL || (st->index = json_object()) == NULL) {
+        tt_state_close(st);
+        tt_error_set(err, TT_ENOMEM, "out of memory");
+        return NULL;
+    }
+    tt_buf_init(&path);
+    tt_buf_printf(&path, "%s/resources", dir);
+    if (mkdirs(path.data) != 0) {
+        tt_error_set(err, TT_EIO, "cannot create the state directory %s: %s", dir, strerror(errno));
+        tt_buf_cleanup(&path);
+        tt_state_close(st);
+        return NULL;
+    }
+    tt_buf_cleanup(&path);
+    index_records(st);
+    return st;
+}
+
+void tt_state_close(tt_state *st)
+{
+    if (st == NULL)
+        return;
+    json_decref(st->index);
+    free(st->dir);
+    free(st);
+}
+
+json_t *tt_state_read(tt_state *st, const char *key)
+{
+    tt_buf path;
+    json_t *rec = NULL;
+
+    if (json_object_get(st->index, key) == NULL)
+        return NULL;
+    tt_buf_init(&path);
+    path_of(st, key, &path);
+    rec = json_load_file(path.data, 0, NULL);
+    if (rec != NULL && !json_is_object(rec)) {
+        json_decref(rec);
+        rec = NULL;
+    }
+    tt_buf_cleanup(&path);
+    return rec;
+}
+
+tt_code tt_state_write(tt_state *st, const char *key, const json_t *record, tt_error *err)
+{
+    char *text = json_dumps(record, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+    json_t *known;
+    uint64_t h;
+    tt_buf path, tmp;
+    FILE *f = NULL;
+    tt_code rc = TT_OK;
+
+    if (text == NULL)
+        return tt_error_set(err, TT_ENOMEM, "out of memory");
+    h = tt_hash64_str(text) & 0x7fffffffffffffffULL;
+    known = json_object_get(st->index, key);
+    if (known != NULL && (uint64_t)json_integer_value(known) == h) {
+        st->skipped++;
+        free(text);
+        return TT_OK;
+    }
+    tt_buf_init(&path);
+    tt_buf_init(&tmp);
+    path_of(st, key, &path);
+    {
+        /* The record's folders (Kind/namespace) may not exist yet. */
+        char *slash = strrchr(path.data, '/');
+        *slash = '\0';
+        if (mkdirs(path.data) != 0) {
+            rc = tt_error_set(err, TT_EIO, "cannot create %s: %s", path.data, strerror(errno));
+            goto out;
+        }
+        *slash = '/';
+    }
+    tt_buf_printf(&tmp, "%s.tmp.%d", path.data, (int)getpid());
+    f = fopen(tmp.data, "w");
+    if (f == NULL || fputs(text, f) == EOF || fputc('\n', f) == EOF) {
+        rc = tt_error_set(err, TT_EIO, "cannot write %s: %s", tmp.data, strerror(errno));
+        goto out;
+    }
+    if (fclose(f) != 0) {
+        f = NULL;
+        rc = tt_error_set(err, TT_EIO, "cannot write %s: %s", tmp.data, strerror(errno));
+        goto out;
+    }
+    f = NULL;
+    /* rename() replaces the old record in one step: a reader sees the old or the new file. */
+    if (rename(tmp.data, path.data) != 0) {
+        rc = tt_error_set(err, TT_EIO, "cannot rename %s: %s", tmp.data, strerror(errno));
+        goto out;
+    }
+    json_object_set_new(st->index, key, json_integer((json_int_t)h));
+    st->written++;
+out:
+    if (f != NULL)
+        fclose(f);
+    if (rc != TT_OK)
+        unlink(tmp.data);
+    tt_buf_cleanup(&path);
+    tt_buf_cleanup(&tmp);
+    free(text);
+    return rc;
+}
+
+tt_code tt_state_remove(tt_state *st, const char *key, tt_error *err)
+{
+    tt_buf path;
+    tt_code rc = TT_OK;
+
+    tt_buf_init(&path);
+    path_of(st, key, &path);
+    if (unlink(path.data) != 0 && errno != ENOENT)
+        rc = tt_error_set(err, TT_EIO, "cannot remove %s: %s", path.data, strerror(errno));
+    else
+        json_object_del(st->index, key);
+    tt_buf_cleanup(&path);
+    return rc;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void tt_state_foreach(tt_state *st, void (*fn)(void *ud, const char *key), void *ud)
+{
+    size_t n = json_object_size(st->index), i = 0;
+    const char **keys = malloc((n ? n : 1) * sizeof(*keys));
+    const char *k;
+    json_t *v;
+
+    if (keys == NULL)
+        return;
+    json_object_foreach(st->index, k, v) keys[i++] = k;
+    qsort(keys, n, sizeof(*keys), str_cmp);
+    /* The callback may remove records; it gets copies of the keys. */
+    for (i = 0; i < n; i++) {
+        char *copy = strdup(keys[i]);
+        if (copy == NULL)
+            break;
+        keys[i] = copy;
+    }
+    for (size_t j = 0; j < i; j++) {
+        fn(ud, keys[j]);
+        free((char *)keys[j]);
+    }
+    free(keys);
+}
+
+size_t tt_state_count(const tt_state *st)
+{
+    return json_object_size(st->index);
+}
+
+void tt_state_stats(const tt_state *st, size_t *written, size_t *skipped)
+{
+    *written = st->written;
+    *skipped = st->skipped;
+}
