@@ -656,6 +656,25 @@ static void no_secret_in_logs_or_errors(void **state)
     assert_null(strstr(buf, "AKIDEXAMPLE"));
 }
 
+static void tls_verification_is_always_on(void **state)
+{
+    test_server tls;
+    struct result r;
+    (void)state;
+    if (test_server_start(&tls, "tests/aws/tls_server.py", NULL) != 0)
+        fail_msg("cannot start tls_server.py (needs the openssl command)");
+    setenv("AWS_ENDPOINT_URL", tls.endpoint, 1);
+    tt_aws *aws = client(NULL);
+    /* A self-signed certificate is refused, and a TLS failure is not retried. */
+    assert_int_equal(run(aws, "sts", "GetCallerIdentity", NULL, 0, &r), TT_EIO);
+    assert_non_null(strstr(r.err.message, "TLS"));
+    assert_int_equal(tt_aws_metric(aws, "sts", "GetCallerIdentity", TT_AWS_RETRIED), 0);
+    result_clear(&r);
+    tt_aws_destroy(aws);
+    setenv("AWS_ENDPOINT_URL", fake.endpoint, 1);
+    test_server_stop(&tls);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -674,6 +693,7 @@ int main(void)
         cmocka_unit_test_setup(connections_are_reused, reset),
         cmocka_unit_test_setup(many_in_flight_and_hook, reset),
         cmocka_unit_test_setup(no_secret_in_logs_or_errors, reset),
+        cmocka_unit_test_setup(tls_verification_is_always_on, reset),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }
