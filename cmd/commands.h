@@ -5,6 +5,8 @@
 #ifndef TT_COMMANDS_H
 #define TT_COMMANDS_H
 
+#include <stddef.h>
+
 struct tt_command {
     const char *name;                  /* as typed: "validate" */
     const char *summary;               /* one line for `trimtab --help` */
@@ -14,6 +16,15 @@ struct tt_command {
 int tt_cmd_version(int argc, char **argv);
 int tt_cmd_aws(int argc, char **argv);
 int tt_cmd_validate(int argc, char **argv);
+
+int tt_cmd_run(int argc, char **argv);
+int tt_cmd_plan(int argc, char **argv);
+int tt_cmd_status(int argc, char **argv);
+
+/* The directory behind --source dir:PATH, or NULL with a message in `err`. */
+const char *tt_cmd_source_path(const char *source, char *err, size_t errlen);
+/* The default state directory of a source path (outside it, one per path). */
+void tt_cmd_default_state_dir(const char *path, char *out, size_t outlen);
 
 /* True when argv holds -h or --help (before a "--"). */
 int tt_cmd_wants_help(int argc, char **argv);

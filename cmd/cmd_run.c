@@ -1,0 +1,444 @@
+/*
+ * trimtab run — the operator: read the source, reconcile, keep watching.
+ * trimtab plan — the same reading and diffing, printing what would change; nothing is written.
+ *
+ * Wiring only: the options table, the AWS client, the engine, the source, signals.
+ */
+#include <ev.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "engine.h"
+#include "loader.h"
+#include "options.h"
+#include "plan.h"
+#include "source_dir.h"
+#include "tt_aws.h"
+#include "tt_log.h"
+#include "tt_str.h"
+
+struct run_cfg {
+    const char *source;
+    const char *state_dir;
+    const char *region;
+    const char *log_format;
+    const char *log_level;
+    const char *output;
+    double resync;
+    double debounce;
+    double grace;
+    int64_t concurrency;
+    bool once;
+    bool dry_run;
+    bool prune;
+};
+
+static const char *const log_formats[] = {"text", "json", NULL};
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const outputs[] = {"text", "json", NULL};
+
+#define RUN_OPT(n, e, t, field, mv, d, h)                              \
+    {                                                                  \
+        n, e, t, offsetof(struct run_cfg, field), mv, d, h, 0, 0, NULL \
+    }
+
+static const tt_option source_opts[] = {
+    RUN_OPT("source", "TRIMTAB_SOURCE", TT_OPT_STRING, source, "dir:PATH", "dir:.",
+            "where the manifests come from: a directory (GitOps checkout)"),
+    RUN_OPT("state-dir", "TRIMTAB_STATE_DIR", TT_OPT_STRING, state_dir, "DIR", NULL,
+            "status and events of directory mode (default: ~/.local/state/trimtab/<source>)"),
+    RUN_OPT("region", "AWS_REGION", TT_OPT_STRING, region, "R", NULL,
+            "the AWS region of resources that name none"),
+    {"log-format", "TRIMTAB_LOG_FORMAT", TT_OPT_CHOICE, offsetof(struct run_cfg, log_format),
+     "text|json", "text", "one line per event, as text or JSON", 0, 0, log_formats},
+    {"log-level", "TRIMTAB_LOG_LEVEL", TT_OPT_CHOICE, offsetof(struct run_cfg, log_level),
+     "debug|info|warn|error", "info", "least important lines to log", 0, 0, log_levels},
+};
+
+static const tt_option run_opts[] = {
+    RUN_OPT("once", NULL, TT_OPT_BOOL, once, NULL, NULL,
+            "reconcile everything once, then exit (1 if anything is not ready)"),
+    RUN_OPT("dry-run", NULL, TT_OPT_BOOL, dry_run, NULL, NULL,
+            "read AWS and report drift, never write to AWS"),
+    RUN_OPT("prune", NULL, TT_OPT_BOOL, prune, NULL, NULL,
+            "delete the AWS objects of resources whose manifests are gone"),
+    RUN_OPT("resync", "TRIMTAB_RESYNC", TT_OPT_DURATION, resync, "D", "10m",
+            "re-read every resource this often, spread over the period"),
+    {"concurrency", "TRIMTAB_CONCURRENCY", TT_OPT_INT, offsetof(struct run_cfg, concurrency), "N",
+     "64", "resources reconciled at once", 1, 100000, NULL},
+    RUN_OPT("debounce", NULL, TT_OPT_DURATION, debounce, "D", "10ms",
+            "quiet time after a file change before reading it"),
+    RUN_OPT("shutdown-grace", NULL, TT_OPT_DURATION, grace, "D", "20s",
+            "on SIGTERM, how long in-flight AWS calls may take to finish"),
+};
+
+static const tt_option plan_opts[] = {
+    {"output", NULL, TT_OPT_CHOICE, offsetof(struct run_cfg, output), "text|json", "text",
+     "a readable diff, or JSON for bots that comment on pull requests", 0, 0, outputs},
+};
+
+/* Parses both tables: source options, then the command's own. */
+static int parse(const tt_option *own, size_t nown, struct run_cfg *cfg, int argc, char **argv,
+                 char *err, size_t errlen)
+{
+    tt_option all[32];
+    size_t n = 0;
+    int nargs;
+
+    for (size_t i = 0; i < sizeof(source_opts) / sizeof(source_opts[0]); i++)
+        all[n++] = source_opts[i];
+    for (size_t i = 0; i < nown; i++)
+        all[n++] = own[i];
+    if (tt_opt_parse(all, n, cfg, argc, argv, &nargs, err, errlen) != 0)
+        return -1;
+    if (nargs > 0) {
+        snprintf(err, errlen, "unexpected argument '%s'", argv[1]);
+        return -1;
+    }
+    return 0;
+}
+
+static void help(const char *usage, const char *what, const tt_option *own, size_t nown)
+{
+    printf("Usage: %s\n\n%s\n\n", usage, what);
+    tt_opt_help(stdout, source_opts, sizeof(source_opts) / sizeof(source_opts[0]));
+    tt_opt_help(stdout, own, nown);
+}
+
+struct app {
+    struct ev_loop *loop;
+    tt_aws *aws;
+    tt_engine *engine;
+    tt_source_dir *source;
+    ev_signal sigterm;
+    ev_signal sigint;
+    ev_timer grace;
+    double grace_seconds;
+    int stopping;
+    /* plan mode */
+    json_t *plans;
+    int plan_json;
+    size_t changed, in_sync, blocked, errors;
+};
+
+static void on_idle(void *ud)
+{
+    struct app *a = ud;
+
+    ev_break(a->loop, EVBREAK_ALL);
+}
+
+static void on_grace(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct app *a = w->data;
+
+    (void)loop;
+    (void)revents;
+    tt_log(TT_LOG_WARN, NULL, "shutdown: in-flight AWS calls did not finish in time; cancelling");
+    tt_aws_cancel_all(a->aws);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    struct app *a = w->data;
+
+    (void)revents;
+    if (a->stopping++) {
+        ev_break(loop, EVBREAK_ALL);
+        return;
+    }
+    tt_log(TT_LOG_INFO, NULL, "shutdown: signal %d; finishing in-flight work", w->signum);
+    tt_source_dir_destroy(a->source);
+    a->source = NULL;
+    ev_timer_init(&a->grace, on_grace, a->grace_seconds, 0);
+    a->grace.data = a;
+    ev_timer_start(loop, &a->grace);
+    tt_engine_stop(a->engine);
+}
+
+static void on_plan(void *ud, const tt_resource *r, const json_t *plan, const char *blocked,
+                    const char *message, const tt_error *err)
+{
+    struct app *a = ud;
+    json_t *entry;
+
+    (void)err;
+    if (blocked != NULL)
+        a->blocked++;
+    else if (tt_plan_len(plan) > 0)
+        a->changed++;
+    else
+        a->in_sync++;
+    entry = json_pack("{s:s,s:s,s:s,s:s,s:O}", "key", r->key, "kind", tt_kind_name(r->kind),
+                      "namespace", r->namespace_, "name", r->name, "actions", plan);
+    if (entry == NULL)
+        return;
+    if (r->file != NULL)
+        json_object_set_new(entry, "source", json_sprintf("%s:%d", r->file, r->line));
+    if (blocked != NULL) {
+        json_object_set_new(entry, "blocked", json_string(blocked));
+        json_object_set_new(entry, "message", json_string(message));
+    }
+    json_array_append_new(a->plans, entry);
+}
+
+static int key_order(const void *x, const void *y)
+{
+    return strcmp(json_string_value(json_object_get(*(json_t *const *)x, "key")),
+                  json_string_value(json_object_get(*(json_t *const *)y, "key")));
+}
+
+static void print_plans(struct app *a, tt_engine_stats *st)
+{
+    size_t n = json_array_size(a->plans), creates = 0, updates = 0, deletes = 0;
+    json_t **v = malloc((n ? n : 1) * sizeof(*v));
+    tt_buf out;
+
+    if (v == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_array_get(a->plans, i);
+    qsort(v, n, sizeof(*v), key_order);
+    tt_buf_init(&out);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *actions = json_object_get(v[i], "actions");
+        size_t k;
+        json_t *act;
+        json_array_foreach(actions, k, act)
+        {
+            const char *verb = json_string_value(json_object_get(act, "verb"));
+            creates += strcmp(verb, "create") == 0;
+            deletes += strcmp(verb, "delete") == 0;
+            updates += strcmp(verb, "create") != 0 && strcmp(verb, "delete") != 0;
+        }
+        if (a->plan_json)
+            continue;
+        if (json_object_get(v[i], "blocked") != NULL) {
+            tt_buf_printf(&out, "! %s: %s: %s\n", json_string_value(json_object_get(v[i], "key")),
+                          json_string_value(json_object_get(v[i], "blocked")),
+                          json_string_value(json_object_get(v[i], "message")));
+            continue;
+        }
+        if (json_array_size(actions) == 0)
+            continue;
+        tt_buf_printf(&out, "%s", json_string_value(json_object_get(v[i], "key")));
+        if (json_object_get(v[i], "source") != NULL)
+            tt_buf_printf(&out, "  (%s)", json_string_value(json_object_get(v[i], "source")));
+        tt_buf_putc(&out, '\n');
+        tt_plan_format(actions, 2, &out);
+        tt_buf_putc(&out, '\n');
+    }
+    if (a->plan_json) {
+        json_t *doc =
+            json_pack("{s:o,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "resources", json_incref(a->plans),
+                      "summary", "create", (json_int_t)creates, "update", (json_int_t)updates,
+                      "delete", (json_int_t)deletes, "changed", (json_int_t)a->changed, "inSync",
+                      (json_int_t)a->in_sync, "blocked", (json_int_t)a->blocked, "invalidOrFailed",
+                      (json_int_t)(st->failed + st->invalid));
+        char *text = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        if (text != NULL)
+            printf("%s\n", text);
+        free(text);
+        json_decref(doc);
+    } else {
+        fputs(tt_buf_str(&out), stdout);
+        printf("Plan: %zu to create, %zu to update, %zu to delete, in %zu resource%s; %zu in "
+               "sync, %zu blocked, %lu invalid or failed.\n",
+               creates, updates, deletes, a->changed, a->changed == 1 ? "" : "s", a->in_sync,
+               a->blocked, st->failed + st->invalid);
+    }
+    tt_buf_cleanup(&out);
+    free(v);
+}
+
+static int configure_log(const struct run_cfg *cfg)
+{
+    tt_log_level level;
+    tt_log_format format;
+
+    tt_log_parse_level(cfg->log_level, &level);
+    tt_log_parse_format(cfg->log_format, &format);
+    tt_log_configure(level, format, stderr);
+    return 0;
+}
+
+/* Reads every manifest once and hands them to the engine (plan, run --once). */
+static int deliver_once(struct app *a, const char *path)
+{
+    tt_manifest_set set;
+    tt_diags *diags = tt_diags_create();
+
+    if (diags == NULL)
+        return -1;
+    tt_manifest_set_init(&set);
+    if (tt_loader_add_path(&set, path, diags) != TT_OK) {
+        tt_diags_destroy(diags);
+        tt_manifest_set_cleanup(&set);
+        return -1;
+    }
+    tt_loader_finish(&set, diags);
+    tt_diags_sort(diags);
+    tt_engine_source_handler.problems(a->engine, diags);
+    tt_manifest_set_deliver(&set, &tt_engine_source_handler, a->engine);
+    tt_manifest_set_cleanup(&set);
+    tt_diags_destroy(diags);
+    return 0;
+}
+
+static int run_main(int argc, char **argv, int plan_mode)
+{
+    struct run_cfg cfg = {0};
+    struct app a;
+    tt_aws_config acfg = {0};
+    tt_engine_config ecfg = {0};
+    tt_source_dir_config scfg = {0};
+    tt_engine_stats st;
+    char err[600], state_dir[PATH_MAX];
+    const char *path;
+    tt_error e;
+    int status = 1;
+
+    memset(&a, 0, sizeof(a));
+    if (parse(plan_mode ? plan_opts : run_opts,
+              plan_mode ? sizeof(plan_opts) / sizeof(plan_opts[0])
+                        : sizeof(run_opts) / sizeof(run_opts[0]),
+              &cfg, argc, argv, err, sizeof(err)) != 0) {
+        fprintf(stderr, "trimtab %s: %s\n", plan_mode ? "plan" : "run", err);
+        return 2;
+    }
+    if ((path = tt_cmd_source_path(cfg.source, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "trimtab %s: %s\n", plan_mode ? "plan" : "run", err);
+        return 2;
+    }
+    configure_log(&cfg);
+    if (cfg.state_dir == NULL) {
+        tt_cmd_default_state_dir(path, state_dir, sizeof(state_dir));
+        cfg.state_dir = state_dir;
+    }
+
+    a.loop = EV_DEFAULT;
+    a.grace_seconds = cfg.grace;
+    acfg.region = cfg.region;
+    a.aws = tt_aws_create(a.loop, &acfg, &e);
+    if (a.aws == NULL) {
+        fprintf(stderr, "trimtab: %s\n", e.message);
+        return 1;
+    }
+    ecfg.concurrency = (int)cfg.concurrency;
+    ecfg.resync = cfg.resync;
+    ecfg.dry_run = cfg.dry_run;
+    ecfg.prune = cfg.prune;
+    ecfg.once = cfg.once || plan_mode;
+    ecfg.state_dir = cfg.state_dir;
+    ecfg.on_idle = on_idle;
+    ecfg.on_idle_ud = &a;
+    if (plan_mode) {
+        struct stat sb;
+        a.plans = json_array();
+        a.plan_json = strcmp(cfg.output, "json") == 0;
+        ecfg.on_plan = on_plan;
+        ecfg.on_plan_ud = &a;
+        ecfg.state_readonly = true;
+        /* Plans read what a previous run remembered, but never create state. */
+        if (stat(cfg.state_dir, &sb) != 0)
+            ecfg.state_dir = NULL;
+    } else {
+        char events[PATH_MAX + 16];
+        snprintf(events, sizeof(events), "%s/events.jsonl", cfg.state_dir);
+        ecfg.events_path = events;
+        a.engine = tt_engine_create(a.loop, a.aws, &ecfg, &e);
+        ecfg.events_path = NULL;
+    }
+    if (plan_mode)
+        a.engine = tt_engine_create(a.loop, a.aws, &ecfg, &e);
+    if (a.engine == NULL) {
+        fprintf(stderr, "trimtab: %s\n", e.message);
+        goto out;
+    }
+    tt_log(TT_LOG_INFO, NULL, "trimtab %s: source %s, state %s, region %s, credentials %s",
+           plan_mode ? "plan" : (cfg.once ? "run --once" : "run"), path,
+           ecfg.state_dir ? ecfg.state_dir : "(none)",
+           tt_aws_region(a.aws)[0] ? tt_aws_region(a.aws) : "(unset)",
+           tt_aws_credentials_source(a.aws));
+
+    ev_signal_init(&a.sigterm, on_signal, SIGTERM);
+    ev_signal_init(&a.sigint, on_signal, SIGINT);
+    a.sigterm.data = a.sigint.data = &a;
+    ev_signal_start(a.loop, &a.sigterm);
+    ev_signal_start(a.loop, &a.sigint);
+
+    if (ecfg.once) {
+        if (deliver_once(&a, path) != 0) {
+            fprintf(stderr, "trimtab: out of memory reading %s\n", path);
+            goto out;
+        }
+    } else {
+        scfg.path = path;
+        scfg.debounce = cfg.debounce;
+        a.source = tt_source_dir_create(a.loop, &scfg, &tt_engine_source_handler, a.engine, &e);
+        if (a.source == NULL || tt_source_dir_start(a.source, &e) != TT_OK) {
+            fprintf(stderr, "trimtab: %s\n", e.message);
+            goto out;
+        }
+    }
+    ev_run(a.loop, 0);
+
+    tt_engine_stats_get(a.engine, &st);
+    if (plan_mode) {
+        print_plans(&a, &st);
+        status = st.failed + st.invalid > 0 ? 1 : (a.changed > 0 ? 2 : 0);
+    } else if (cfg.once) {
+        status = st.failed + st.invalid + st.not_ready > 0 ? 1 : 0;
+        tt_log(TT_LOG_INFO, NULL,
+               "done: %lu reconciles, %lu AWS changes, %lu failed, %lu invalid, %lu not ready",
+               st.reconciles, st.applied_actions, st.failed, st.invalid, st.not_ready);
+    } else {
+        status = 0;
+        tt_log(TT_LOG_INFO, NULL, "stopped cleanly");
+    }
+out:
+    ev_signal_stop(a.loop, &a.sigterm);
+    ev_signal_stop(a.loop, &a.sigint);
+    ev_timer_stop(a.loop, &a.grace);
+    tt_source_dir_destroy(a.source);
+    if (a.aws != NULL)
+        tt_aws_cancel_all(a.aws);
+    tt_engine_destroy(a.engine);
+    tt_aws_destroy(a.aws);
+    json_decref(a.plans);
+    return status;
+}
+
+int tt_cmd_run(int argc, char **argv)
+{
+    if (tt_cmd_wants_help(argc, argv)) {
+        help(
+            "trimtab run [OPTIONS]",
+            "Reconciles AWS with the ScalingPolicy, Alarm, Budget and SecretRotation resources of\n"
+            "the source, then keeps watching: a changed manifest is applied at once, and every\n"
+            "resource is re-read each --resync to correct drift. SIGTERM or SIGINT stops taking\n"
+            "work, lets in-flight AWS calls finish, and exits 0.",
+            run_opts, sizeof(run_opts) / sizeof(run_opts[0]));
+        return 0;
+    }
+    return run_main(argc, argv, 0);
+}
+
+int tt_cmd_plan(int argc, char **argv)
+{
+    if (tt_cmd_wants_help(argc, argv)) {
+        help("trimtab plan [OPTIONS]",
+             "Shows what `trimtab run` would change in AWS, resource by resource and field by\n"
+             "field, like `terraform plan`. Reads AWS; writes nothing.\n"
+             "Exit status: 0 in sync, 2 changes pending, 1 an error or an invalid resource.",
+             plan_opts, sizeof(plan_opts) / sizeof(plan_opts[0]));
+        return 0;
+    }
+    return run_main(argc, argv, 1);
+}
