@@ -209,6 +209,7 @@ static char *dup_opt(const char *s)
 
 int tt_aws_paginate(tt_aws *aws, const tt_aws_req *req, tt_aws_cb cb, void *ud, tt_error *err)
 {
+    tt_error_clear(err);
     json_t *paginator = tt_aws_paginator(aws, req->service, req->operation, err);
     if (paginator == NULL) {
         if (err != NULL && err->code != TT_OK)
