@@ -628,6 +628,11 @@ static void put_policy(json_t *plan, const tt_aas_target *t, const char *region,
             json_decref(cfg);
             return;
         }
+    } else {
+        /* A new policy: every field it sets is a change from nothing. */
+        const char *k;
+        json_t *v;
+        json_object_foreach(cfg, k, v) compare(changes, spec_field(k), v, NULL);
     }
     action =
         tt_plan_add(plan, have ? "update" : "create", object, AAS, "PutScalingPolicy", region,
@@ -652,7 +657,14 @@ static void put_scheduled(json_t *plan, const tt_aas_target *t, const char *regi
         json_object_set_new(want_action, "MinCapacity", json_integer(s->min_capacity.v));
     if (s->max_capacity.set)
         json_object_set_new(want_action, "MaxCapacity", json_integer(s->max_capacity.v));
-    if (have != NULL) {
+    if (have == NULL) {
+        json_t *want_sched = json_string(s->aws_schedule), *want_tz = json_string(tz);
+        compare(changes, "schedule", want_sched, NULL);
+        compare(changes, "timezone", want_tz, NULL);
+        compare(changes, "capacity", want_action, NULL);
+        json_decref(want_sched);
+        json_decref(want_tz);
+    } else {
         json_t *want_sched = json_string(s->aws_schedule), *want_tz = json_string(tz);
         compare(changes, "schedule", want_sched, json_object_get(have, "Schedule"));
         /* AWS leaves Timezone out when it is UTC. */

@@ -1,0 +1,474 @@
+/*
+ * Unit tests for the pure diff of ECS ScalingPolicies (providers/ecs.c + providers/aas.c):
+ * given a desired resource and an observed AWS view, the exact plan.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aas.h"
+#include "loader.h"
+#include "plan.h"
+#include "provider.h"
+
+#define HEAD                                                                                   \
+    "apiVersion: trimtab.dev/v1alpha1\nkind: ScalingPolicy\nmetadata: {name: web, namespace: " \
+    "shop}\n"
+
+static const char *const web_spec =
+    HEAD "spec:\n"
+         "  target: {ecs: {cluster: prod, service: web}}\n"
+         "  minCapacity: 2\n"
+         "  maxCapacity: 10\n"
+         "  targetTracking:\n"
+         "    - {name: cpu, predefinedMetric: ECSServiceAverageCPUUtilization, targetValue: 70,\n"
+         "       scaleInCooldown: 300}\n"
+         "  stepScaling:\n"
+         "    - name: burst\n"
+         "      adjustmentType: ChangeInCapacity\n"
+         "      steps: [{lower: 10, adjustment: 2}, {lower: 0, upper: 10, adjustment: 1}]\n"
+         "  scheduled:\n"
+         "    - {name: morning, schedule: '0 8 * * MON-FRI', timezone: Europe/Berlin, "
+         "minCapacity: 4}\n"
+         "    - {name: night, schedule: 'cron(0 22 * * ? *)', maxCapacity: 6}\n";
+
+/* AWS's view of web_spec, fully converged and owned. */
+static const char *const converged =
+    "{\"aas\": {"
+    " \"target\": {\"ServiceNamespace\": \"ecs\", \"ResourceId\": \"service/prod/web\","
+    "   \"ScalableDimension\": \"ecs:service:DesiredCount\", \"MinCapacity\": 2,"
+    "   \"MaxCapacity\": 10, \"ScalableTargetARN\": \"arn:aws:application-autoscaling:x\"},"
+    " \"policies\": {"
+    "  \"trimtab-shop-web-cpu\": {\"PolicyName\": \"trimtab-shop-web-cpu\", \"PolicyARN\": "
+    "\"arn:p1\","
+    "   \"PolicyType\": \"TargetTrackingScaling\", \"TargetTrackingScalingPolicyConfiguration\": {"
+    "    \"TargetValue\": 70.0, \"PredefinedMetricSpecification\": {\"PredefinedMetricType\":"
+    "    \"ECSServiceAverageCPUUtilization\"}, \"ScaleInCooldown\": 300, \"ScaleOutCooldown\": 300,"
+    "    \"DisableScaleIn\": false}},"
+    "  \"trimtab-shop-web-burst\": {\"PolicyName\": \"trimtab-shop-web-burst\", \"PolicyARN\": "
+    "\"arn:p2\","
+    "   \"PolicyType\": \"StepScaling\", \"StepScalingPolicyConfiguration\": {"
+    "    \"AdjustmentType\": \"ChangeInCapacity\", \"MetricAggregationType\": \"Average\","
+    "    \"StepAdjustments\": [{\"MetricIntervalLowerBound\": 10.0, \"ScalingAdjustment\": 2},"
+    "     {\"MetricIntervalLowerBound\": 0.0, \"MetricIntervalUpperBound\": 10.0,"
+    "      \"ScalingAdjustment\": 1}]}}},"
+    " \"scheduled\": {"
+    "  \"trimtab-shop-web-morning\": {\"ScheduledActionName\": \"trimtab-shop-web-morning\","
+    "   \"Schedule\": \"cron(0 8 ? * MON-FRI *)\", \"Timezone\": \"Europe/Berlin\","
+    "   \"ScalableTargetAction\": {\"MinCapacity\": 4}},"
+    "  \"trimtab-shop-web-night\": {\"ScheduledActionName\": \"trimtab-shop-web-night\","
+    "   \"Schedule\": \"cron(0 22 * * ? *)\", \"ScalableTargetAction\": {\"MaxCapacity\": 6}}}},"
+    " \"service\": {\"serviceName\": \"web\", \"status\": \"ACTIVE\", \"desiredCount\": 3,"
+    "   \"runningCount\": 3},"
+    " \"activities\": []}";
+
+struct fixture {
+    tt_manifest_set set;
+    tt_resource *r;
+    const tt_provider *p;
+    json_t *observed;
+    json_t *memo;
+    json_t *deps;
+    tt_diff_output out;
+};
+
+static void load(struct fixture *f, const char *yaml, const char *observed, const char *memo)
+{
+    tt_diags *d = tt_diags_create();
+    json_error_t je;
+
+    memset(f, 0, sizeof(*f));
+    tt_manifest_set_init(&f->set);
+    assert_int_equal(tt_loader_add_bytes(&f->set, yaml, strlen(yaml), "t.yaml", d), TT_OK);
+    if (tt_diags_errors(d) > 0) {
+        tt_buf b;
+        tt_buf_init(&b);
+        tt_diags_format(d, &b);
+        fail_msg("manifest invalid: %s", tt_buf_str(&b));
+    }
+    tt_diags_destroy(d);
+    assert_int_equal(f->set.len, 1);
+    f->r = f->set.items[0];
+    f->p = tt_provider_for(f->r);
+    assert_non_null(f->p);
+    assert_string_equal(f->p->name, "ecs");
+    f->observed = json_loads(observed, 0, &je);
+    if (f->observed == NULL)
+        fail_msg("observed JSON: %s at %d", je.text, je.position);
+    f->memo = memo ? json_loads(memo, 0, NULL) : NULL;
+    f->deps = json_object();
+}
+
+static void diff(struct fixture *f)
+{
+    tt_diff_input in = {f->r, f->observed, f->memo, f->deps, "eu-central-1", NULL};
+    tt_error err;
+
+    f->out.plan = tt_plan_new();
+    assert_int_equal(f->p->diff(&in, &f->out, &err), TT_OK);
+}
+
+static void release(struct fixture *f)
+{
+    json_decref(f->observed);
+    json_decref(f->memo);
+    json_decref(f->deps);
+    json_decref(f->out.plan);
+    json_decref(f->out.memo);
+    tt_manifest_set_cleanup(&f->set);
+}
+
+/* "create:RegisterScalableTarget update:PutScalingPolicy …" for compact assertions. */
+static char *plan_ops(const json_t *plan)
+{
+    tt_buf b;
+    size_t i;
+    json_t *a;
+
+    tt_buf_init(&b);
+    json_array_foreach(plan, i, a)
+    {
+        tt_buf_printf(&b, "%s%s:%s", i ? " " : "", json_string_value(json_object_get(a, "verb")),
+                      json_string_value(json_object_get(json_object_get(a, "call"), "operation")));
+    }
+    return tt_buf_steal(&b);
+}
+
+static void assert_ops(const json_t *plan, const char *want)
+{
+    char *got = plan_ops(plan);
+    if (strcmp(got, want) != 0) {
+        char *dump = json_dumps(plan, JSON_INDENT(1));
+        fail_msg("plan ops\n  got:  %s\n  want: %s\n%s", got, want, dump);
+    }
+    free(got);
+}
+
+static const json_t *action_input(const json_t *plan, size_t i)
+{
+    return json_object_get(json_object_get(json_array_get(plan, i), "call"), "input");
+}
+
+static const char *const owned_memo =
+    "{\"owned\": true, \"policies\": [\"trimtab-shop-web-cpu\", \"trimtab-shop-web-burst\"],"
+    " \"scheduled\": [\"trimtab-shop-web-morning\", \"trimtab-shop-web-night\"]}";
+
+static void converged_gives_empty_plan(void **state)
+{
+    struct fixture f;
+    (void)state;
+    load(&f, web_spec, converged, owned_memo);
+    diff(&f);
+    assert_null(f.out.blocked);
+    assert_ops(f.out.plan, "");
+    /* The memo records ownership, every name, and the desired count for activities. */
+    assert_true(json_is_true(json_object_get(f.out.memo, "owned")));
+    assert_int_equal(json_array_size(json_object_get(f.out.memo, "policies")), 2);
+    assert_int_equal(json_integer_value(json_object_get(f.out.memo, "lastDesired")), 3);
+    release(&f);
+}
+
+static void nothing_exists_creates_everything(void **state)
+{
+    struct fixture f;
+    const json_t *in;
+    (void)state;
+    load(&f, web_spec,
+         "{\"aas\": {\"target\": null, \"policies\": {}, \"scheduled\": {}},"
+         " \"service\": {\"serviceName\": \"web\", \"status\": \"ACTIVE\", \"desiredCount\": 1}}",
+         NULL);
+    diff(&f);
+    assert_ops(f.out.plan, "create:RegisterScalableTarget create:PutScalingPolicy "
+                           "create:PutScalingPolicy create:PutScheduledAction "
+                           "create:PutScheduledAction");
+    in = action_input(f.out.plan, 0);
+    assert_string_equal(json_string_value(json_object_get(in, "ResourceId")), "service/prod/web");
+    assert_int_equal(json_integer_value(json_object_get(in, "MaxCapacity")), 10);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(in, "Tags"), "trimtab.dev/owner")),
+        "shop/web");
+    in = action_input(f.out.plan, 1);
+    assert_string_equal(json_string_value(json_object_get(in, "PolicyName")),
+                        "trimtab-shop-web-cpu");
+    in = action_input(f.out.plan, 3);
+    assert_string_equal(json_string_value(json_object_get(in, "Schedule")),
+                        "cron(0 8 ? * MON-FRI *)");
+    assert_string_equal(json_string_value(json_object_get(in, "Timezone")), "Europe/Berlin");
+    release(&f);
+}
+
+static void bounds_drift_is_one_update_with_field_changes(void **state)
+{
+    struct fixture f;
+    const json_t *changes;
+    json_t *obs;
+    (void)state;
+    load(&f, web_spec, converged, owned_memo);
+    obs = json_object_get(json_object_get(f.observed, "aas"), "target");
+    json_object_set_new(obs, "MinCapacity", json_integer(3));
+    json_object_set_new(obs, "MaxCapacity", json_integer(20));
+    diff(&f);
+    assert_ops(f.out.plan, "update:RegisterScalableTarget");
+    changes = json_object_get(json_array_get(f.out.plan, 0), "changes");
+    assert_int_equal(json_array_size(changes), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(changes, 0), "field")),
+                        "minCapacity");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(changes, 0), "old")), 3);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(changes, 0), "new")), 2);
+    release(&f);
+}
+
+static void policy_drift_and_aws_defaults(void **state)
+{
+    struct fixture f;
+    const json_t *c;
+    json_t *cfg;
+    (void)state;
+    load(&f, web_spec, converged, owned_memo);
+    cfg = json_object_get(
+        json_object_get(json_object_get(json_object_get(f.observed, "aas"), "policies"),
+                        "trimtab-shop-web-cpu"),
+        "TargetTrackingScalingPolicyConfiguration");
+    /* AWS's own default for a field the spec leaves out is not drift… */
+    json_object_set_new(cfg, "ScaleOutCooldown", json_integer(123));
+    /* …but a changed target value is. */
+    json_object_set_new(cfg, "TargetValue", json_real(55));
+    diff(&f);
+    assert_ops(f.out.plan, "update:PutScalingPolicy");
+    c = json_array_get(json_object_get(json_array_get(f.out.plan, 0), "changes"), 0);
+    assert_string_equal(json_string_value(json_object_get(c, "field")), "targetValue");
+    assert_true(json_number_value(json_object_get(c, "old")) == 55);
+    assert_true(json_number_value(json_object_get(c, "new")) == 70);
+    assert_int_equal(json_array_size(json_object_get(json_array_get(f.out.plan, 0), "changes")), 1);
+    release(&f);
+}
+
+static void step_order_is_not_drift_but_a_step_is(void **state)
+{
+    struct fixture f;
+    json_t *steps;
+    (void)state;
+    load(&f, web_spec, converged, owned_memo);
+    steps = json_object_get(
+        json_object_get(
+            json_object_get(json_object_get(json_object_get(f.observed, "aas"), "policies"),
+                            "trimtab-shop-web-burst"),
+            "StepScalingPolicyConfiguration"),
+        "StepAdjustments");
+    /* converged lists the open-ended step first; the spec lists it second: no change. */
+    diff(&f);
+    assert_ops(f.out.plan, "");
+    json_decref(f.out.plan);
+    json_decref(f.out.memo);
+    memset(&f.out, 0, sizeof(f.out));
+    json_object_set_new(json_array_get(steps, 0), "ScalingAdjustment", json_integer(5));
+    diff(&f);
+    assert_ops(f.out.plan, "update:PutScalingPolicy");
+    release(&f);
+}
+
+static void scheduled_utc_and_changes(void **state)
+{
+    struct fixture f;
+    json_t *night;
+    (void)state;
+    load(&f, web_spec, converged, owned_memo);
+    /* "night" has no time zone in the spec (UTC) and none in AWS: in sync (above). Now AWS
+     * says Asia/Tokyo and another capacity. */
+    night = json_object_get(json_object_get(json_object_get(f.observed, "aas"), "scheduled"),
+                            "trimtab-shop-web-night");
+    json_object_set_new(night, "Timezone", json_string("Asia/Tokyo"));
+    json_object_set_new(night, "ScalableTargetAction", json_pack("{s:i}", "MaxCapacity", 8));
+    diff(&f);
+    assert_ops(f.out.plan, "update:PutScheduledAction");
+    assert_int_equal(json_array_size(json_object_get(json_array_get(f.out.plan, 0), "changes")), 2);
+    assert_string_equal(json_string_value(json_object_get(action_input(f.out.plan, 0), "Timezone")),
+                        "UTC");
+    release(&f);
+}
+
+static void removed_from_spec_is_deleted_others_untouched(void **state)
+{
+    struct fixture f;
+    (void)state;
+    load(&f,
+         HEAD "spec:\n"
+              "  target: {ecs: {cluster: prod, service: web}}\n"
+              "  minCapacity: 2\n"
+              "  maxCapacity: 10\n"
+              "  targetTracking:\n"
+              "    - {name: cpu, predefinedMetric: ECSServiceAverageCPUUtilization, "
+              "targetValue: 70, scaleInCooldown: 300}\n"
+              "  scheduled:\n"
+              "    - {name: morning, schedule: '0 8 * * MON-FRI', timezone: Europe/Berlin, "
+              "minCapacity: 4}\n",
+         converged, owned_memo);
+    diff(&f);
+    assert_ops(f.out.plan, "delete:DeleteScalingPolicy delete:DeleteScheduledAction");
+    assert_string_equal(
+        json_string_value(json_object_get(action_input(f.out.plan, 0), "PolicyName")),
+        "trimtab-shop-web-burst");
+    assert_string_equal(
+        json_string_value(json_object_get(action_input(f.out.plan, 1), "ScheduledActionName")),
+        "trimtab-shop-web-night");
+    /* The memo now only names what remains. */
+    assert_int_equal(json_array_size(json_object_get(f.out.memo, "policies")), 1);
+    release(&f);
+}
+
+static void unowned_target_is_refused_then_adopted(void **state)
+{
+    struct fixture f;
+    char *spec = malloc(strlen(web_spec) + 32);
+    (void)state;
+    load(&f, web_spec, converged, NULL);
+    json_object_set_new(json_object_get(f.observed, "aas"), "tags", json_object());
+    diff(&f);
+    assert_string_equal(f.out.blocked, "AdoptionRefused");
+    assert_non_null(strstr(f.out.message, "spec.adopt: true"));
+    assert_ops(f.out.plan, "");
+    release(&f);
+
+    sprintf(spec, "%s  adopt: true\n", web_spec);
+    load(&f, spec, converged, NULL);
+    json_object_set_new(json_object_get(f.observed, "aas"), "tags", json_object());
+    diff(&f);
+    assert_null(f.out.blocked);
+    assert_ops(f.out.plan, "tag:TagResource");
+    release(&f);
+    free(spec);
+}
+
+static void target_of_another_owner(void **state)
+{
+    struct fixture f;
+    (void)state;
+    load(&f, web_spec, converged, NULL);
+    json_object_set_new(json_object_get(f.observed, "aas"), "tags",
+                        json_pack("{s:s}", "trimtab.dev/owner", "shop/other"));
+    diff(&f);
+    assert_string_equal(f.out.blocked, "ConflictingOwner");
+    assert_non_null(strstr(f.out.message, "shop/other"));
+    release(&f);
+    /* Its own tag, with the memo lost (state directory wiped): managed again. */
+    load(&f, web_spec, converged, NULL);
+    json_object_set_new(json_object_get(f.observed, "aas"), "tags",
+                        json_pack("{s:s}", "trimtab.dev/owner", "shop/web"));
+    diff(&f);
+    assert_null(f.out.blocked);
+    assert_ops(f.out.plan, "");
+    release(&f);
+}
+
+static void missing_service_blocks(void **state)
+{
+    struct fixture f;
+    (void)state;
+    load(&f, web_spec,
+         "{\"aas\": {\"target\": null, \"policies\": {}, \"scheduled\": {}},"
+         " \"service\": null}",
+         NULL);
+    diff(&f);
+    assert_string_equal(f.out.blocked, "TargetNotFound");
+    assert_string_equal(f.out.message, "ECS service web not found in cluster prod");
+    assert_ops(f.out.plan, "");
+    release(&f);
+}
+
+static void budget_guard_clamps_and_restores(void **state)
+{
+    struct fixture f;
+    char *spec = malloc(strlen(web_spec) + 200);
+    (void)state;
+    sprintf(spec, "%s  budgetGuard: [{budget: monthly, abovePercent: 90, maxCapacity: 4}]\n",
+            web_spec);
+    load(&f, spec, converged, owned_memo);
+    json_object_set_new(f.deps, "Budget/monthly", json_pack("{s:f}", "percentUsed", 93.5));
+    diff(&f);
+    assert_ops(f.out.plan, "update:RegisterScalableTarget");
+    assert_int_equal(
+        json_integer_value(json_object_get(action_input(f.out.plan, 0), "MaxCapacity")), 4);
+    release(&f);
+    load(&f, spec, converged, owned_memo);
+    json_object_set_new(f.deps, "Budget/monthly", json_pack("{s:f}", "percentUsed", 90.0));
+    diff(&f);
+    assert_ops(f.out.plan, "");
+    release(&f);
+    free(spec);
+}
+
+static void remove_deletes_only_what_is_owned(void **state)
+{
+    struct fixture f;
+    tt_diff_input in;
+    tt_error err;
+    json_t *plan = tt_plan_new();
+    (void)state;
+    load(&f, web_spec, converged, owned_memo);
+    in = (tt_diff_input){f.r, f.observed, f.memo, f.deps, "eu-central-1", NULL};
+    assert_int_equal(f.p->remove(&in, plan, &err), TT_OK);
+    assert_ops(plan, "delete:DeleteScalingPolicy delete:DeleteScalingPolicy "
+                     "delete:DeleteScheduledAction delete:DeleteScheduledAction "
+                     "delete:DeregisterScalableTarget");
+    json_decref(plan);
+    release(&f);
+
+    load(&f, web_spec, converged, "{\"owned\": false}");
+    plan = tt_plan_new();
+    in = (tt_diff_input){f.r, f.observed, f.memo, f.deps, "eu-central-1", NULL};
+    assert_int_equal(f.p->remove(&in, plan, &err), TT_OK);
+    assert_ops(plan, "delete:DeleteScalingPolicy delete:DeleteScalingPolicy "
+                     "delete:DeleteScheduledAction delete:DeleteScheduledAction");
+    json_decref(plan);
+    release(&f);
+}
+
+static void long_names_are_shortened_stably(void **state)
+{
+    struct fixture f;
+    char yaml[2048], name[300];
+    (void)state;
+    snprintf(
+        yaml, sizeof(yaml),
+        "apiVersion: trimtab.dev/v1alpha1\nkind: ScalingPolicy\nmetadata:\n  name: \"%0250d\"\n"
+        "  namespace: shop\nspec:\n  target: {ecs: {cluster: p, service: s}}\n"
+        "  minCapacity: 1\n  maxCapacity: 2\n",
+        7);
+    load(&f, yaml, converged, NULL);
+    tt_aws_object_name(f.r, "a-policy-name", 256, name, sizeof(name));
+    assert_int_equal(strlen(name), 256);
+    assert_non_null(strstr(name, "trimtab-shop-000"));
+    {
+        char again[300];
+        tt_aws_object_name(f.r, "a-policy-name", 256, again, sizeof(again));
+        assert_string_equal(name, again);
+        tt_aws_object_name(f.r, "another-policy", 256, again, sizeof(again));
+        assert_string_not_equal(name, again);
+    }
+    release(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(converged_gives_empty_plan),
+        cmocka_unit_test(nothing_exists_creates_everything),
+        cmocka_unit_test(bounds_drift_is_one_update_with_field_changes),
+        cmocka_unit_test(policy_drift_and_aws_defaults),
+        cmocka_unit_test(step_order_is_not_drift_but_a_step_is),
+        cmocka_unit_test(scheduled_utc_and_changes),
+        cmocka_unit_test(removed_from_spec_is_deleted_others_untouched),
+        cmocka_unit_test(unowned_target_is_refused_then_adopted),
+        cmocka_unit_test(target_of_another_owner),
+        cmocka_unit_test(missing_service_blocks),
+        cmocka_unit_test(budget_guard_clamps_and_restores),
+        cmocka_unit_test(remove_deletes_only_what_is_owned),
+        cmocka_unit_test(long_names_are_shortened_stably),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
