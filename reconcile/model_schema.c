@@ -6,6 +6,7 @@
  * here, regenerate crds/ (make crds), and add a valid example and a bad manifest to the tests.
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,35 +50,75 @@ const char *tt_check_dns_label(const char *s)
     return NULL;
 }
 
+/* A DNS-1123 subdomain: dot-separated labels, each starting and ending with a letter or digit. */
 const char *tt_check_k8s_name(const char *s)
 {
     size_t n = strlen(s);
 
     if (n == 0 || n > 253 || !all_chars(s, "-.", 0) || !isalnum((unsigned char)s[0]) ||
-        !isalnum((unsigned char)s[n - 1]))
-        return "must be a Kubernetes name: lower-case letters, digits, '-' and '.', starting and "
-               "ending with a letter or digit, at most 253 characters";
+        !isalnum((unsigned char)s[n - 1]) || strstr(s, "..") != NULL || strstr(s, ".-") != NULL ||
+        strstr(s, "-.") != NULL)
+        return "must be a Kubernetes name: lower-case letters, digits, '-' and '.', each "
+               "dot-separated part starting and ending with a letter or digit, at most 253 "
+               "characters";
+    return NULL;
+}
+#define K8S_NAME_PATTERN "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+
+/* A label value: empty, or alphanumerics with '-', '_' and '.' inside, at most 63 characters. */
+static const char *check_label_value(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n > 0 && (!all_chars(s, "-_.", 1) || !isalnum((unsigned char)s[0]) ||
+                  !isalnum((unsigned char)s[n - 1])))
+        return "is not a label value: letters, digits, '-', '_' and '.', starting and ending "
+               "with a letter or digit";
+    return NULL;
+}
+
+/* A label or annotation key: [DNS-subdomain prefix '/'] name, the name as a label value. */
+static const char *check_qualified_name(const char *s)
+{
+    const char *slash = strrchr(s, '/');
+    const char *name = slash != NULL ? slash + 1 : s;
+
+    if (slash != NULL) {
+        char prefix[254];
+        size_t n = (size_t)(slash - s);
+        if (n == 0 || n >= sizeof(prefix))
+            return "has a bad prefix: the part before '/' must be a DNS subdomain";
+        memcpy(prefix, s, n);
+        prefix[n] = '\0';
+        if (tt_check_k8s_name(prefix) != NULL)
+            return "has a bad prefix: the part before '/' must be a DNS subdomain";
+    }
+    if (*name == '\0' || strlen(name) > 63 || check_label_value(name) != NULL)
+        return "is not a valid key: at most 63 letters, digits, '-', '_' and '.' (after an "
+               "optional DNS-subdomain prefix and '/'), starting and ending with a letter or "
+               "digit";
     return NULL;
 }
 
 static const char *check_region(const char *s)
 {
-    /* af-south-1, us-gov-west-1, cn-north-1, eu-central-2 … */
+    /* af-south-1, us-gov-west-1, cn-north-1, eu-central-2 …: letter groups joined by '-' (the
+     * first of two letters or more), then '-' and digits. */
     const char *p = s;
     int parts = 0;
 
-    while (*p) {
+    for (;;) {
         const char *start = p;
         while (*p >= 'a' && *p <= 'z')
             p++;
-        if (p == start)
-            break;
+        if (p == start || (parts == 0 && p - start < 2) || *p != '-')
+            return "is not an AWS region name such as eu-central-1";
         parts++;
-        if (*p != '-')
-            break;
         p++;
+        if (isdigit((unsigned char)*p))
+            break;
     }
-    if (parts < 2 || !isdigit((unsigned char)*p))
+    if (parts < 2)
         return "is not an AWS region name such as eu-central-1";
     while (isdigit((unsigned char)*p))
         p++;
@@ -85,7 +126,11 @@ static const char *check_region(const char *s)
 }
 #define REGION_PATTERN "^[a-z]{2,}(-[a-z]+)+-[0-9]+$"
 
-/* "arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE" with the given service and resource prefix. */
+/*
+ * "arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE" with the given service and resource prefix:
+ * the partition is aws[a-z-]*, the region empty (global services) or [a-z0-9-]+, the account
+ * twelve digits, the resource one line.
+ */
 static int arn_matches(const char *s, const char *service, int region_required,
                        const char *resource_prefix)
 {
@@ -94,20 +139,18 @@ static int arn_matches(const char *s, const char *service, int region_required,
 
     if (strncmp(s, "arn:aws", 7) != 0)
         return 0;
-    p = strchr(s + 4, ':');
-    if (p == NULL)
+    for (p = s + 7; (*p >= 'a' && *p <= 'z') || *p == '-'; p++)
+        ;
+    if (*p++ != ':')
         return 0;
-    p++;
     n = strlen(service);
     if (strncmp(p, service, n) != 0 || p[n] != ':')
         return 0;
     p += n + 1;
-    if (region_required && (*p == ':' || *p == '\0'))
+    n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789-");
+    if (p[n] != ':' || (region_required ? n == 0 : n != 0))
         return 0;
-    p = strchr(p, ':');
-    if (p == NULL)
-        return 0;
-    p++;
+    p += n + 1;
     for (int i = 0; i < 12; i++, p++) {
         if (!isdigit((unsigned char)*p))
             return 0;
@@ -115,7 +158,7 @@ static int arn_matches(const char *s, const char *service, int region_required,
     if (*p++ != ':')
         return 0;
     n = strlen(resource_prefix);
-    return strncmp(p, resource_prefix, n) == 0 && p[n] != '\0';
+    return strncmp(p, resource_prefix, n) == 0 && p[n] != '\0' && strchr(p, '\n') == NULL;
 }
 
 static const char *check_role_arn(const char *s)
@@ -145,9 +188,10 @@ static const char *check_lambda_arn(const char *s)
 static const char *check_email(const char *s)
 {
     const char *at = strchr(s, '@');
+    const char *dot = at != NULL ? strrchr(at, '.') : NULL;
 
-    if (at == NULL || at == s || strchr(at + 1, '@') != NULL || strchr(at, '.') == NULL ||
-        strpbrk(s, " \t,;<>") != NULL || s[strlen(s) - 1] == '.')
+    if (at == NULL || at == s || strchr(at + 1, '@') != NULL || dot == NULL || dot < at + 2 ||
+        dot[1] == '\0' || strpbrk(s, " \t,;<>") != NULL)
         return "is not an e-mail address";
     return NULL;
 }
@@ -188,23 +232,35 @@ static const char *check_distribution_id(const char *s)
 }
 #define DISTRIBUTION_ID_PATTERN "^[A-Z0-9]{10,20}$"
 
+/* A percentile from 0 to 100: one or two digits with an optional fraction, or 100(.0…). */
+static int is_percentile(const char *p)
+{
+    size_t n = strspn(p, "0123456789");
+
+    if (n == 3 && strncmp(p, "100", 3) == 0)
+        return p[3] == '\0' || (p[3] == '.' && p[4] != '\0' && strspn(p + 4, "0") == strlen(p + 4));
+    if (n < 1 || n > 2)
+        return 0;
+    p += n;
+    if (*p == '.')
+        return p[1] != '\0' && strspn(p + 1, "0123456789") == strlen(p + 1);
+    return *p == '\0';
+}
+
 static const char *check_extended_statistic(const char *s)
 {
     static const char *const prefixes[] = {"tm", "tc", "ts", "wm", "p", NULL};
-    double d;
 
     for (size_t i = 0; prefixes[i] != NULL; i++) {
         size_t n = strlen(prefixes[i]);
-        if (strncmp(s, prefixes[i], n) == 0 && isdigit((unsigned char)s[n]) &&
-            sscanf(s + n, "%lf", &d) == 1 && d >= 0 && d <= 100 &&
-            strspn(s + n, "0123456789.") == strlen(s + n))
+        if (strncmp(s, prefixes[i], n) == 0 && is_percentile(s + n))
             return NULL;
     }
     if (strcmp(s, "IQM") == 0)
         return NULL;
-    return "is not a percentile statistic such as p95, p99.9, tm90 or IQM";
+    return "is not a percentile statistic from 0 to 100 such as p95, p99.9, tm90 or IQM";
 }
-#define EXTENDED_STATISTIC_PATTERN "^((p|tm|tc|ts|wm)[0-9]+(\\.[0-9]+)?|IQM)$"
+#define EXTENDED_STATISTIC_PATTERN "^((p|tm|tc|ts|wm)(100(\\.0+)?|[0-9]{1,2}(\\.[0-9]+)?)|IQM)$"
 
 static const char *check_currency(const char *s)
 {
@@ -233,6 +289,7 @@ static const char *check_schedule(const char *s)
     return why;
 }
 
+#define NO_CONTROL_PATTERN "^[^\\x00-\\x08\\x0A-\\x1F]*$"
 static const char *check_no_control(const char *s)
 {
     for (; *s; s++) {
@@ -244,8 +301,11 @@ static const char *check_no_control(const char *s)
 
 static const tt_field region_item = {
     .name = "region", .type = TT_F_STRING, .check = check_region, .pattern = REGION_PATTERN};
-static const tt_field nonempty_item = {
-    .name = "value", .type = TT_F_STRING, BOUNDS(1, 1024), .check = check_no_control};
+static const tt_field nonempty_item = {.name = "value",
+                                       .type = TT_F_STRING,
+                                       BOUNDS(1, 1024),
+                                       .check = check_no_control,
+                                       .pattern = NO_CONTROL_PATTERN};
 static const tt_field ladder_item = {.name = "instanceClass",
                                      .type = TT_F_STRING,
                                      .check = check_instance_class,
@@ -318,6 +378,31 @@ static const char *const e_threshold_type[] = {"PERCENTAGE", "ABSOLUTE_VALUE", N
 
 #define OK(field) tt_vctx_ok(v, field)
 
+/*
+ * Reports at a field a few keys below the object being checked ("limit.unit"), pushing each
+ * key so that the path reads spec.limit.unit and finds that line.
+ */
+static void error_below(tt_vctx *v, const char *dotted, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void error_below(tt_vctx *v, const char *dotted, const char *fmt, ...)
+{
+    char msg[TT_ERROR_MSG_MAX], key[64];
+    size_t old = v->path.len;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    for (const char *p = dotted; *p != '\0';) {
+        size_t n = strcspn(p, ".");
+        snprintf(key, sizeof(key), "%.*s", (int)n, p);
+        tt_path_push_key(&v->path, key);
+        p += n + (p[n] == '.');
+    }
+    tt_vctx_error(v, NULL, "%s", msg);
+    tt_path_pop(&v->path, old);
+}
+
 static int line_of(tt_vctx *v, const char *field)
 {
     size_t old = tt_path_push_key(&v->path, field);
@@ -388,12 +473,14 @@ static const tt_field rds_fields[] = {
     {.name = "cluster",
      .type = TT_F_STRING,
      .off = offsetof(tt_target_rds, cluster),
+     BOUNDS(1, 63),
      .check = check_db_identifier,
      .pattern = DB_IDENTIFIER_PATTERN,
      .doc = "Aurora DB cluster identifier (rds:cluster:ReadReplicaCount)."},
     {.name = "instance",
      .type = TT_F_STRING,
      .off = offsetof(tt_target_rds, instance),
+     BOUNDS(1, 63),
      .check = check_db_identifier,
      .pattern = DB_IDENTIFIER_PATTERN,
      .doc = "DB instance identifier (vertical scaling and storage autoscaling)."},
@@ -408,12 +495,14 @@ static const tt_field elasticache_fields[] = {
      .flags = TT_REQUIRED,
      BOUNDS(1, 40),
      .doc = "Replication group id."},
+    /* Its default is applied in check_scaling_policy, not in the table: the CRD would write
+     * it into Alarms as well, where the field does not apply. */
     {.name = "dimension",
      .type = TT_F_ENUM,
      .off = offsetof(tt_target_elasticache, dimension),
      .enums = e_ec_dimension,
-     DEFAULT_STR("Replicas"),
-     .doc = "Replicas (elasticache:replication-group:Replicas) or NodeGroups (shards)."},
+     .doc = "ScalingPolicy only: Replicas (elasticache:replication-group:Replicas, the "
+            "default) or NodeGroups (shards)."},
     {.name = "cacheCluster",
      .type = TT_F_STRING,
      .off = offsetof(tt_target_elasticache, cache_cluster),
@@ -544,6 +633,9 @@ static const tt_cel_rule target_tracking_rules[] = {
     {"!has(self.predefinedMetric) || self.predefinedMetric != 'ALBRequestCountPerTarget' || "
      "has(self.resourceLabel)",
      "resourceLabel is required with ALBRequestCountPerTarget"},
+    {"!has(self.resourceLabel) || (has(self.predefinedMetric) && "
+     "self.predefinedMetric == 'ALBRequestCountPerTarget')",
+     "resourceLabel only applies to ALBRequestCountPerTarget"},
     {NULL, NULL},
 };
 
@@ -552,6 +644,7 @@ static const tt_field target_tracking_fields[] = {
      .type = TT_F_STRING,
      .off = offsetof(tt_target_tracking, name),
      .flags = TT_REQUIRED,
+     BOUNDS(1, 63),
      .check = tt_check_dns_label,
      .pattern = DNS_LABEL_PATTERN,
      .doc = "Unique within the resource; part of the AWS policy name."},
@@ -698,6 +791,12 @@ static const tt_cel_rule step_scaling_rules[] = {
      "only one step may leave out its lower bound"},
     {"self.steps.filter(s, !has(s.upper)).size() <= 1",
      "only one step may leave out its upper bound"},
+    {"self.adjustmentType != 'ExactCapacity' || self.steps.all(s, s.adjustment >= 0)",
+     "ExactCapacity adjustments must not be negative"},
+    {"self.steps.exists(s, !has(s.lower)) || self.steps.all(s, s.lower >= 0.0)",
+     "a step starts below zero, so one step must leave out its lower bound"},
+    {"self.steps.exists(s, !has(s.upper)) || self.steps.all(s, s.upper <= 0.0)",
+     "a step ends above zero, so one step must leave out its upper bound"},
     {NULL, NULL},
 };
 
@@ -706,6 +805,7 @@ static const tt_field step_scaling_fields[] = {
      .type = TT_F_STRING,
      .off = offsetof(tt_step_scaling, name),
      .flags = TT_REQUIRED,
+     BOUNDS(1, 63),
      .check = tt_check_dns_label,
      .pattern = DNS_LABEL_PATTERN,
      .doc = "Unique within the resource; Alarms refer to it by this name."},
@@ -768,6 +868,8 @@ static const tt_cel_rule scheduled_rules[] = {
     {"has(self.minCapacity) || has(self.maxCapacity)", "set minCapacity, maxCapacity or both"},
     {"!has(self.minCapacity) || !has(self.maxCapacity) || self.minCapacity <= self.maxCapacity",
      "minCapacity must not exceed maxCapacity"},
+    {"!has(self.timezone) || !self.schedule.startsWith('rate(')",
+     "timezone only applies to cron and at schedules"},
     {NULL, NULL},
 };
 
@@ -776,6 +878,7 @@ static const tt_field scheduled_fields[] = {
      .type = TT_F_STRING,
      .off = offsetof(tt_scheduled, name),
      .flags = TT_REQUIRED,
+     BOUNDS(1, 63),
      .check = tt_check_dns_label,
      .pattern = DNS_LABEL_PATTERN},
     {.name = "schedule",
@@ -814,7 +917,9 @@ static const tt_field alarm_ref_fields[] = {
      .type = TT_F_STRING,
      .off = offsetof(tt_alarm_ref, alarm),
      .flags = TT_REQUIRED,
+     BOUNDS(1, 253),
      .check = tt_check_k8s_name,
+     .pattern = K8S_NAME_PATTERN,
      .doc = "Name of an Alarm resource in this namespace."},
 };
 static const tt_schema alarm_ref_schema = {"alarmRef", SCHEMA(tt_alarm_ref, alarm_ref_fields),
@@ -955,7 +1060,9 @@ static const tt_field budget_guard_fields[] = {
      .type = TT_F_STRING,
      .off = offsetof(tt_budget_guard, budget),
      .flags = TT_REQUIRED,
+     BOUNDS(1, 253),
      .check = tt_check_k8s_name,
+     .pattern = K8S_NAME_PATTERN,
      .doc = "Name of a Budget resource in this namespace."},
     {.name = "abovePercent",
      .type = TT_F_NUMBER,
@@ -1053,8 +1160,10 @@ static void check_scaling_policy(tt_vctx *v, const json_t *obj, void *out)
         forbid(v, obj, "stepScaling",
                "Application Auto Scaling offers no step scaling for this target; use "
                "targetTracking");
+    if (tk == TT_TARGET_ELASTICACHE && s->target->elasticache->dimension == NULL)
+        s->target->elasticache->dimension = "Replicas";
     if (tk == TT_TARGET_ELASTICACHE && s->target->elasticache->cache_cluster != NULL)
-        tt_vctx_error(v, "target.elasticache.cacheCluster", "only applies to Alarms");
+        error_below(v, "target.elasticache.cacheCluster", "only applies to Alarms");
     for (size_t i = 0; OK("targetTracking") && i < s->ntarget_tracking; i++) {
         const char *m = s->target_tracking[i].predefined_metric;
         if (m != NULL && scalable && predefined_metric_target(m) != tk)
@@ -1071,8 +1180,8 @@ static void check_scaling_policy(tt_vctx *v, const json_t *obj, void *out)
     if (tk != TT_TARGET_LAMBDA)
         forbid(v, obj, "lambda", "only applies to a lambda target");
     else if (!scalable && s->lambda == NULL && OK("lambda"))
-        tt_vctx_error(v, "target.lambda.alias",
-                      "is required unless the policy only sets lambda.reservedConcurrency");
+        error_below(v, "target.lambda.alias",
+                    "is required unless the policy only sets lambda.reservedConcurrency");
     if (tk != TT_TARGET_CLOUDFRONT)
         forbid(v, obj, "cloudfront", "only applies to a cloudfront target");
     else if (s->cloudfront == NULL && OK("cloudfront"))
@@ -1116,6 +1225,45 @@ static const tt_cel_rule scaling_policy_rules[] = {
     {"!has(self.cloudfront) || has(self.target.cloudfront)",
      "cloudfront only applies to a cloudfront target"},
     {"!has(self.lambda) || has(self.target.lambda)", "lambda only applies to a lambda target"},
+    {"!(has(self.target.cloudfront) || (has(self.target.rds) && has(self.target.rds.instance)) || "
+     "(has(self.target.lambda) && !has(self.target.lambda.alias))) || "
+     "!(has(self.minCapacity) || has(self.maxCapacity) || has(self.targetTracking) || "
+     "has(self.stepScaling) || has(self.scheduled))",
+     "minCapacity, maxCapacity, targetTracking, stepScaling and scheduled need a scalable target "
+     "(ecs, rds cluster, elasticache, or lambda with an alias)"},
+    {"!has(self.stepScaling) || !(has(self.target.elasticache) || has(self.target.lambda))",
+     "Application Auto Scaling offers no step scaling for elasticache and lambda targets; use "
+     "targetTracking"},
+    {"!has(self.target.elasticache) || !has(self.target.elasticache.cacheCluster)",
+     "target.elasticache.cacheCluster only applies to Alarms"},
+    {"!has(self.targetTracking) || self.targetTracking.all(t, !has(t.predefinedMetric) || "
+     "(has(self.target.ecs) && (t.predefinedMetric.startsWith('ECS') || "
+     "t.predefinedMetric.startsWith('ALB'))) || "
+     "(has(self.target.rds) && t.predefinedMetric.startsWith('RDS')) || "
+     "(has(self.target.elasticache) && t.predefinedMetric.startsWith('ElastiCache')) || "
+     "(has(self.target.lambda) && t.predefinedMetric.startsWith('Lambda')))",
+     "a targetTracking predefinedMetric does not apply to this target"},
+    {"!has(self.stepScaling) || !has(self.targetTracking) || "
+     "self.stepScaling.all(s, self.targetTracking.all(t, t.name != s.name))",
+     "stepScaling and targetTracking policy names must be unique"},
+    {"!(has(self.target.rds) && has(self.target.rds.instance)) || has(self.vertical) || "
+     "has(self.storage)",
+     "an rds instance target needs vertical, storage or both"},
+    {"!has(self.target.lambda) || has(self.target.lambda.alias) || has(self.lambda)",
+     "target.lambda.alias is required unless the policy only sets lambda.reservedConcurrency"},
+    {"!has(self.target.cloudfront) || has(self.cloudfront)",
+     "cloudfront is required for a cloudfront target"},
+    {"!has(self.budgetGuard) || "
+     "self.budgetGuard.all(g, has(g.priceClass) == has(self.target.cloudfront))",
+     "a cloudfront target is guarded by priceClass, any other target by maxCapacity"},
+    {"!has(self.budgetGuard) || !has(self.minCapacity) || "
+     "self.budgetGuard.all(g, !has(g.maxCapacity) || g.maxCapacity >= self.minCapacity)",
+     "a budgetGuard maxCapacity must not be below minCapacity"},
+    {"!has(self.budgetGuard) || !has(self.maxCapacity) || "
+     "self.budgetGuard.all(g, !has(g.maxCapacity) || g.maxCapacity < self.maxCapacity)",
+     "a budgetGuard maxCapacity must be below maxCapacity, or the guard never clamps"},
+    {"!has(self.budgetGuard) || !(has(self.target.rds) && has(self.target.rds.instance))",
+     "an rds instance target cannot be guarded by a budget"},
     {NULL, NULL},
 };
 
@@ -1243,12 +1391,15 @@ static const tt_field sp_ref_fields[] = {
      .type = TT_F_STRING,
      .off = offsetof(tt_scaling_policy_ref, name),
      .flags = TT_REQUIRED,
+     BOUNDS(1, 253),
      .check = tt_check_k8s_name,
+     .pattern = K8S_NAME_PATTERN,
      .doc = "ScalingPolicy resource in this namespace."},
     {.name = "policy",
      .type = TT_F_STRING,
      .off = offsetof(tt_scaling_policy_ref, policy),
      .flags = TT_REQUIRED,
+     BOUNDS(1, 63),
      .check = tt_check_dns_label,
      .pattern = DNS_LABEL_PATTERN,
      .doc = "One of its stepScaling policies."},
@@ -1336,6 +1487,12 @@ static void check_alarm(tt_vctx *v, const json_t *obj, void *out)
                           "a composite alarm cannot trigger scaling policies; use SNS topics");
         return;
     }
+    if (!a->period.set)
+        a->period = (tt_opt_int){60, true};
+    if (!a->evaluation_periods.set)
+        a->evaluation_periods = (tt_opt_int){1, true};
+    if (a->treat_missing_data == NULL)
+        a->treat_missing_data = "missing";
     if (OK("metricName") && a->target != NULL && a->metric_name == NULL)
         tt_vctx_error(v, "metricName", "is required with a target");
     if (OK("metricName") && a->metric != NULL && a->metric_name != NULL)
@@ -1343,7 +1500,7 @@ static void check_alarm(tt_vctx *v, const json_t *obj, void *out)
     if (a->target != NULL && a->target->elasticache != NULL &&
         json_object_get(json_object_get(json_object_get(obj, "target"), "elasticache"),
                         "dimension") != NULL)
-        tt_vctx_error(v, "target.elasticache.dimension", "only applies to ScalingPolicies");
+        error_below(v, "target.elasticache.dimension", "only applies to ScalingPolicies");
     if (OK("statistic") && OK("extendedStatistic")) {
         if (a->statistic != NULL && a->extended_statistic != NULL)
             tt_vctx_error(v, "extendedStatistic", "set statistic or extendedStatistic, not both");
@@ -1377,8 +1534,25 @@ static const tt_cel_rule alarm_rules[] = {
     {"!has(self.target) || has(self.metricName)", "metricName is required with a target"},
     {"!(has(self.statistic) && has(self.extendedStatistic))",
      "set statistic or extendedStatistic, not both"},
-    {"!has(self.datapointsToAlarm) || self.datapointsToAlarm <= self.evaluationPeriods",
+    {"!has(self.datapointsToAlarm) || "
+     "self.datapointsToAlarm <= (has(self.evaluationPeriods) ? self.evaluationPeriods : 1)",
      "datapointsToAlarm must not exceed evaluationPeriods"},
+    {"!has(self.composite) || !(has(self.metricName) || has(self.statistic) || "
+     "has(self.extendedStatistic) || has(self.period) || has(self.evaluationPeriods) || "
+     "has(self.datapointsToAlarm) || has(self.threshold) || has(self.comparison) || "
+     "has(self.treatMissingData) || has(self.unit))",
+     "metric settings do not apply to a composite alarm"},
+    {"!has(self.composite) || !has(self.actions) || "
+     "((!has(self.actions.alarm) || self.actions.alarm.all(a, !has(a.scalingPolicy))) && "
+     "(!has(self.actions.ok) || self.actions.ok.all(a, !has(a.scalingPolicy))) && "
+     "(!has(self.actions.insufficientData) || "
+     "self.actions.insufficientData.all(a, !has(a.scalingPolicy))))",
+     "a composite alarm cannot trigger scaling policies; use SNS topics"},
+    {"!has(self.metric) || !has(self.metricName)",
+     "metricName goes in metric.metricName when metric is set"},
+    {"!has(self.target) || !has(self.target.elasticache) || "
+     "!has(self.target.elasticache.dimension)",
+     "target.elasticache.dimension only applies to ScalingPolicies"},
     {NULL, NULL},
 };
 
@@ -1413,17 +1587,19 @@ static const tt_field alarm_fields[] = {
      .check = check_extended_statistic,
      .pattern = EXTENDED_STATISTIC_PATTERN,
      .doc = "A percentile such as p95."},
+    /* period, evaluationPeriods and treatMissingData get their defaults in check_alarm, for
+     * metric alarms only: a CRD default would put them into composite alarms, where they are
+     * errors. */
     {.name = "period",
      .type = TT_F_DURATION,
      .off = offsetof(tt_alarm_spec, period),
      BOUNDS(10, 86400),
-     DEFAULT_NUM(60),
-     .doc = "10, 30 or a multiple of 60 seconds."},
+     .doc = "10, 30 or a multiple of 60 seconds; default 60."},
     {.name = "evaluationPeriods",
      .type = TT_F_INT,
      .off = offsetof(tt_alarm_spec, evaluation_periods),
      BOUNDS(1, 100000),
-     DEFAULT_NUM(1)},
+     .doc = "Default 1."},
     {.name = "datapointsToAlarm",
      .type = TT_F_INT,
      .off = offsetof(tt_alarm_spec, datapoints_to_alarm),
@@ -1437,7 +1613,7 @@ static const tt_field alarm_fields[] = {
      .type = TT_F_ENUM,
      .off = offsetof(tt_alarm_spec, treat_missing_data),
      .enums = e_missing,
-     DEFAULT_STR("missing")},
+     .doc = "Default missing."},
     {.name = "unit", .type = TT_F_ENUM, .off = offsetof(tt_alarm_spec, unit), .enums = e_unit},
     {.name = "description",
      .type = TT_F_STRING,
@@ -1642,6 +1818,12 @@ static const tt_cel_rule notification_rules[] = {
      "AWS Budgets allows at most 10 e-mail subscribers"},
     {"self.subscribers.filter(s, has(s.snsTopicArn)).size() <= 1",
      "AWS Budgets allows at most one SNS topic subscriber"},
+    {"self.subscribers.all(a, self.subscribers.exists_one(b, "
+     "(has(a.email) && has(b.email) && a.email.lowerAscii() == b.email.lowerAscii()) || "
+     "(has(a.snsTopicArn) && has(b.snsTopicArn) && a.snsTopicArn == b.snsTopicArn)))",
+     "a subscriber is listed twice"},
+    {"self.thresholdType != 'PERCENTAGE' || self.threshold <= 1000.0",
+     "a percentage threshold must be at most 1000"},
     {NULL, NULL},
 };
 static const tt_schema notification_schema = {
@@ -1659,7 +1841,7 @@ static void check_budget(tt_vctx *v, const json_t *obj, void *out)
     if (!OK("limit") || !OK("budgetType") || !OK("notifications"))
         return;
     if (strcmp(b->budget_type, "COST") == 0 && (why = check_currency(b->limit->unit)) != NULL)
-        tt_vctx_error(v, "limit.unit", "'%s' %s", b->limit->unit, why);
+        error_below(v, "limit.unit", "'%s' %s", b->limit->unit, why);
     for (size_t i = 0; i < b->nnotifications; i++) {
         const tt_notification *n = &b->notifications[i];
         for (size_t k = 0; k < i; k++) {
@@ -1671,6 +1853,16 @@ static void check_budget(tt_vctx *v, const json_t *obj, void *out)
         }
     }
 }
+
+static const tt_cel_rule budget_rules[] = {
+    {"self.budgetType != 'COST' || self.limit.unit.matches('^[A-Z]{3}$')",
+     "limit.unit must be a currency code such as USD for a COST budget"},
+    {"!has(self.notifications) || self.notifications.all(a, self.notifications.exists_one(b, "
+     "a.type == b.type && a.comparison == b.comparison && a.thresholdType == b.thresholdType && "
+     "a.threshold == b.threshold))",
+     "two notifications have the same type, comparison and threshold"},
+    {NULL, NULL},
+};
 
 static const tt_field budget_fields[] = {
     COMMON_FIELDS(tt_budget_spec),
@@ -1701,7 +1893,7 @@ static const tt_field budget_fields[] = {
      BOUNDS(0, 5)},
 };
 static const tt_schema budget_schema = {"Budget", SCHEMA(tt_budget_spec, budget_fields),
-                                        .check = check_budget,
+                                        .check = check_budget, .rules = budget_rules,
                                         .doc = "An AWS Budget with notifications."};
 
 /* ---- SecretRotation ----------------------------------------------------------------------- */
@@ -1756,6 +1948,8 @@ static const tt_field rotation_schedule_fields[] = {
 static const tt_cel_rule rotation_schedule_rules[] = {
     {"has(self.automaticallyAfterDays) != has(self.expression)",
      "set exactly one of automaticallyAfterDays and expression"},
+    {"!has(self.duration) || has(self.expression)",
+     "duration needs a schedule expression, not automaticallyAfterDays"},
     {NULL, NULL},
 };
 static const tt_schema rotation_schedule_schema = {
@@ -1774,6 +1968,12 @@ static void check_rotation(tt_vctx *v, const json_t *obj, void *out)
             tt_vctx_error(v, "replicaRegions", "'%s' is the secret's own region", r->common.region);
     }
 }
+
+static const tt_cel_rule rotation_rules[] = {
+    {"!has(self.region) || !has(self.replicaRegions) || !(self.region in self.replicaRegions)",
+     "replicaRegions must not include the secret's own region"},
+    {NULL, NULL},
+};
 
 static const tt_field rotation_fields[] = {
     COMMON_FIELDS(tt_secret_rotation_spec),
@@ -1809,7 +2009,7 @@ static const tt_field rotation_fields[] = {
 };
 static const tt_schema rotation_schema = {
     "SecretRotation", SCHEMA(tt_secret_rotation_spec, rotation_fields), .check = check_rotation,
-    .doc = "Rotation of a Secrets Manager secret."};
+    .rules = rotation_rules, .doc = "Rotation of a Secrets Manager secret."};
 
 /* ---- status (CRD only: trimtab writes status, never reads it from manifests) ------------- */
 
@@ -1902,7 +2102,8 @@ static const tt_schema rotation_status_schema = {"SecretRotationStatus",
 
 /* ---- metadata --------------------------------------------------------------------------- */
 
-static const tt_field label_value = {.name = "value", .type = TT_F_STRING, BOUNDS(0, 63)};
+static const tt_field label_value = {
+    .name = "value", .type = TT_F_STRING, BOUNDS(0, 63), .check = check_label_value};
 static const tt_field annotation_value = {.name = "value", .type = TT_F_STRING};
 static const tt_field finalizer_item = {.name = "finalizer", .type = TT_F_STRING, BOUNDS(1, 316)};
 
@@ -1946,7 +2147,32 @@ static const tt_field metadata_fields[] = {
     {.name = "ownerReferences", .type = TT_F_ANY},
     {.name = "managedFields", .type = TT_F_ANY},
 };
-const tt_schema tt_metadata_schema = {"metadata", SCHEMA(tt_metadata, metadata_fields)};
+/* The keys of labels and annotations, which the API server checks as qualified names. */
+static void check_metadata(tt_vctx *v, const json_t *obj, void *out)
+{
+    static const char *const maps[] = {"labels", "annotations"};
+    (void)out;
+
+    for (size_t m = 0; m < 2; m++) {
+        const json_t *map = json_object_get(obj, maps[m]);
+        const char *key;
+        json_t *val;
+        size_t old;
+        if (!OK(maps[m]) || !json_is_object(map))
+            continue;
+        old = tt_path_push_key(&v->path, maps[m]);
+        json_object_foreach((json_t *)map, key, val)
+        {
+            const char *why = check_qualified_name(key);
+            if (why != NULL)
+                tt_vctx_error(v, key, "key '%s' %s", key, why);
+        }
+        tt_path_pop(&v->path, old);
+    }
+}
+
+const tt_schema tt_metadata_schema = {"metadata", SCHEMA(tt_metadata, metadata_fields),
+                                      .check = check_metadata};
 
 /* ---- by kind ------------------------------------------------------------------------------- */
 

@@ -183,12 +183,12 @@ static int check_string(tt_vctx *v, const tt_field *f, const char *where, const 
 static int check_number(tt_vctx *v, const tt_field *f, double d)
 {
     if ((f->bounds & TT_HAS_MIN) && ((f->bounds & TT_EXCL_MIN) ? d <= f->min : d < f->min)) {
-        tt_vctx_error(v, f->name, "must be %s %g (is %g)",
+        tt_vctx_error(v, f->name, "must be %s %.15g (is %.15g)",
                       (f->bounds & TT_EXCL_MIN) ? "greater than" : "at least", f->min, d);
         return -1;
     }
     if ((f->bounds & TT_HAS_MAX) && d > f->max) {
-        tt_vctx_error(v, f->name, "must be at most %g (is %g)", f->max, d);
+        tt_vctx_error(v, f->name, "must be at most %.15g (is %.15g)", f->max, d);
         return -1;
     }
     return 0;
@@ -665,14 +665,23 @@ static json_t *field_openapi(const tt_field *f)
         if (f->has_default)
             json_object_set_new(o, "default", json_boolean(f->def_num != 0));
         break;
-    case TT_F_DURATION:
-        /* Seconds as an integer, or a duration string: Kubernetes' int-or-string. */
-        o = json_pack("{s:b,s:[{s:s,s:i},{s:s,s:s}]}", "x-kubernetes-int-or-string", 1, "anyOf",
-                      "type", "integer", "minimum", 0, "type", "string", "pattern",
-                      "^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$|^[0-9]+$");
+    case TT_F_DURATION: {
+        /*
+         * Seconds as an integer, or a duration string: Kubernetes' int-or-string. The integer
+         * form carries the field's bounds; a string's value is only known to tt_duration_parse,
+         * whose grammar the pattern spells out (its whole-seconds and bounds checks stay in C).
+         */
+        json_t *secs = json_pack("{s:s,s:I}", "type", "integer", "minimum",
+                                 (json_int_t)((f->bounds & TT_HAS_MIN) ? f->min : 0));
+        if (f->bounds & TT_HAS_MAX)
+            json_object_set_new(secs, "maximum", json_integer((json_int_t)f->max));
+        o = json_pack("{s:b,s:[o,{s:s,s:s}]}", "x-kubernetes-int-or-string", 1, "anyOf", secs,
+                      "type", "string", "pattern",
+                      "^(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ms|s|m|h|d))+$|^\\+?[0-9]+$");
         if (f->has_default)
             json_object_set_new(o, "default", json_integer((json_int_t)f->def_num));
         break;
+    }
     case TT_F_OBJECT:
         o = tt_schema_openapi(f->sub);
         break;
