@@ -108,9 +108,7 @@ def _check_uint(v):
 
 
 def _no_overload(op, *args):
-    return CelError(
-        "no such overload: %s(%s)" % (op, ", ".join(type_name(a) for a in args))
-    )
+    return CelError("no such overload: %s(%s)" % (op, ", ".join(type_name(a) for a in args)))
 
 
 def cel_equal(a, b):
@@ -341,14 +339,31 @@ def re2_compile(pattern):
 # ---- lexer ------------------------------------------------------------------------------------
 
 RESERVED = {
-    "as", "break", "const", "continue", "else", "for", "function", "if", "import", "let",
-    "loop", "package", "namespace", "return", "var", "void", "while",
+    "as",
+    "break",
+    "const",
+    "continue",
+    "else",
+    "for",
+    "function",
+    "if",
+    "import",
+    "let",
+    "loop",
+    "package",
+    "namespace",
+    "return",
+    "var",
+    "void",
+    "while",
 }
 
 _TOKEN = re.compile(
     r"""
     (?P<ws>\s+|//[^\n]*)
-  | (?P<num>(?:[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+)
+  | (?P<num>(?:[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?
+             |\.[0-9]+(?:[eE][+-]?[0-9]+)?
+             |[0-9]+[eE][+-]?[0-9]+)
            |0[xX][0-9a-fA-F]+[uU]?|[0-9]+[uU]?)
   | (?P<str>(?:[rR][bB]?|[bB][rR]?)?(?:'''|\"\"\"|'|\"))
   | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
@@ -358,13 +373,23 @@ _TOKEN = re.compile(
 )
 
 _ESCAPES = {
-    "a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
-    "\\": "\\", "'": "'", '"': '"', "`": "`", "?": "?",
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "`": "`",
+    "?": "?",
 }
 
 
 def _read_string(src, pos, prefix_and_quote):
-    """Reads a string literal whose opening (prefix + quote) starts at `pos`; returns (value, end)."""
+    """Reads the string literal opened (prefix and quote) at `pos`; returns (value, end)."""
     m = re.match(r"([rRbB]*)('\'\'|\"\"\"|'|\")", prefix_and_quote)
     prefix, quote = m.group(1).lower(), m.group(2)
     raw, is_bytes = "r" in prefix, "b" in prefix
@@ -473,8 +498,13 @@ def _tokenize(src):
 
 _MACROS = {"all": 2, "exists": 2, "exists_one": 2, "filter": 2, "map": (2, 3)}
 _METHODS = {
-    "size": 0, "startsWith": 1, "endsWith": 1, "contains": 1, "matches": 1,
-    "lowerAscii": 0, "upperAscii": 0,
+    "size": 0,
+    "startsWith": 1,
+    "endsWith": 1,
+    "contains": 1,
+    "matches": 1,
+    "lowerAscii": 0,
+    "upperAscii": 0,
 }
 _FUNCTIONS = {"size": 1, "int": 1, "uint": 1, "double": 1, "string": 1, "dyn": 1, "matches": 2}
 _MAX_DEPTH = 100
@@ -601,7 +631,9 @@ class _Parser:
                     raise CelParseError("expected a field name at %d" % t[2])
                 name = t[1]
                 if name in RESERVED:
-                    raise CelParseError("reserved word %r at %d (escape it as __%s__)" % (name, t[2], name))
+                    raise CelParseError(
+                        "reserved word %r at %d (escape it as __%s__)" % (name, t[2], name)
+                    )
                 if self.is_op("("):
                     self.take()
                     args = self.args(")")
@@ -637,9 +669,13 @@ class _Parser:
             want = _MACROS[name]
             want = want if isinstance(want, tuple) else (want,)
             if len(args) not in want:
-                raise CelParseError("%s() takes %s arguments at %d" % (name, " or ".join(map(str, want)), pos))
+                raise CelParseError(
+                    "%s() takes %s arguments at %d" % (name, " or ".join(map(str, want)), pos)
+                )
             if args[0][0] != "ident":
-                raise CelParseError("%s(): the first argument must be a variable name at %d" % (name, pos))
+                raise CelParseError(
+                    "%s(): the first argument must be a variable name at %d" % (name, pos)
+                )
             return ("macro", name, target, args[0][1], args[1:])
         if name not in _METHODS:
             raise CelParseError("method %r is not supported at %d" % (name, pos))
@@ -664,12 +700,16 @@ class _Parser:
                 args = self.args(")")
                 if val == "has":
                     if len(args) != 1 or args[0][0] != "select":
-                        raise CelParseError("has() takes one field selection such as has(self.f) at %d" % pos)
+                        raise CelParseError(
+                            "has() takes one field selection such as has(self.f) at %d" % pos
+                        )
                     return ("has", args[0][1], args[0][2])
                 if val not in _FUNCTIONS:
                     raise CelParseError("function %r is not supported at %d" % (val, pos))
                 if len(args) != _FUNCTIONS[val]:
-                    raise CelParseError("%s() takes %d arguments at %d" % (val, _FUNCTIONS[val], pos))
+                    raise CelParseError(
+                        "%s() takes %d arguments at %d" % (val, _FUNCTIONS[val], pos)
+                    )
                 if val == "matches" and args[1][0] == "lit" and isinstance(args[1][1], str):
                     re2_compile(args[1][1])
                 return ("call", val, None, args)
@@ -700,7 +740,9 @@ class _Parser:
                     self.expect("}")
                     return ("map", entries)
             if val == ".":
-                raise CelParseError("leading '.' names (qualified idents) are not supported at %d" % pos)
+                raise CelParseError(
+                    "leading '.' names (qualified idents) are not supported at %d" % pos
+                )
         if kind == "eof":
             raise CelParseError("unexpected end of expression")
         raise CelParseError("unexpected %r at %d" % (val, pos))
@@ -740,7 +782,12 @@ def unescape_field(name):
     out = []
     i = 0
     while i < len(name):
-        for esc, ch in (("__underscores__", "__"), ("__dot__", "."), ("__dash__", "-"), ("__slash__", "/")):
+        for esc, ch in (
+            ("__underscores__", "__"),
+            ("__dot__", "."),
+            ("__dash__", "-"),
+            ("__slash__", "/"),
+        ):
             if name.startswith(esc, i):
                 out.append(ch)
                 i += len(esc)
@@ -915,7 +962,9 @@ def _call(node, env):
             return a in s
         return re2_compile(a).search(s) is not None
     if name == "matches":
-        return re2_compile(_string_arg(args[1], name)).search(_string_arg(args[0], name)) is not None
+        return (
+            re2_compile(_string_arg(args[1], name)).search(_string_arg(args[0], name)) is not None
+        )
     if name == "lowerAscii":
         s = _string_arg(recv, name)
         return "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in s)

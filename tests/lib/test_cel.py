@@ -299,7 +299,9 @@ class CelTest(unittest.TestCase):
 
     def test_macro_variable_is_scoped(self):
         # The iteration variable shadows an outer name only inside the macro.
-        self.assertEqual(cel.evaluate("[1, 2].map(self, self + 1) + [self]", {"self": 7}), [2, 3, 7])
+        self.assertEqual(
+            cel.evaluate("[1, 2].map(self, self + 1) + [self]", {"self": 7}), [2, 3, 7]
+        )
 
     def test_references(self):
         self.assertTrue(cel.compile("self.x == oldSelf.x").references("oldSelf"))
