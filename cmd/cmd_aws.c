@@ -18,7 +18,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "Usage: trimtab aws SERVICE OPERATION [--input JSON|@FILE] [--region R]\n"
-            "                   [--profile P] [--role-arn ARN] [--paginate] [--debug]\n\n"
+            "                   [--profile P] [--role-arn ARN] [--paginate] [--json-protocol]\n"
+            "                   [--debug]\n\n"
             "Sends one signed request through trimtab's AWS layer and prints the response.\n"
             "SERVICE is the AWS CLI's name (application-autoscaling, cloudwatch, ecs, rds,\n"
             "elasticache, lambda, cloudfront, budgets, secretsmanager, sts); OPERATION the API's\n"
@@ -27,6 +28,8 @@ static void usage(FILE *out)
             "      --input '{\"ServiceNamespace\": \"ecs\"}'\n"
             "Credentials, region and endpoints come from the usual AWS variables and files\n"
             "(AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL[_<SERVICE>], ...).\n"
+            "--json-protocol speaks JSON to a service that offers it besides its default\n"
+            "(CloudWatch: JSON 1.0 instead of Query). --debug logs each attempt on stderr.\n"
             "Exit status: 0 success (JSON on stdout), 1 AWS or local error (record on stderr),\n"
             "2 usage error.\n");
 }
@@ -48,7 +51,8 @@ int tt_cmd_aws(int argc, char **argv)
     const char *service = NULL, *operation = NULL, *input_text = NULL;
     tt_aws_config cfg;
     tt_aws_req req;
-    int paginate = 0, rc = 1;
+    int paginate = 0, json_protocol = 0, rc = 1;
+    const char *json_services[2] = {NULL, NULL};
     json_t *input = NULL, *out = NULL;
     tt_aws *aws = NULL;
     tt_error err;
@@ -74,6 +78,8 @@ int tt_cmd_aws(int argc, char **argv)
             req.role_arn = argv[++i];
         } else if (strcmp(a, "--paginate") == 0) {
             paginate = 1;
+        } else if (strcmp(a, "--json-protocol") == 0) {
+            json_protocol = 1;
         } else if (strcmp(a, "--debug") == 0) {
             tt_log_configure(TT_LOG_DEBUG, TT_LOG_TEXT, stderr);
         } else if (a[0] == '-' && a[1] == '-') {
@@ -93,6 +99,10 @@ int tt_cmd_aws(int argc, char **argv)
     if (service == NULL || operation == NULL) {
         usage(stderr);
         return 2;
+    }
+    if (json_protocol) {
+        json_services[0] = service;
+        cfg.json_services = json_services;
     }
     if (input_text != NULL) {
         input = input_text[0] == '@' ? json_load_file(input_text + 1, 0, &jerr)

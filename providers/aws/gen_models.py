@@ -63,7 +63,8 @@ OPERATIONS = {
 }
 
 # botocore 1.3x+ lists several protocols for some services (CloudWatch speaks CBOR, JSON and
-# Query). trimtab speaks the four classic ones; this picks the one it uses.
+# Query). trimtab speaks the four classic ones; this picks the one it uses by default
+# (tt_aws_config.json_services switches a service to JSON when its model offers it).
 PROTOCOL_CHOICE = {"cloudwatch": "query"}
 
 SHAPE_KEYS = ("type", "required", "payload", "flattened", "timestampFormat", "xmlNamespace",
@@ -116,6 +117,8 @@ def extract(loader, service, ops):
     meta = {k: model["metadata"][k] for k in META_KEYS if k in model["metadata"]}
     protocols = model["metadata"].get("protocols", [model["metadata"]["protocol"]])
     meta["protocol"] = PROTOCOL_CHOICE.get(service, model["metadata"]["protocol"])
+    # Kept so a client may choose JSON where the service also speaks it (CloudWatch).
+    meta["protocols"] = [p for p in protocols if p in ("json", "query", "rest-json", "rest-xml")]
     assert meta["protocol"] in protocols, (service, protocols)
     out_ops = {}
     roots = []

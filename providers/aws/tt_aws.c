@@ -670,7 +670,7 @@ tt_aws *tt_aws_create(struct ev_loop *loop, const tt_aws_config *cfg, tt_error *
     if (aws->cfg.max_backoff <= 0)
         aws->cfg.max_backoff = DEFAULT_MAX_BACKOFF;
     tt_aws_quota_init(&aws->quota);
-    aws->models = tt_aws_models_create();
+    aws->models = tt_aws_models_create(aws->cfg.json_services);
     aws->metrics = tt_aws_metrics_create();
     if (aws->models == NULL || aws->metrics == NULL) {
         tt_error_set(err, TT_ENOMEM, "out of memory");

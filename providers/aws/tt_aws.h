@@ -61,16 +61,18 @@ typedef void (*tt_aws_hook)(void *ud, const tt_aws_call_info *info);
 
 /* Client settings. Zero means "the default" everywhere, so `tt_aws_config cfg = {0}` works. */
 typedef struct tt_aws_config {
-    const char *region;        /* NULL: AWS_REGION, AWS_DEFAULT_REGION, then the profile's */
-    const char *profile;       /* NULL: AWS_PROFILE, then "default" */
-    int max_attempts;          /* 0: 3, or AWS_MAX_ATTEMPTS */
-    double rate;               /* requests/s per service and region; 0: 20; < 0: unlimited */
-    double burst;              /* bucket size; 0: max(rate, 1) * 2 */
-    long connect_timeout_ms;   /* 0: 3000 */
-    long timeout_ms;           /* per attempt; 0: 30000 */
-    double max_backoff;        /* seconds; 0: 20 (tests lower it) */
-    long max_host_connections; /* connections per endpoint; 0: 64 (more calls queue) */
-    tt_aws_hook hook;          /* optional: called as every call ends */
+    const char *region;               /* NULL: AWS_REGION, AWS_DEFAULT_REGION, then the profile's */
+    const char *profile;              /* NULL: AWS_PROFILE, then "default" */
+    int max_attempts;                 /* 0: 3, or AWS_MAX_ATTEMPTS */
+    double rate;                      /* requests/s per service and region; 0: 20; < 0: unlimited */
+    double burst;                     /* bucket size; 0: max(rate, 1) * 2 */
+    long connect_timeout_ms;          /* 0: 3000 */
+    long timeout_ms;                  /* per attempt; 0: 30000 */
+    double max_backoff;               /* seconds; 0: 20 (tests lower it) */
+    long max_host_connections;        /* connections per endpoint; 0: 64 (more calls queue) */
+    const char *const *json_services; /* NULL-terminated: speak JSON where the model offers
+                                       * it, e.g. {"cloudwatch", NULL}; NULL: the defaults */
+    tt_aws_hook hook;                 /* optional: called as every call ends */
     void *hook_ud;
 } tt_aws_config;
 

@@ -7,10 +7,11 @@
 
 struct tt_aws_models {
     tt_aws_service *loaded; /* one slot per embedded model, filled on first use */
+    unsigned char *json;    /* per slot: speak JSON when the model offers it */
     size_t count;
 };
 
-tt_aws_models *tt_aws_models_create(void)
+tt_aws_models *tt_aws_models_create(const char *const *json_services)
 {
     tt_aws_models *m = calloc(1, sizeof(*m));
     if (m == NULL)
@@ -18,9 +19,16 @@ tt_aws_models *tt_aws_models_create(void)
     while (tt_aws_embedded_models[m->count].name != NULL)
         m->count++;
     m->loaded = calloc(m->count, sizeof(*m->loaded));
-    if (m->loaded == NULL) {
-        free(m);
+    m->json = calloc(m->count, 1);
+    if (m->loaded == NULL || m->json == NULL) {
+        tt_aws_models_destroy(m);
         return NULL;
+    }
+    for (const char *const *s = json_services; s != NULL && *s != NULL; s++) {
+        for (size_t i = 0; i < m->count; i++) {
+            if (strcmp(tt_aws_embedded_models[i].name, *s) == 0)
+                m->json[i] = 1;
+        }
     }
     return m;
 }
@@ -29,9 +37,10 @@ void tt_aws_models_destroy(tt_aws_models *m)
 {
     if (m == NULL)
         return;
-    for (size_t i = 0; i < m->count; i++)
+    for (size_t i = 0; m->loaded != NULL && i < m->count; i++)
         json_decref(m->loaded[i].doc);
     free(m->loaded);
+    free(m->json);
     free(m);
 }
 
@@ -41,7 +50,20 @@ const char *tt_aws_jstr(json_t *obj, const char *key, const char *dflt)
     return s != NULL ? s : dflt;
 }
 
-static tt_code load(tt_aws_service *svc, const tt_aws_embedded_model *em, tt_error *err)
+static int offers(json_t *meta, const char *protocol)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(meta, "protocols"), i, p)
+    {
+        if (strcmp(json_string_value(p) ? json_string_value(p) : "", protocol) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static tt_code load(tt_aws_service *svc, const tt_aws_embedded_model *em, int want_json,
+                    tt_error *err)
 {
     json_error_t jerr;
     json_t *doc = json_loadb(em->json, em->len, 0, &jerr);
@@ -50,6 +72,8 @@ static tt_code load(tt_aws_service *svc, const tt_aws_embedded_model *em, tt_err
                             jerr.line);
     json_t *meta = json_object_get(doc, "metadata");
     const char *proto = tt_aws_jstr(meta, "protocol", "");
+    if (want_json && offers(meta, "json"))
+        proto = "json";
     svc->name = em->name;
     svc->doc = doc;
     svc->operations = json_object_get(doc, "operations");
@@ -61,6 +85,7 @@ static tt_code load(tt_aws_service *svc, const tt_aws_embedded_model *em, tt_err
     svc->target_prefix = tt_aws_jstr(meta, "targetPrefix", NULL);
     svc->json_version = tt_aws_jstr(meta, "jsonVersion", "1.0");
     svc->global_endpoint = tt_aws_jstr(meta, "globalEndpoint", NULL);
+    svc->query_compatible = json_object_get(meta, "awsQueryCompatible") != NULL;
     if (strcmp(proto, "json") == 0) {
         svc->protocol = TT_AWS_PROTO_JSON;
     } else if (strcmp(proto, "query") == 0) {
@@ -89,7 +114,7 @@ const tt_aws_service *tt_aws_models_get(tt_aws_models *m, const char *service, t
         if (strcmp(tt_aws_embedded_models[i].name, service) != 0)
             continue;
         if (m->loaded[i].doc == NULL &&
-            load(&m->loaded[i], &tt_aws_embedded_models[i], err) != TT_OK)
+            load(&m->loaded[i], &tt_aws_embedded_models[i], m->json[i], err) != TT_OK)
             return NULL;
         return &m->loaded[i];
     }

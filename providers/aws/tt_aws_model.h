@@ -43,6 +43,7 @@ typedef struct tt_aws_service {
     const char *target_prefix;   /* JSON RPC only */
     const char *json_version;    /* "1.0" or "1.1" */
     const char *global_endpoint; /* "cloudfront.amazonaws.com" for partition-global services */
+    int query_compatible;        /* awsQueryCompatible: JSON carrying Query's error codes */
     json_t *operations;          /* borrowed from doc */
     json_t *shapes;
     json_t *doc; /* the whole parsed model (owned) */
@@ -50,8 +51,12 @@ typedef struct tt_aws_service {
 
 typedef struct tt_aws_models tt_aws_models;
 
-/* An empty registry; models are parsed on first use. NULL on ENOMEM. */
-tt_aws_models *tt_aws_models_create(void);
+/*
+ * An empty registry; models are parsed on first use. `json_services` (NULL-terminated, may be
+ * NULL; copied) names services that speak JSON instead of their default protocol when their
+ * model offers it — CloudWatch speaks Query by default, JSON 1.0 when chosen. NULL on ENOMEM.
+ */
+tt_aws_models *tt_aws_models_create(const char *const *json_services);
 /* Frees every loaded model. Accepts NULL. */
 void tt_aws_models_destroy(tt_aws_models *m);
 

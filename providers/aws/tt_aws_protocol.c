@@ -397,6 +397,10 @@ tt_code tt_aws_serialize(const tt_aws_service *svc, const char *opname, json_t *
             rc = tt_aws_wire_add_header(w, "Content-Type", ctype);
         if (rc == TT_OK)
             rc = tt_aws_wire_add_header(w, "X-Amz-Target", target);
+        /* Services that moved from Query to JSON say so, and answer Query's error codes in
+         * x-amzn-query-error (parse_json_error reads it). */
+        if (rc == TT_OK && svc->query_compatible)
+            rc = tt_aws_wire_add_header(w, "x-amzn-query-mode", "true");
         if (rc != TT_OK)
             break;
         if (shape != NULL) {

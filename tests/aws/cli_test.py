@@ -80,6 +80,12 @@ def main():
         check([t["ResourceId"] for t in out.get("ScalableTargets", [])] == ["a", "b"],
               "--input @FILE and --paginate", p)
 
+        script([{"body": json.dumps({"MetricAlarms": [], "CompositeAlarms": []})}])
+        p = run("cloudwatch", "DescribeAlarms", "--json-protocol")
+        log = json.loads(urllib.request.urlopen(endpoint + "/_fake/log").read())
+        check(p.returncode == 0 and log[-1]["headers"].get("X-Amz-Target") ==
+              "GraniteServiceVersion20100801.DescribeAlarms", "--json-protocol", p)
+
         p = run("sts", "GetCallerIdentity", "--debug")
         check(p.returncode == 0 and "wJalrXUtnFEMI" not in p.stderr and
               "Signature=" not in p.stderr, "--debug logs no secret", p)

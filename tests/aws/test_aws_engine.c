@@ -211,6 +211,39 @@ static void query_protocol_roundtrip(void **state)
     tt_aws_destroy(aws);
 }
 
+static void json_1_0_when_chosen(void **state)
+{
+    static const char *const json_services[] = {"cloudwatch", NULL};
+    tt_aws_config cfg = {.json_services = json_services};
+    struct result r;
+    (void)state;
+    tt_aws *aws = client(&cfg);
+    script("[{\"body\": \"{\\\"MetricAlarms\\\": [{\\\"AlarmName\\\": \\\"a\\\", "
+           "\\\"StateUpdatedTimestamp\\\": 1714557600}]}\"}, {\"status\": 400, \"headers\": "
+           "{\"x-amzn-query-error\": \"ResourceNotFound;Sender\"}, \"body\": \"{\\\"__type\\\": "
+           "\\\"com.amazonaws.cloudwatch#ResourceNotFoundException\\\", \\\"message\\\": "
+           "\\\"no\\\"}\"}]");
+    assert_int_equal(run(aws, "cloudwatch", "DescribeAlarms", NULL, 0, &r), TT_OK);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(r.out, "MetricAlarms"), 0),
+                                          "StateUpdatedTimestamp")),
+        "2024-05-01T10:00:00Z");
+    result_clear(&r);
+    json_t *in = json_pack("{s:[s]}", "AlarmNames", "a");
+    assert_int_equal(run(aws, "cloudwatch", "DeleteAlarms", in, 0, &r), TT_ENOTFOUND);
+    assert_string_equal(r.err.service_code, "ResourceNotFound"); /* the Query code */
+    result_clear(&r);
+    json_decref(in);
+    json_t *log = server_log();
+    json_t *e = json_array_get(log, 0);
+    assert_string_equal(header(e, "X-Amz-Target"), "GraniteServiceVersion20100801.DescribeAlarms");
+    assert_string_equal(header(e, "Content-Type"), "application/x-amz-json-1.0");
+    assert_string_equal(header(e, "x-amzn-query-mode"), "true");
+    assert_non_null(strstr(header(e, "Authorization"), "/monitoring/aws4_request"));
+    json_decref(log);
+    tt_aws_destroy(aws);
+}
+
 static void rest_json_roundtrip(void **state)
 {
     struct result r;
@@ -680,6 +713,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(json_protocol_roundtrip, reset),
         cmocka_unit_test_setup(query_protocol_roundtrip, reset),
+        cmocka_unit_test_setup(json_1_0_when_chosen, reset),
         cmocka_unit_test_setup(rest_json_roundtrip, reset),
         cmocka_unit_test_setup(rest_xml_etag_if_match, reset),
         cmocka_unit_test_setup(retries_then_success, reset),

@@ -316,6 +316,47 @@ static void faults_are_retried(void **state)
     json_decref(call_ok("sts", "GetCallerIdentity", NULL, 0));
 }
 
+static void cloudwatch_json_protocol(void **state)
+{
+    static const char *const json_services[] = {"cloudwatch", NULL};
+    tt_aws_config cfg = {.max_backoff = 0.05, .json_services = json_services};
+    tt_error err;
+    (void)state;
+    if (!is_awssim)
+        skip();
+    /* A second client that speaks JSON 1.0 to CloudWatch. */
+    tt_aws *classic = aws;
+    aws = tt_aws_create(loop, &cfg, &err);
+    assert_non_null(aws);
+    for (int i = 0; i < 4; i++) {
+        char in[512];
+        snprintf(in, sizeof(in),
+                 "{\"AlarmName\": \"trimtab-json-a%d\", \"MetricName\": \"Errors\", "
+                 "\"Namespace\": \"AWS/Lambda\", \"Statistic\": \"Sum\", \"Period\": 60, "
+                 "\"EvaluationPeriods\": 1, \"Threshold\": 1.5, \"ComparisonOperator\": "
+                 "\"GreaterThanOrEqualToThreshold\"}",
+                 i);
+        json_decref(call_ok("cloudwatch", "PutMetricAlarm", in, 0));
+    }
+    json_t *o = call_ok("cloudwatch", "DescribeAlarms",
+                        "{\"AlarmNamePrefix\": \"trimtab-json-\", \"MaxRecords\": 3}", 1);
+    assert_int_equal(json_array_size(json_object_get(o, "MetricAlarms")), 4);
+    assert_true(json_real_value(json_object_get(
+                    json_array_get(json_object_get(o, "MetricAlarms"), 0), "Threshold")) == 1.5);
+    const char *updated = str_at(o, "MetricAlarms.0.StateUpdatedTimestamp");
+    assert_non_null(updated);
+    assert_int_equal(updated[10], 'T');
+    json_decref(o);
+    /* Errors keep their Query codes (x-amzn-query-error). */
+    tt_error e = call_err("cloudwatch", "SetAlarmState",
+                          "{\"AlarmName\": \"no-such-alarm\", \"StateValue\": \"ALARM\", "
+                          "\"StateReason\": \"test\"}");
+    assert_string_equal(e.service_code, "ResourceNotFound");
+    assert_int_equal(e.code, TT_ENOTFOUND);
+    tt_aws_destroy(aws);
+    aws = classic;
+}
+
 int main(int argc, char **argv)
 {
     const char *which = argc > 1 ? argv[1] : "awssim";
@@ -349,7 +390,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(identity_and_ecs_scaling), cmocka_unit_test(alarms_paginated),
         cmocka_unit_test(rds_and_secrets),          cmocka_unit_test(cloudfront_etag_if_match),
         cmocka_unit_test(lambda_concurrency),       cmocka_unit_test(budgets_and_elasticache),
-        cmocka_unit_test(faults_are_retried),
+        cmocka_unit_test(faults_are_retried),       cmocka_unit_test(cloudwatch_json_protocol),
     };
     int rc = cmocka_run_group_tests_name(which, tests, NULL, NULL);
     tt_aws_destroy(aws);

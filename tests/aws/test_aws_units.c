@@ -443,7 +443,7 @@ static void json_errors_and_classes(void **state)
 static int setup(void **state)
 {
     (void)state;
-    models = tt_aws_models_create();
+    models = tt_aws_models_create(NULL);
     return models != NULL ? 0 : -1;
 }
 

@@ -1,6 +1,6 @@
 /*
  * wire_tool — serialises operation inputs read as JSON lines on stdin
- * ({"service", "operation", "input"}) with trimtab's protocol layer and prints one JSON line
+ * ({"service", "operation", "input", "json": true to choose JSON where offered}) with trimtab's protocol layer and prints one JSON line
  * per input: {"method", "path", "query": [[k, v]...], "headers": {name: value}, "body"} or
  * {"error": message}. Used by wire_vs_botocore.py, which compares with botocore's serializers.
  */
@@ -13,7 +13,9 @@
 
 int main(void)
 {
-    tt_aws_models *models = tt_aws_models_create();
+    static const char *const json_services[] = {"cloudwatch", NULL};
+    tt_aws_models *models = tt_aws_models_create(NULL);
+    tt_aws_models *json_models = tt_aws_models_create(json_services);
     char *line = NULL;
     size_t cap = 0;
     while (getline(&line, &cap, stdin) > 0) {
@@ -21,8 +23,9 @@ int main(void)
         tt_error err;
         tt_aws_wire w;
         json_t *req = json_loads(line, 0, &jerr), *res;
+        tt_aws_models *reg = json_is_true(json_object_get(req, "json")) ? json_models : models;
         const tt_aws_service *svc =
-            tt_aws_models_get(models, json_string_value(json_object_get(req, "service")), &err);
+            tt_aws_models_get(reg, json_string_value(json_object_get(req, "service")), &err);
         tt_aws_wire_init(&w);
         if (svc != NULL &&
             tt_aws_serialize(svc, json_string_value(json_object_get(req, "operation")),
@@ -47,5 +50,6 @@ int main(void)
     }
     free(line);
     tt_aws_models_destroy(models);
+    tt_aws_models_destroy(json_models);
     return 0;
 }

@@ -146,21 +146,25 @@ def main():
         service = fname[:-5]
         ours = json.load(open(os.path.join(models_dir, fname)))
         model = session.get_service_model(service)
-        proto = ours["metadata"]["protocol"]
-        serializer = create_serializer(proto, include_validation=False)
-        for op_name in ours["operations"]:
-            op = model.operation_model(op_name)
-            for _ in range(per_op):
-                bo_in, tt_in = gen.value(op.input_shape, 0) if op.input_shape else ({}, {})
-                req = serializer.serialize_to_request(bo_in, op)
-                cases.append((service, op_name, proto, req, tt_in))
-    lines = "".join(json.dumps({"service": s, "operation": o, "input": i}) + "\n"
-                    for s, o, _, _, i in cases)
+        protos = [ours["metadata"]["protocol"]]
+        if ours["metadata"]["protocol"] != "json" and "json" in ours["metadata"].get("protocols", []):
+            protos.append("json")  # the protocol a client may choose instead (CloudWatch)
+        for proto in protos:
+            serializer = create_serializer(proto, include_validation=False)
+            for op_name in ours["operations"]:
+                op = model.operation_model(op_name)
+                for _ in range(per_op):
+                    bo_in, tt_in = gen.value(op.input_shape, 0) if op.input_shape else ({}, {})
+                    req = serializer.serialize_to_request(bo_in, op)
+                    cases.append((service, op_name, proto, req, tt_in,
+                                  proto != ours["metadata"]["protocol"]))
+    lines = "".join(json.dumps({"service": c[0], "operation": c[1], "input": c[4],
+                                "json": c[5]}) + "\n" for c in cases)
     out = subprocess.run([tool], input=lines, capture_output=True, text=True, check=True)
     results = [json.loads(l) for l in out.stdout.splitlines()]
     assert len(results) == len(cases), "wire_tool printed %d lines" % len(results)
     failures = 0
-    for (service, op, proto, bo, tt_in), tt in zip(cases, results):
+    for (service, op, proto, bo, tt_in, _), tt in zip(cases, results):
         problems = ["trimtab refused: " + tt["error"]] if "error" in tt else compare(proto, bo, tt)
         if problems:
             failures += 1

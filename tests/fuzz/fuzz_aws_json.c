@@ -1,4 +1,4 @@
-/* libFuzzer target: JSON responses (JSON 1.1 and REST-JSON protocols), errors included. */
+/* libFuzzer target: JSON responses (JSON 1.0/1.1 and REST-JSON protocols), errors included. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,10 +15,13 @@ static const struct fuzz_op ops[] = {
     {"lambda", "GetFunction"},
     {"lambda", "GetProvisionedConcurrencyConfig"},
     {"lambda", "PutFunctionConcurrency"},
+    {"cloudwatch", "DescribeAlarms"}, /* JSON 1.0, chosen below */
 };
+
+static const char *const json_services[] = {"cloudwatch", NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fuzz_aws_response(ops, sizeof(ops) / sizeof(ops[0]), data, size);
+    fuzz_aws_response(ops, sizeof(ops) / sizeof(ops[0]), json_services, data, size);
     return 0;
 }

@@ -19,7 +19,8 @@ struct fuzz_op {
     const char *operation;
 };
 
-static inline void fuzz_aws_response(const struct fuzz_op *ops, size_t nops, const uint8_t *data,
+static inline void fuzz_aws_response(const struct fuzz_op *ops, size_t nops,
+                                     const char *const *json_services, const uint8_t *data,
                                      size_t size)
 {
     static tt_aws_models *models;
@@ -33,7 +34,7 @@ static inline void fuzz_aws_response(const struct fuzz_op *ops, size_t nops, con
     if (size < 2)
         return;
     if (models == NULL)
-        models = tt_aws_models_create();
+        models = tt_aws_models_create(json_services);
     const struct fuzz_op *op = &ops[data[0] % nops];
     const tt_aws_service *svc = tt_aws_models_get(models, op->service, &err);
     if (svc == NULL)

@@ -19,6 +19,6 @@ static const struct fuzz_op ops[] = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    fuzz_aws_response(ops, sizeof(ops) / sizeof(ops[0]), data, size);
+    fuzz_aws_response(ops, sizeof(ops) / sizeof(ops[0]), NULL, data, size);
     return 0;
 }
