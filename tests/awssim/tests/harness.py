@@ -9,6 +9,14 @@ import sys
 import time
 import unittest
 
+# The suites must not pick up the machine's AWS configuration (profiles, endpoints, keys).
+for _var in ('AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'AWS_ENDPOINT_URL', 'AWS_ACCESS_KEY_ID',
+             'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE',
+             'AWS_RETRY_MODE', 'AWS_MAX_ATTEMPTS'):
+    os.environ.pop(_var, None)
+os.environ.update(AWS_CONFIG_FILE='/dev/null', AWS_SHARED_CREDENTIALS_FILE='/dev/null',
+                  AWS_EC2_METADATA_DISABLED='true')
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)

@@ -22,7 +22,7 @@ MAX_EMAIL_SUBSCRIBERS = 10
 MAX_SNS_SUBSCRIBERS = 1
 DEFAULT_END = calendar.timegm((2087, 6, 15, 0, 0, 0))
 DEFAULT_COST_TYPES = {'IncludeTax': True, 'IncludeSubscription': True, 'UseBlended': False,
-                      'IncludeRefund': False, 'IncludeCredit': False, 'IncludeUpfront': True,
+                      'IncludeRefund': True, 'IncludeCredit': True, 'IncludeUpfront': True,
                       'IncludeRecurring': True, 'IncludeOtherSubscription': True,
                       'IncludeSupport': True, 'IncludeDiscount': True, 'UseAmortized': False}
 

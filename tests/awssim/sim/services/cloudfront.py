@@ -83,6 +83,10 @@ def fill_defaults(cfg):
         o.setdefault('ConnectionTimeout', 10)
         o.setdefault('OriginShield', {'Enabled': False})
         o.setdefault('OriginAccessControlId', '')
+        custom = o.get('CustomOriginConfig')
+        if custom is not None:
+            custom.setdefault('OriginReadTimeout', 30)
+            custom.setdefault('OriginKeepaliveTimeout', 5)
     _behavior_defaults(cfg['DefaultCacheBehavior'])
     for b in cfg['CacheBehaviors'].get('Items', []):
         _behavior_defaults(b)

@@ -115,9 +115,6 @@ def put_internal_alarm(ctx, store, p):
     alarm.setdefault('Dimensions', [])
     if alarm.get('Threshold') is not None:
         alarm['Threshold'] = float(alarm['Threshold'])
-    if 'Metrics' not in alarm and 'EvaluationPeriods' in alarm:
-        alarm.setdefault('DatapointsToAlarm', alarm['EvaluationPeriods'])
-    alarm.setdefault('TreatMissingData', 'missing')
     return alarm
 
 

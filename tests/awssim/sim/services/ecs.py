@@ -144,7 +144,8 @@ def _deployment(svc, status):
             'taskDefinition': svc['taskDefinition'], 'desiredCount': svc['desiredCount'],
             'pendingCount': 0, 'runningCount': svc['runningCount'], 'failedTasks': 0,
             'createdAt': now, 'updatedAt': now, 'launchType': svc.get('launchType', 'EC2'),
-            'rolloutState': 'IN_PROGRESS'}
+            'rolloutState': 'IN_PROGRESS',
+            'rolloutStateReason': 'ECS deployment ecs-svc/%d in progress.' % int(now * 1000 % 10 ** 16)}
 
 
 def _converge(ctx, svc):
@@ -160,6 +161,7 @@ def _converge(ctx, svc):
             d['runningCount'] = svc['desiredCount'] if d['status'] == 'PRIMARY' else 0
             d['desiredCount'] = svc['desiredCount'] if d['status'] == 'PRIMARY' else 0
             d['rolloutState'] = 'COMPLETED'
+            d['rolloutStateReason'] = 'ECS deployment %s completed.' % d['id']
             d['updatedAt'] = time.time()
         svc['deployments'] = [d for d in svc['deployments'] if d['status'] == 'PRIMARY']
         svc['events'].insert(0, {'id': new_uuid(), 'createdAt': time.time(),
@@ -207,6 +209,7 @@ def create_service(ctx, cluster, p, running=None):
         _converge(ctx, svc)
     else:
         svc['deployments'][0]['rolloutState'] = 'COMPLETED'
+        svc['deployments'][0]['rolloutStateReason'] = 'ECS deployment %s completed.' % svc['deployments'][0]['id']
     return svc
 
 

@@ -87,7 +87,7 @@ def create_group(ctx, store, p, status='creating'):
     failover = p.get('AutomaticFailoverEnabled', cluster)
     engine = p.get('Engine', 'redis')
     rg = {'ReplicationGroupId': rid, 'Description': p['ReplicationGroupDescription'],
-          'GlobalReplicationGroupInfo': {}, 'Status': status, 'PendingModifiedValues': {},
+          'Status': status, 'PendingModifiedValues': {},
           'AutomaticFailover': 'enabled' if failover else 'disabled',
           'MultiAZ': 'enabled' if p.get('MultiAZEnabled') else 'disabled',
           'SnapshotRetentionLimit': p.get('SnapshotRetentionLimit', 0),
@@ -97,6 +97,7 @@ def create_group(ctx, store, p, status='creating'):
           'AtRestEncryptionEnabled': p.get('AtRestEncryptionEnabled', False),
           'ARN': 'arn:aws:elasticache:%s:%s:replicationgroup:%s' % (ctx.region, ctx.account, rid),
           'LogDeliveryConfigurations': [], 'ReplicationGroupCreateTime': time.time(),
+          'MemberClustersOutpostArns': [],
           'DataTiering': 'disabled', 'AutoMinorVersionUpgrade': p.get('AutoMinorVersionUpgrade', True),
           'NetworkType': p.get('NetworkType', 'ipv4'), 'IpDiscovery': p.get('IpDiscovery', 'ipv4'),
           'ClusterMode': 'enabled' if cluster else 'disabled', 'Engine': engine,

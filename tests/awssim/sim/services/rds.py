@@ -124,7 +124,9 @@ def create_instance(ctx, store, p, status='creating'):
             'AllocatedStorage': p.get('AllocatedStorage', 1 if engine.startswith('aurora') else 20),
             'InstanceCreateTime': now, 'PreferredBackupWindow': '03:00-03:30',
             'BackupRetentionPeriod': p.get('BackupRetentionPeriod', 1),
-            'DBSecurityGroups': [], 'VpcSecurityGroups': [],
+            'DBSecurityGroups': [],
+            'VpcSecurityGroups': [{'VpcSecurityGroupId': 'sg-%s' % rand_id(17, '0123456789abcdef'),
+                                   'Status': 'active'}],
             'DBParameterGroups': [{'DBParameterGroupName': p.get('DBParameterGroupName', pgroup),
                                    'ParameterApplyStatus': 'in-sync'}],
             'AvailabilityZone': p.get('AvailabilityZone', ctx.region + 'a'),
@@ -156,7 +158,10 @@ def create_instance(ctx, store, p, status='creating'):
         def ready():
             if inst['DBInstanceStatus'] == status:
                 inst['DBInstanceStatus'] = 'available'
+                inst['LatestRestorableTime'] = time.time()
         ctx.later('rds', ready)
+    else:
+        inst['LatestRestorableTime'] = now
     return inst
 
 
@@ -345,6 +350,8 @@ def create_cluster(ctx, store, p, status='creating'):
           'ClusterCreateTime': now, 'EngineMode': 'provisioned',
           'DeletionProtection': p.get('DeletionProtection', False), 'HttpEndpointEnabled': False,
           'CopyTagsToSnapshot': False, 'CrossAccountClone': False, 'DomainMemberships': [],
+          'DBSubnetGroup': 'default', 'NetworkType': 'IPV4', 'AutoMinorVersionUpgrade': True,
+          'StorageType': 'aurora' if engine.startswith('aurora') else 'gp3',
           'TagList': clone(p.get('Tags', [])), '_seq': ctx.seq()}
     store['clusters'][ident] = cl
     if status != 'available':
