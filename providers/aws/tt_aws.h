@@ -59,7 +59,8 @@ typedef struct tt_aws_call_info {
 
 typedef void (*tt_aws_hook)(void *ud, const tt_aws_call_info *info);
 
-/* Client settings. Zero means "the default" everywhere, so `tt_aws_config cfg = {0}` works. */
+/* Client settings. Zero means "the default" everywhere, so `tt_aws_config cfg = {0}` works.
+ * Strings and lists are read by tt_aws_create() only; hook_ud is kept (borrowed). */
 typedef struct tt_aws_config {
     const char *region;               /* NULL: AWS_REGION, AWS_DEFAULT_REGION, then the profile's */
     const char *profile;              /* NULL: AWS_PROFILE, then "default" */
