@@ -760,6 +760,40 @@ uint64_t tt_aws_metric(const tt_aws *aws, const char *service, const char *opera
     return tt_aws_metrics_get(aws->metrics, service, operation, outcome);
 }
 
+struct prom {
+    tt_buf *out;
+    tt_code rc;
+};
+
+static void prom_line(void *ud, const char *service, const char *operation, tt_aws_outcome outcome,
+                      uint64_t count)
+{
+    struct prom *p = ud;
+    /* Service and operation names are [A-Za-z0-9-]: nothing to escape in a label value. */
+    if (p->rc == TT_OK)
+        p->rc = tt_buf_printf(p->out,
+                              "trimtab_aws_calls_total{service=\"%s\",operation=\"%s\","
+                              "outcome=\"%s\"} %llu\n",
+                              service, operation, tt_aws_outcome_name(outcome),
+                              (unsigned long long)count);
+}
+
+tt_code tt_aws_metrics_prometheus(const tt_aws *aws, tt_buf *out)
+{
+    struct prom p = {out, TT_OK};
+    p.rc = tt_buf_puts(out, "# HELP trimtab_aws_calls_total AWS API calls by service, operation "
+                            "and outcome (retried counts retry attempts).\n"
+                            "# TYPE trimtab_aws_calls_total counter\n");
+    tt_aws_metrics_visit(aws->metrics, prom_line, &p);
+    if (p.rc == TT_OK)
+        p.rc = tt_buf_printf(out,
+                             "# HELP trimtab_aws_retry_quota Retry tokens left (of 500).\n"
+                             "# TYPE trimtab_aws_retry_quota gauge\n"
+                             "trimtab_aws_retry_quota %d\n",
+                             aws->quota.tokens);
+    return p.rc;
+}
+
 int tt_aws_retry_quota(const tt_aws *aws)
 {
     return aws->quota.tokens;

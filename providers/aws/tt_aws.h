@@ -135,6 +135,15 @@ void tt_aws_metrics_foreach(const tt_aws *aws, tt_aws_metric_fn fn, void *ud);
 uint64_t tt_aws_metric(const tt_aws *aws, const char *service, const char *operation,
                        tt_aws_outcome outcome);
 
+/*
+ * Appends the counters in Prometheus' text exposition format to `out`:
+ *   # TYPE trimtab_aws_calls_total counter
+ *   trimtab_aws_calls_total{service="ecs",operation="DescribeServices",outcome="ok"} 12
+ * plus trimtab_aws_retry_quota (a gauge). TT_ENOMEM on failure.
+ */
+struct tt_buf;
+tt_code tt_aws_metrics_prometheus(const tt_aws *aws, struct tt_buf *out);
+
 /* The retry quota left (500 when nothing failed lately), for tests and metrics. */
 int tt_aws_retry_quota(const tt_aws *aws);
 

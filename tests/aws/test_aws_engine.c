@@ -18,6 +18,7 @@
 
 #include "aws_test_util.h"
 #include "tt_aws.h"
+#include "tt_buf.h"
 #include "tt_log.h"
 
 static test_server fake;
@@ -388,6 +389,18 @@ static void throttling_exhausts_attempts(void **state)
     json_decref(log);
     assert_int_equal(tt_aws_metric(aws, "ecs", "DescribeServices", TT_AWS_THROTTLED), 1);
     assert_int_equal(tt_aws_retry_quota(aws), 490);
+    tt_buf prom;
+    tt_buf_init(&prom);
+    assert_int_equal(tt_aws_metrics_prometheus(aws, &prom), TT_OK);
+    assert_non_null(strstr(tt_buf_str(&prom), "# TYPE trimtab_aws_calls_total counter\n"));
+    assert_non_null(strstr(tt_buf_str(&prom),
+                           "trimtab_aws_calls_total{service=\"ecs\","
+                           "operation=\"DescribeServices\",outcome=\"throttled\"} 1\n"));
+    assert_non_null(strstr(tt_buf_str(&prom),
+                           "trimtab_aws_calls_total{service=\"ecs\","
+                           "operation=\"DescribeServices\",outcome=\"retried\"} 2\n"));
+    assert_non_null(strstr(tt_buf_str(&prom), "trimtab_aws_retry_quota 490\n"));
+    tt_buf_cleanup(&prom);
     result_clear(&r);
     tt_aws_destroy(aws);
 }
