@@ -440,6 +440,80 @@ static void json_errors_and_classes(void **state)
     assert_int_equal(tt_aws_classify_error("ValidationException", 400), TT_EAWS);
 }
 
+/* Allocation failure, curl's "torture" style: fail jansson's Nth allocation, for every N. */
+static long alloc_countdown = -1;
+
+static void *failing_malloc(size_t n)
+{
+    if (alloc_countdown == 0)
+        return NULL;
+    if (alloc_countdown > 0)
+        alloc_countdown--;
+    return malloc(n);
+}
+
+static void each_allocation_may_fail(void **state)
+{
+    static const char *const xml =
+        "<DescribeDBInstancesResponse><DescribeDBInstancesResult><DBInstances><DBInstance>"
+        "<DBInstanceIdentifier>db1</DBInstanceIdentifier><AllocatedStorage>20</AllocatedStorage>"
+        "<VpcSecurityGroups><VpcSecurityGroupMembership><VpcSecurityGroupId>sg-1"
+        "</VpcSecurityGroupId></VpcSecurityGroupMembership></VpcSecurityGroups><TagList><Tag>"
+        "<Key>k</Key><Value>v</Value></Tag></TagList></DBInstance></DBInstances>"
+        "</DescribeDBInstancesResult></DescribeDBInstancesResponse>";
+    static const char *const js =
+        "{\"ScalableTargets\": [{\"ResourceId\": \"a\", \"MinCapacity\": 1, \"CreationTime\": "
+        "1700000000, \"SuspendedState\": {\"DynamicScalingInSuspended\": true}}], "
+        "\"NextToken\": \"t\"}";
+    (void)state;
+    svc("rds");
+    svc("application-autoscaling");
+    svc("cloudfront");
+    for (int which = 0; which < 3; which++) {
+        int succeeded = 0;
+        for (long k = 0; k < 2000 && !succeeded; k++) {
+            json_t *out = NULL;
+            tt_error err;
+            tt_aws_wire w;
+            tt_code rc;
+            tt_error_clear(&err);
+            alloc_countdown = k;
+            json_set_alloc_funcs(failing_malloc, free);
+            if (which == 0) {
+                rc = parse("rds", "DescribeDBInstances", 200, xml, &out, &err);
+            } else if (which == 1) {
+                rc = parse("application-autoscaling", "DescribeScalableTargets", 200, js, &out,
+                           &err);
+            } else {
+                tt_aws_wire_init(&w);
+                json_t *in =
+                    json_pack("{s:s, s:s, s:{s:s, s:s, s:b, s:{s:i, s:[{s:s, s:s}]}, "
+                              "s:{s:s, s:s}}}",
+                              "Id", "E1", "IfMatch", "tag", "DistributionConfig", "CallerReference",
+                              "r", "Comment", "c", "Enabled", 1, "Origins", "Quantity", 1, "Items",
+                              "Id", "o", "DomainName", "e.com", "DefaultCacheBehavior",
+                              "TargetOriginId", "o", "ViewerProtocolPolicy", "allow-all");
+                rc = in == NULL
+                         ? TT_ENOMEM
+                         : tt_aws_serialize(svc("cloudfront"), "UpdateDistribution", in, &w, &err);
+                if (in == NULL)
+                    tt_error_set(&err, TT_ENOMEM, "input");
+                json_decref(in);
+                tt_aws_wire_cleanup(&w);
+            }
+            alloc_countdown = -1;
+            json_set_alloc_funcs(malloc, free);
+            if (rc == TT_OK) {
+                succeeded = 1;
+            } else {
+                assert_true(err.message[0] != '\0'); /* a clean error, never a crash */
+            }
+            json_decref(out);
+        }
+        assert_true(succeeded);
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -467,6 +541,7 @@ int main(void)
         cmocka_unit_test(rest_bindings),
         cmocka_unit_test(xml_by_shape),
         cmocka_unit_test(json_errors_and_classes),
+        cmocka_unit_test(each_allocation_may_fail),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
