@@ -4,7 +4,8 @@
     python3 tests/awssim/server.py [--port N] [--fixtures FILE.json] [--credentials AKID:SECRET ...]
 
 Prints "endpoint http://127.0.0.1:PORT" as its first line once it accepts connections, serves
-every simulated service on that one port until SIGTERM or SIGINT, then exits 0.
+every simulated service on that one port until SIGTERM or SIGINT (or until the process that
+started it is gone, unless --no-parent-watch), then exits 0.
 """
 
 import argparse
@@ -16,6 +17,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -113,6 +115,8 @@ def main(argv=None):
     ap.add_argument('--credentials', nargs='*', default=None, metavar='AKID:SECRET',
                     help='accepted access keys (default: %s)' % DEFAULT_ACCESS_KEY)
     ap.add_argument('--verbose', action='store_true', help='log every request to stderr')
+    ap.add_argument('--no-parent-watch', action='store_true',
+                    help='keep serving after the process that started the server is gone')
     args = ap.parse_args(argv)
 
     creds = {DEFAULT_ACCESS_KEY: DEFAULT_SECRET_KEY}
@@ -137,6 +141,16 @@ def main(argv=None):
         threading.Thread(target=server.shutdown, daemon=True).start()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if not args.no_parent_watch:
+        # A simulator outliving the test or script that started it is a leak: stop (exit 0) when
+        # the parent goes away, e.g. when a wrapper such as a pyenv shim is the one signalled.
+        parent = os.getppid()
+        if parent > 1:
+            def watch_parent():
+                while os.getppid() == parent:
+                    time.sleep(0.5)
+                stop(None, None)
+            threading.Thread(target=watch_parent, daemon=True).start()
 
     host, port = server.server_address[:2]
     sys.stdout.write('endpoint http://%s:%d\n' % (host, port))

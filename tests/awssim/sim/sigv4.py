@@ -94,9 +94,14 @@ class _Verifier(SigV4Auth):
 def _amz_date(headers):
     value = headers.get('X-Amz-Date')
     if value:
+        # YYYYMMDDTHHMMSSZ, parsed by hand: time.strptime costs more than the rest of the check.
+        if len(value) != 16 or value[8] != 'T' or value[15] != 'Z' or \
+                not (value[:8] + value[9:15]).isdigit():
+            return value, None
         try:
-            return value, calendar.timegm(time.strptime(value, '%Y%m%dT%H%M%SZ'))
-        except ValueError:
+            return value, calendar.timegm((int(value[:4]), int(value[4:6]), int(value[6:8]),
+                                           int(value[9:11]), int(value[11:13]), int(value[13:15])))
+        except (ValueError, OverflowError):
             return value, None
     value = headers.get('Date')
     if value:

@@ -469,7 +469,8 @@ def to_json(shape, v, where='output'):
         return [to_json(shape.member, x, where + '[]') for x in v]
     if t == 'map':
         return {k: to_json(shape.value, x, where + '{}') for k, x in v.items()}
-    _check_scalar(shape, v, where)
+    if STRICT:
+        _check_scalar(shape, v, where)
     if t == 'timestamp':
         return _ts(v, shape.serialization.get('timestampFormat', 'unixtimestamp').lower())
     if t == 'blob':
@@ -481,7 +482,10 @@ def to_json(shape, v, where='output'):
 
 def _xml_text(shape, v, where):
     t = shape.type_name
-    _check_scalar(shape, v, where)
+    if t == 'string' and v.__class__ is str:
+        return _xml_escape(v, _XML_ENTITIES) if ('&' in v or '<' in v or '>' in v or '\r' in v) else v
+    if STRICT:
+        _check_scalar(shape, v, where)
     if t == 'boolean':
         return 'true' if v else 'false'
     if t == 'timestamp':
@@ -491,7 +495,10 @@ def _xml_text(shape, v, where):
     if t in ('float', 'double'):
         f = float(v)
         return repr(f) if f != int(f) or abs(f) >= 1e16 else str(f)
-    return _xml_escape(str(v), {'\r': '&#xD;'})
+    return _xml_escape(str(v), _XML_ENTITIES)
+
+
+_XML_ENTITIES = {'\r': '&#xD;'}
 
 
 def to_xml(shape, v, name, out, where='output', xmlns=None):

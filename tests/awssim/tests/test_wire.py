@@ -499,6 +499,49 @@ class Process(SimTestCase):
         finally:
             os.unlink(path)
 
+    def test_documented_example_fixtures(self):
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        with AwsSim(fixtures=os.path.join(root, 'fixtures', 'example.json')) as sim:
+            ecs = sim.client('ecs', 'eu-central-1')
+            web, worker = ecs.describe_services(cluster='prod', services=['web', 'worker'])['services']
+            self.assertEqual((worker['desiredCount'], worker['runningCount']), (3, 1))
+            self.assertEqual(web['launchType'], 'FARGATE')
+            pc = sim.client('lambda', 'eu-central-1').get_provisioned_concurrency_config(
+                FunctionName='checkout', Qualifier='live')
+            self.assertEqual((pc['Status'], pc['AllocatedProvisionedConcurrentExecutions']), ('READY', 10))
+            rules = sim.client('secretsmanager', 'eu-central-1').describe_secret(
+                SecretId='prod/orders-db')['RotationRules']
+            self.assertEqual(rules, {'ScheduleExpression': 'rate(30 days)', 'Duration': '3h'})
+            notes = sim.client('budgets').describe_notifications_for_budget(
+                AccountId=ACCOUNT, BudgetName='team-shop')['Notifications']
+            self.assertEqual([n['NotificationState'] for n in notes], ['ALARM', 'OK', 'ALARM'])
+            self.assertEqual(sim.client('cloudfront').get_distribution(Id='E2EXAMPLE0DIST')
+                             ['Distribution']['DistributionConfig']['Aliases']['Items'], ['shop.example.com'])
+            self.assertEqual(len(sim.client('rds', 'eu-central-1').describe_db_instances()['DBInstances']), 3)
+            self.assertEqual(sim.client('elasticache', 'eu-central-1').describe_replication_groups()
+                             ['ReplicationGroups'][0]['ClusterEnabled'], True)
+            self.assertEqual(sim.client('cloudwatch', 'eu-central-1').describe_alarms()['MetricAlarms'][0]
+                             ['StateValue'], 'OK')
+
+    def test_exits_when_its_parent_is_gone(self):
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        p = subprocess.Popen(['bash', '-c', '"$0" "$1" --port 0 & echo $!; wait', sys.executable,
+                              os.path.join(root, 'server.py')], stdout=subprocess.PIPE, text=True)
+        pid = int(p.stdout.readline())
+        self.assertTrue(p.stdout.readline().startswith('endpoint http://127.0.0.1:'))
+        p.kill()
+        p.wait()
+        p.stdout.close()
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+        os.kill(pid, 9)
+        self.fail('the server outlived its parent')
+
     def test_port_flag_and_first_line(self):
         s = socket.socket()
         s.bind(('127.0.0.1', 0))

@@ -327,8 +327,8 @@ def control_set_state(sim, account, region, name, value, reason):
 
 
 def _present(alarm):
-    out = {k: clone(v) for k, v in alarm.items() if not k.startswith('_')}
-    return out
+    # Serialised at once under the state lock, so a shallow view is enough.
+    return {k: v for k, v in alarm.items() if k[:1] != '_'}
 
 
 @operation('DescribeAlarms')
