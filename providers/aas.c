@@ -847,19 +847,25 @@ tt_code tt_aas_remove(const tt_diff_input *in, const json_t *observed, json_t *p
 {
     json_t *none = json_array();
     const json_t *target = json_object_get(observed, "target");
+    const char *tag;
+    char owner[600];
     tt_aas_target t;
 
     if (none == NULL || tt_aas_target_of(in->r, &t) != 0) {
         json_decref(none);
         return tt_error_set(err, TT_EINVAL, "%s has no scalable target", in->r->key);
     }
-    /* Only what the memo says trimtab owns; a target it never owned is left alone. */
+    /* Only what trimtab owns: the memo says so, or the owner tag names this resource (a run
+     * killed after creating the target never wrote "owned"); any other target is left alone. */
+    tt_owner_value(in->r, owner, sizeof(owner));
+    tag = json_string_value(json_object_get(json_object_get(observed, "tags"), TT_OWNER_TAG));
     delete_unwanted(plan, &t, in->region, observed, "policies", none, "DeleteScalingPolicy",
                     "PolicyName", "scaling policy");
     delete_unwanted(plan, &t, in->region, observed, "scheduled", none, "DeleteScheduledAction",
                     "ScheduledActionName", "scheduled action");
     if (target != NULL && !json_is_null(target) &&
-        json_is_true(json_object_get(in->memo, "owned"))) {
+        (json_is_true(json_object_get(in->memo, "owned")) ||
+         (tag != NULL && strcmp(tag, owner) == 0))) {
         char object[700];
         snprintf(object, sizeof(object), "scalable target %s", t.resource_id);
         tt_plan_add(plan, "delete", object, AAS, "DeregisterScalableTarget", in->region,

@@ -623,6 +623,55 @@ static void apply_next(struct job *j)
         finish_error(j, "starting an AWS call", &err);
 }
 
+/*
+ * Write-ahead: before the first AWS write, the record is saved with the lists of the new memo
+ * (the AWS names this apply may create) merged into the old memo. A kill -9 in the middle of
+ * the apply then still leaves a record naming everything trimtab may own, so a later reconcile
+ * (or --prune) finds and deletes what the spec no longer wants. Only lists are merged; other
+ * memo fields (ownership among them) keep their old value until the apply has succeeded.
+ */
+static void write_ahead(struct job *j)
+{
+    tt_engine *e = j->e;
+    json_t *old = json_object_get(j->record, "memo"), *merged, *v;
+    const char *k;
+    tt_error err;
+
+    if (j->memo == NULL || e->state == NULL || e->cfg.state_readonly)
+        return;
+    merged = json_is_object(old) ? json_deep_copy(old) : json_object();
+    if (merged == NULL)
+        return;
+    json_object_foreach(j->memo, k, v)
+    {
+        json_t *have = json_object_get(merged, k);
+        size_t i;
+        json_t *x;
+        if (!json_is_array(v))
+            continue;
+        if (!json_is_array(have)) {
+            json_object_set_new(merged, k, json_deep_copy(v));
+            continue;
+        }
+        json_array_foreach(v, i, x)
+        {
+            size_t n;
+            json_t *y;
+            int found = 0;
+            json_array_foreach(have, n, y) found |= json_equal(x, y);
+            if (!found)
+                json_array_append(have, x);
+        }
+    }
+    if (json_equal(merged, old)) {
+        json_decref(merged);
+        return;
+    }
+    json_object_set_new(j->record, "memo", merged);
+    if (tt_state_write(e->state, j->en->key, j->record, &err) != TT_OK)
+        tt_log(TT_LOG_ERROR, j->en->key, "cannot write status: %s", err.message);
+}
+
 /* ---- after observe ----------------------------------------------------------------------- */
 
 static void on_observed_job(struct job *j, json_t *observed, const tt_error *err)
@@ -737,6 +786,7 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
         return;
     }
     json_object_del(j->status, "drift");
+    write_ahead(j);
     j->next_action = 0;
     apply_next(j);
 }
