@@ -273,7 +273,10 @@ def budgets(aws):
     aws.check(len(s['Subscribers']) == 2, 'subscribers')
     aws.run('budgets', 'delete-subscriber', *acct, '--budget-name', 'team', '--notification', json.dumps(n2),
             '--subscriber', json.dumps(sns))
-    aws.run('budgets', 'delete-notification', *acct, '--budget-name', 'team', '--notification', json.dumps(n2))
+    n3 = dict(n2, Threshold=120)
+    aws.run('budgets', 'update-notification', *acct, '--budget-name', 'team', '--old-notification',
+            json.dumps(n2), '--new-notification', json.dumps(n3))
+    aws.run('budgets', 'delete-notification', *acct, '--budget-name', 'team', '--notification', json.dumps(n3))
     aws.run('budgets', 'delete-budget', *acct, '--budget-name', 'team')
     aws.run('budgets', 'describe-budget', *acct, '--budget-name', 'team', error='NotFoundException')
 
