@@ -10,7 +10,6 @@ import string
 import time
 import uuid
 
-from .errors import AwsError
 
 DEFAULT_ACCOUNT = '123456789012'
 
@@ -145,13 +144,5 @@ def check_limit(value, lo, hi, default, err):
     return value
 
 
-def arn(service, region, account, resource):
-    return 'arn:aws:%s:%s:%s:%s' % (service, region, account, resource)
-
-
 def env_flag(name):
     return os.environ.get(name, '') not in ('', '0', 'false', 'no')
-
-
-def not_found(code, message):
-    return AwsError(code, message)

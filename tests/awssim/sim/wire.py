@@ -16,7 +16,6 @@ flattened lists and namespaces.
 import base64
 import binascii
 import json
-import os
 import urllib.parse
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape as _xml_escape

@@ -13,7 +13,6 @@ when moto is not installed.
 import datetime
 import fnmatch
 import importlib.util
-import os
 import re
 import socket
 import subprocess

@@ -50,15 +50,6 @@ def clone(value):
     return copy.deepcopy(value)
 
 
-def tags_list(tags):
-    """{k: v} -> [{'Key': k, 'Value': v}] in insertion order."""
-    return [{'Key': k, 'Value': v} for k, v in tags.items()]
-
-
-def tags_dict(tags):
-    return {t['Key']: t.get('Value', '') for t in tags or []}
-
-
 def all_modules():
     from . import (appautoscaling, budgets, cloudfront, cloudwatch, ecs, elasticache,
                    lambda_, rds, secretsmanager, sts)
