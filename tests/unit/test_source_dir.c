@@ -784,6 +784,35 @@ static void git_sync_symlink_swap(void **state)
     assert_int_equal(f->r.n, 0);
 }
 
+/*
+ * A ConfigMap volume: a.yaml → ..data/a.yaml, ..data → ..v1. Kubernetes' atomic writer updates it
+ * by writing ..v2 and renaming a new ..data link over the old one; no event names a.yaml.
+ */
+static void configmap_data_link_swap(void **state)
+{
+    struct fx *f = *state;
+    const char *a[] = {"a", NULL};
+    char path[256], target[256];
+
+    put_sps(f, "..v1/a.yaml", a, 3);
+    put_sps(f, "..v2/a.yaml", a, 4);
+    snprintf(path, sizeof(path), "%s/..data", f->root);
+    assert_int_equal(symlink("..v1", path), 0);
+    snprintf(path, sizeof(path), "%s/a.yaml", f->root);
+    assert_int_equal(symlink("..data/a.yaml", path), 0);
+    start(f, 0);
+    assert_int_equal(f->r.upserts, 1);
+    rec_reset(&f->r);
+    snprintf(path, sizeof(path), "%s/..data_tmp", f->root);
+    assert_int_equal(symlink("..v2", path), 0);
+    snprintf(target, sizeof(target), "%s/..data", f->root);
+    assert_int_equal(rename(path, target), 0);
+    run_until_n(f, 1, 2.0);
+    settle(f, QUIET);
+    assert_int_equal(f->r.n, 1);
+    find_delivery(&f->r, 'u', "ScalingPolicy/t/a");
+}
+
 /* The root moved away and back: while it is gone nothing is removed. */
 static void root_moved_away_keeps_everything(void **state)
 {
@@ -1093,6 +1122,7 @@ int main(void)
         T(broken_file_keeps_its_resources),
         T(references_follow_the_scaling_policy),
         T(git_sync_symlink_swap),
+        T(configmap_data_link_swap),
         T(root_moved_away_keeps_everything),
         T(queue_overflow_rescans),
         T(constant_stream_still_gets_through),
