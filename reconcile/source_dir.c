@@ -966,16 +966,22 @@ static tt_code walk_subtree(tt_source_dir *s, struct batch *b, const char *rel)
     return rc;
 }
 
+/* Stops watching the tree (the root's parent stays watched). */
 static void unwatch_all(tt_source_dir *s)
 {
-    while (s->dirs.len > 0) {
-        for (size_t i = 0; i < s->dirs.cap; i++) {
-            if (s->dirs.slots[i].item != NULL) {
-                dir_free(s, s->dirs.slots[i].item);
-                break;
-            }
-        }
+    for (size_t i = 0; i < s->dirs.cap; i++) {
+        struct sd_dir *d = s->dirs.slots[i].item;
+        if (d == NULL)
+            continue;
+        if (d->wd >= 0)
+            inotify_rm_watch(s->fd, d->wd);
+        free(d->rel);
+        free(d);
     }
+    free(s->dirs.slots);
+    free(s->wds.slots);
+    memset(&s->dirs, 0, sizeof(s->dirs));
+    memset(&s->wds, 0, sizeof(s->wds));
 }
 
 /*
@@ -1473,7 +1479,7 @@ static bool note_event(tt_source_dir *s, const struct inotify_event *ev)
         d->wd = -1;
         if (d->rel[0] == '\0')
             s->rescan = true;
-        return true;
+        return d->rel[0] == '\0' || relevant;
     }
     if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) {
         /* A subdirectory's parent reports it too; only the root needs a rescan. */
