@@ -168,10 +168,12 @@ static void on_plan(void *ud, const tt_resource *r, const json_t *plan, const ch
     struct app *a = ud;
     json_t *entry;
 
-    (void)err;
-    if (blocked != NULL)
-        a->blocked++;
-    else if (tt_plan_len(plan) > 0)
+    /* Invalid and failed resources are listed with their reason too, but counted (once per
+     * resource) by the engine's statistics, not as blocked. */
+    if (blocked != NULL) {
+        if (err == NULL && !r->invalid)
+            a->blocked++;
+    } else if (tt_plan_len(plan) > 0)
         a->changed++;
     else
         a->in_sync++;
@@ -184,6 +186,8 @@ static void on_plan(void *ud, const tt_resource *r, const json_t *plan, const ch
     if (blocked != NULL) {
         json_object_set_new(entry, "blocked", json_string(blocked));
         json_object_set_new(entry, "message", json_string(message));
+        if (r->invalid || err != NULL)
+            json_object_set_new(entry, r->invalid ? "invalid" : "failed", json_true());
     }
     json_array_append_new(a->plans, entry);
 }

@@ -31,8 +31,9 @@ struct entry {
     tt_resource *next_r; /* arrived while in flight; swapped in when the job ends (owned) */
     bool removed;        /* the source no longer declares it */
     bool in_flight;
-    int apply_streak; /* applies without a clean diff in between */
-    char **deps;      /* keys this resource refers to (owned) */
+    unsigned char outcome; /* enum outcome of the last reconcile */
+    int apply_streak;      /* applies without a clean diff in between */
+    char **deps;           /* keys this resource refers to (owned) */
     size_t ndeps;
 };
 
@@ -44,6 +45,10 @@ struct dependants {
 };
 
 enum requeue { RQ_NONE, RQ_FORGET, RQ_BACKOFF, RQ_NOW, RQ_AFTER };
+
+/* How a resource's last reconcile ended, for the counts in tt_engine_stats: a resource that
+ * failed and then succeeded on a retry is no longer counted as failed. */
+enum outcome { OUT_NONE, OUT_OK, OUT_FAILED, OUT_NOT_READY, OUT_INVALID };
 
 struct job {
     tt_engine *e;
@@ -60,6 +65,7 @@ struct job {
     bool changed_aws; /* an action succeeded */
     char region[64];
     double started;
+    enum outcome outcome; /* OUT_OK unless the job says otherwise */
 };
 
 /* Keys waiting to be observed together. */
@@ -391,6 +397,32 @@ static void job_free(struct job *j)
     free(j);
 }
 
+static unsigned long *outcome_counter(tt_engine *e, unsigned char outcome)
+{
+    switch (outcome) {
+    case OUT_FAILED:
+        return &e->stats.failed;
+    case OUT_NOT_READY:
+        return &e->stats.not_ready;
+    case OUT_INVALID:
+        return &e->stats.invalid;
+    default:
+        return NULL;
+    }
+}
+
+/* Moves the entry's last outcome to `outcome`, keeping the per-outcome counts. */
+static void set_outcome(tt_engine *e, struct entry *en, enum outcome outcome)
+{
+    unsigned long *was = outcome_counter(e, en->outcome), *now = outcome_counter(e, outcome);
+
+    if (was != NULL)
+        (*was)--;
+    if (now != NULL)
+        (*now)++;
+    en->outcome = (unsigned char)outcome;
+}
+
 /* Persists the record, re-queues as asked, and lets the next job in. */
 static void job_finish(struct job *j, enum requeue rq, double after)
 {
@@ -401,6 +433,7 @@ static void job_finish(struct job *j, enum requeue rq, double after)
     tt_error err;
 
     e->stats.reconciles++;
+    set_outcome(e, en, j->outcome);
     if (j->record != NULL && e->state != NULL && !e->cfg.state_readonly) {
         size_t before, skipped;
         tt_state_stats(e->state, &before, &skipped);
@@ -447,6 +480,7 @@ static void job_finish(struct job *j, enum requeue rq, double after)
         }
     }
     if (gone) {
+        set_outcome(e, en, OUT_NONE);
         tt_queue_forget(e->q, key);
         tt_map_del(e->store, key);
         entry_free(e, en);
@@ -458,6 +492,17 @@ static void job_finish(struct job *j, enum requeue rq, double after)
 }
 
 /* Ends a job with Ready=False for a reason that needs no AWS call (invalid, suspended…). */
+/* Plan mode: tells the caller about a resource that has no plan (invalid, or failing). */
+static void report_plan_problem(struct job *j, const char *reason, const char *message,
+                                const tt_error *err)
+{
+    json_t *none = json_array();
+
+    if (none != NULL)
+        j->e->cfg.on_plan(j->e->cfg.on_plan_ud, j->en->r, none, reason, message, err);
+    json_decref(none);
+}
+
 static void finish_local(struct job *j, const char *ready, const char *reason, const char *message,
                          const char *synced_reason, enum requeue rq)
 {
@@ -469,6 +514,8 @@ static void finish_local(struct job *j, const char *ready, const char *reason, c
     if (synced_reason != NULL)
         set_condition(j->status, "Synced", "False", synced_reason, message, gen);
     json_object_set_new(j->status, "observedGeneration", json_integer(gen));
+    if (j->e->cfg.on_plan != NULL && j->outcome == OUT_INVALID)
+        report_plan_problem(j, reason, message, NULL);
     job_finish(j, rq, 0);
 }
 
@@ -480,11 +527,16 @@ static void finish_error(struct job *j, const char *during, const tt_error *err)
 
     error_text(err, text, sizeof(text));
     snprintf(msg, sizeof(msg), "%s: %s", during, text);
-    j->e->stats.failed++;
+    j->outcome = OUT_FAILED;
     set_condition(j->status, "Synced", "False", reason, msg, gen);
     set_condition(j->status, "Ready", "False", reason, msg, gen);
     json_object_set_new(j->status, "observedGeneration", json_integer(gen));
     event(j->e, j->en->key, "Warning", reason, "%s", msg);
+    /* Plan mode: a resource that will not be retried any more is reported, so the plan names
+     * it (job_finish retries three times in once mode). */
+    if (j->e->cfg.on_plan != NULL && err->code != TT_ECONFLICT &&
+        tt_queue_failures(j->e->q, j->en->key) >= 3)
+        report_plan_problem(j, reason, msg, err);
     /* A conflict (CloudFront's stale ETag) is cured by reading again at once. */
     job_finish(j, err->code == TT_ECONFLICT ? RQ_NOW : RQ_BACKOFF, 0);
 }
@@ -741,7 +793,7 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
         set_condition(j->status, "Synced", "True", "ReconcileSucceeded", "AWS was read", gen);
         if (set_condition(j->status, "Ready", "False", out.blocked, out.message, gen))
             event(e, j->en->key, "Warning", out.blocked, "%s", out.message);
-        e->stats.not_ready++;
+        j->outcome = OUT_NOT_READY;
         job_finish(j, RQ_AFTER, out.requeue_after);
         return;
     }
@@ -780,6 +832,7 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
                  "AWS still differs from the spec after %d applies; waiting for the next resync",
                  j->en->apply_streak);
         set_condition(j->status, "Ready", "False", "NotConverging", msg, gen);
+        j->outcome = OUT_NOT_READY;
         event(e, j->en->key, "Warning", "NotConverging", "%s", msg);
         j->en->apply_streak = 0;
         job_finish(j, RQ_FORGET, 0);
@@ -946,6 +999,7 @@ static void start_job(tt_engine *e, const char *key)
     j->e = e;
     j->en = en;
     j->started = ev_time();
+    j->outcome = OUT_OK;
     en->in_flight = true;
     e->in_flight++;
     r = en->r;
@@ -990,7 +1044,7 @@ static void start_job(tt_engine *e, const char *key)
         return;
     }
     if (r->invalid) {
-        e->stats.invalid++;
+        j->outcome = OUT_INVALID;
         finish_local(j, "False", "InvalidSpec", r->problem ? r->problem : "the spec is invalid",
                      "InvalidSpec", RQ_FORGET);
         return;
