@@ -33,6 +33,7 @@ struct run_cfg {
     double resync;
     double debounce;
     double grace;
+    int64_t aws_rate;
     int64_t concurrency;
     bool once;
     bool dry_run;
@@ -55,6 +56,8 @@ static const tt_option source_opts[] = {
             "status and events of directory mode (default: ~/.local/state/trimtab/<source>)"),
     RUN_OPT("region", "AWS_REGION", TT_OPT_STRING, region, "R", NULL,
             "the AWS region of resources that name none"),
+    {"aws-rate", "TRIMTAB_AWS_RATE", TT_OPT_INT, offsetof(struct run_cfg, aws_rate), "N", "20",
+     "AWS requests per second per service and region (0: no client-side limit)", 0, 100000, NULL},
     {"log-format", "TRIMTAB_LOG_FORMAT", TT_OPT_CHOICE, offsetof(struct run_cfg, log_format),
      "text|json", "text", "one line per event, as text or JSON", 0, 0, log_formats},
     {"log-level", "TRIMTAB_LOG_LEVEL", TT_OPT_CHOICE, offsetof(struct run_cfg, log_level),
@@ -71,7 +74,7 @@ static const tt_option run_opts[] = {
     RUN_OPT("resync", "TRIMTAB_RESYNC", TT_OPT_DURATION, resync, "D", "10m",
             "re-read every resource this often, spread over the period"),
     {"concurrency", "TRIMTAB_CONCURRENCY", TT_OPT_INT, offsetof(struct run_cfg, concurrency), "N",
-     "64", "resources reconciled at once", 1, 100000, NULL},
+     "256", "resources reconciled at once", 1, 100000, NULL},
     RUN_OPT("debounce", NULL, TT_OPT_DURATION, debounce, "D", "10ms",
             "quiet time after a file change before reading it"),
     RUN_OPT("shutdown-grace", NULL, TT_OPT_DURATION, grace, "D", "20s",
@@ -329,6 +332,7 @@ static int run_main(int argc, char **argv, int plan_mode)
     a.loop = EV_DEFAULT;
     a.grace_seconds = cfg.grace;
     acfg.region = cfg.region;
+    acfg.rate = cfg.aws_rate > 0 ? (double)cfg.aws_rate : -1;
     a.aws = tt_aws_create(a.loop, &acfg, &e);
     if (a.aws == NULL) {
         fprintf(stderr, "trimtab: %s\n", e.message);

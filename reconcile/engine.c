@@ -371,7 +371,7 @@ static void start_job(tt_engine *e, const char *key);
 
 static void pump(tt_engine *e)
 {
-    size_t limit = (size_t)(e->cfg.concurrency > 0 ? e->cfg.concurrency : 64);
+    size_t limit = (size_t)(e->cfg.concurrency > 0 ? e->cfg.concurrency : 256);
     const char *key;
     double waited;
 
