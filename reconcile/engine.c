@@ -1,6 +1,7 @@
 #include "engine.h"
 
 #include <ev.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,7 @@ struct tt_engine {
     struct group *groups;
     ev_timer batch_timer;
     ev_timer resync_timer;
+    ev_timer trim_timer;
     bool synced;
     bool stopping;
     bool idle_fired;
@@ -356,8 +358,24 @@ static void entry_free(tt_engine *e, struct entry *en)
 
 /* ---- idle and pumping ---------------------------------------------------------------------- */
 
+/*
+ * A burst of reconciles leaves freed JSON scattered over the heap; once the work is done,
+ * give those pages back so the resident size of an idle operator reflects what it holds.
+ */
+static void on_trim(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    tt_engine *e = w->data;
+
+    (void)revents;
+    ev_timer_stop(loop, w); /* once per quiet spell; maybe_idle re-arms it */
+    if (e->in_flight == 0 && tt_queue_len(e->q) == 0)
+        malloc_trim(0);
+}
+
 static void maybe_idle(tt_engine *e)
 {
+    if (e->in_flight == 0 && tt_queue_len(e->q) == 0 && !e->stopping)
+        ev_timer_again(e->loop, &e->trim_timer);
     if (e->idle_fired || e->in_flight > 0 || e->cfg.on_idle == NULL)
         return;
     if (e->stopping || (e->cfg.once && e->synced && tt_queue_len(e->q) == 0 &&
@@ -573,7 +591,10 @@ static json_t *load_record(tt_engine *e, const tt_resource *r)
         json_object_set_new(
             meta, "annotations",
             json_pack("{s:s}", "trimtab.dev/source", r->file)); /* where it was declared */
-    spec = r->spec_json ? json_loads(r->spec_json, 0, NULL) : NULL;
+    /* The effective spec (defaults applied), which is also what a restart needs to delete what
+     * this resource owns once its manifest is gone. */
+    spec = !r->invalid && r->spec.any ? tt_schema_to_json(tt_model_spec_schema(r->kind), r->spec.any)
+                                      : NULL;
     if (spec != NULL)
         json_object_set_new(rec, "spec", spec);
     return rec;
@@ -1236,6 +1257,8 @@ tt_engine *tt_engine_create(struct ev_loop *loop, struct tt_aws *aws, const tt_e
         goto fail;
     ev_timer_init(&e->batch_timer, on_batch_timer, 0, 0);
     e->batch_timer.data = e;
+    ev_timer_init(&e->trim_timer, on_trim, 0, 1.0);
+    e->trim_timer.data = e;
     ev_timer_init(&e->resync_timer, on_resync, e->cfg.resync, e->cfg.resync);
     e->resync_timer.data = e;
     if (!cfg->once && e->cfg.resync > 0)
@@ -1271,6 +1294,7 @@ void tt_engine_destroy(tt_engine *e)
         return;
     ev_timer_stop(e->loop, &e->batch_timer);
     ev_timer_stop(e->loop, &e->resync_timer);
+    ev_timer_stop(e->loop, &e->trim_timer);
     while ((g = e->groups) != NULL) {
         e->groups = g->next;
         for (size_t i = 0; i < g->n; i++)
@@ -1297,6 +1321,7 @@ void tt_engine_stop(tt_engine *e)
     e->stopping = true;
     tt_queue_shut_down(e->q);
     ev_timer_stop(e->loop, &e->resync_timer);
+    ev_timer_stop(e->loop, &e->trim_timer);
     flush_groups(e);
     maybe_idle(e);
 }

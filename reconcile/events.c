@@ -19,6 +19,7 @@ struct last {
     char *message;
     unsigned count;   /* occurrences so far */
     unsigned written; /* the count the log already shows */
+    double seen;      /* ev_time() of the last occurrence */
     char first[32];
     char last[32];
 };
@@ -112,14 +113,15 @@ void tt_events_flush(tt_events *ev)
     const char *key;
     json_t *v;
     void *tmp;
+    double now = ev->loop ? ev_now(ev->loop) : ev_time();
 
     json_object_foreach_safe(ev->lasts, tmp, key, v)
     {
         struct last *l = (struct last *)(uintptr_t)json_integer_value(v);
         flush_one(ev, key, l);
-        /* Nothing left to count for an event whose repeats are all written and which is
-         * old news; dropping it keeps memory flat over long runs. */
-        if (l->count == l->written && l->count > 1) {
+        /* An event not seen again for an hour starts a new count next time, as Kubernetes
+         * events expire; dropping it keeps memory flat over long runs. */
+        if (now - l->seen > 3600) {
             last_free(l);
             json_object_del(ev->lasts, key);
         }
@@ -199,6 +201,7 @@ void tt_events_record(tt_events *ev, const char *key, const char *type, const ch
     if (l != NULL && strcmp(l->type, type) == 0 && strcmp(l->reason, reason) == 0 &&
         strcmp(l->message, msg) == 0) {
         l->count++;
+        l->seen = ev->loop ? ev_now(ev->loop) : ev_time();
         now_iso(l->last, sizeof(l->last));
         if (ev->sink != NULL)
             ev->sink(ev->sink_ud, key, type, reason, msg, l->count);
@@ -221,6 +224,7 @@ void tt_events_record(tt_events *ev, const char *key, const char *type, const ch
     }
     l->count = 1;
     l->written = 1;
+    l->seen = ev->loop ? ev_now(ev->loop) : ev_time();
     now_iso(l->first, sizeof(l->first));
     memcpy(l->last, l->first, sizeof(l->last));
     write_line(ev, key, l, 0);

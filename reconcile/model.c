@@ -411,13 +411,6 @@ tt_code tt_model_from_json(const json_t *obj, const tt_doc_src *src, tt_diags *d
         tt_schema_parse(&v, schema, spec, r->spec.any);
         tt_path_pop(&v.path, old);
         r->spec_hash = spec_hash(spec);
-        {
-            char *dump = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-            if (dump != NULL) {
-                r->spec_json = tt_arena_strdup(arena, dump);
-                free(dump);
-            }
-        }
     }
     if (v.oom) {
         rc = TT_ENOMEM;

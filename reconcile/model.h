@@ -354,7 +354,7 @@ typedef struct tt_resource {
     const char *rotate_requested_at;
     uint64_t spec_hash;    /* of the canonical spec: changes exactly when the spec does */
     const char *problem;   /* when invalid: the first problems as "file:line: field: message" */
-    const char *spec_json; /* the spec as compact JSON, to persist it (state directory) */
+    
     union {
         void *any;
         tt_common_spec *common;

@@ -594,6 +594,84 @@ int tt_schema_parse(tt_vctx *v, const tt_schema *s, const json_t *obj, void *out
     return v->nerrors - errors_before;
 }
 
+/* ---- back to JSON ------------------------------------------------------------------------ */
+
+static json_t *field_to_json(const tt_field *f, const void *base)
+{
+    const void *at = (const char *)base + f->off;
+    json_t *j = NULL;
+
+    switch (f->type) {
+    case TT_F_STRING:
+    case TT_F_ENUM: {
+        const char *s = *(const char *const *)at;
+        return s ? json_string(s) : NULL;
+    }
+    case TT_F_INT:
+    case TT_F_DURATION: {
+        const tt_opt_int *o = at;
+        return o->set ? json_integer((json_int_t)o->v) : NULL;
+    }
+    case TT_F_NUMBER: {
+        const tt_opt_num *o = at;
+        return o->set ? json_real(o->v) : NULL;
+    }
+    case TT_F_BOOL: {
+        const tt_opt_bool *o = at;
+        return o->set ? json_boolean(o->v) : NULL;
+    }
+    case TT_F_OBJECT: {
+        const void *sub = *(const void *const *)at;
+        return sub ? tt_schema_to_json(f->sub, sub) : NULL;
+    }
+    case TT_F_LIST: {
+        const char *items = *(const char *const *)at;
+        size_t n = *(const size_t *)(const void *)((const char *)base + f->count_off);
+        if (items == NULL)
+            return NULL;
+        j = json_array();
+        for (size_t i = 0; j != NULL && i < n; i++)
+            json_array_append_new(j, tt_schema_to_json(f->sub, items + i * f->sub->size));
+        return j;
+    }
+    case TT_F_STRLIST: {
+        const char *const *items = *(const char *const *const *)at;
+        size_t n = *(const size_t *)(const void *)((const char *)base + f->count_off);
+        if (items == NULL)
+            return NULL;
+        j = json_array();
+        for (size_t i = 0; j != NULL && i < n; i++)
+            json_array_append_new(j, json_string(items[i]));
+        return j;
+    }
+    case TT_F_STRMAP: {
+        const tt_kv *items = *(const tt_kv *const *)at;
+        size_t n = *(const size_t *)(const void *)((const char *)base + f->count_off);
+        if (items == NULL)
+            return NULL;
+        j = json_object();
+        for (size_t i = 0; j != NULL && i < n; i++)
+            json_object_set_new(j, items[i].key, json_string(items[i].value));
+        return j;
+    }
+    case TT_F_ANY:
+        return NULL;
+    }
+    return NULL;
+}
+
+json_t *tt_schema_to_json(const tt_schema *s, const void *obj)
+{
+    json_t *o = json_object();
+
+    for (size_t i = 0; o != NULL && i < s->nfields; i++) {
+        json_t *v = field_to_json(&s->fields[i], obj);
+        if (v != NULL)
+            json_object_set_new(o, s->fields[i].name, v);
+    }
+    return o;
+}
+
 /* ---- OpenAPI v3 for the CRDs --------------------------------------------------------- */
 
 static json_t *field_openapi(const tt_field *f);

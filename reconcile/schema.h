@@ -158,6 +158,12 @@ int tt_schema_parse(tt_vctx *v, const tt_schema *s, const json_t *obj, void *out
 /* Reports unknown keys of `obj` with a "did you mean" hint, given the known names. */
 int tt_schema_unknown_fields(tt_vctx *v, const json_t *obj, const char *const *known, size_t n);
 
+/*
+ * The typed struct `obj` back as JSON, defaults included (durations as seconds): the
+ * effective spec, which tt_schema_parse accepts again. New reference, NULL on ENOMEM.
+ */
+json_t *tt_schema_to_json(const tt_schema *s, const void *obj);
+
 /* The OpenAPI v3 schema (structural, as CRDs need) of `s`. New reference, NULL on ENOMEM. */
 json_t *tt_schema_openapi(const tt_schema *s);
 

@@ -426,6 +426,44 @@ static void yaml_problems_reach_the_resource(void **state)
     unload(&l);
 }
 
+/* The effective spec (tt_schema_to_json) is valid input that yields the same spec again. */
+static void effective_spec_round_trips(void **state)
+{
+    char path[4096];
+    tt_manifest_set set;
+    tt_diags *d = tt_diags_create();
+    (void)state;
+    snprintf(path, sizeof(path), "%s/examples", getenv("TT_SOURCE_DIR"));
+    tt_manifest_set_init(&set);
+    assert_int_equal(tt_loader_add_path(&set, path, d), TT_OK);
+    assert_int_equal(set.len, 17);
+    for (size_t i = 0; i < set.len; i++) {
+        const tt_resource *r = set.items[i];
+        const tt_schema *s = tt_model_spec_schema(r->kind);
+        json_t *spec = tt_schema_to_json(s, r->spec.any), *obj, *again;
+        tt_resource *r2 = NULL;
+        tt_doc_src src = {0};
+        obj = json_pack("{s:s,s:s,s:{s:s,s:s},s:O}", "apiVersion", TT_API_VERSION, "kind",
+                        tt_kind_name(r->kind), "metadata", "name", r->name, "namespace",
+                        r->namespace_, "spec", spec);
+        if (tt_model_from_json(obj, &src, d, &r2) != TT_OK) {
+            tt_buf b;
+            tt_buf_init(&b);
+            tt_diags_format(d, &b);
+            fail_msg("%s: effective spec rejected: %s", r->key, tt_buf_str(&b));
+        }
+        again = tt_schema_to_json(s, r2->spec.any);
+        if (!json_equal(spec, again))
+            fail_msg("%s: effective spec changed on the way round", r->key);
+        json_decref(again);
+        json_decref(obj);
+        json_decref(spec);
+        tt_resource_destroy(r2);
+    }
+    tt_manifest_set_cleanup(&set);
+    tt_diags_destroy(d);
+}
+
 static void directories_are_walked_in_order(void **state)
 {
     char dir[] = "/tmp/tt-model-XXXXXX";
@@ -488,6 +526,7 @@ int main(void)
         cmocka_unit_test(annotations_and_kube_metadata),
         cmocka_unit_test(duplicate_resources_are_both_invalid),
         cmocka_unit_test(yaml_problems_reach_the_resource),
+        cmocka_unit_test(effective_spec_round_trips),
         cmocka_unit_test(directories_are_walked_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
