@@ -83,9 +83,10 @@ static void ecs_deliver(struct ecs_batch *b)
             continue;
         }
         b->cb(b->ud, i,
-              json_pack("{s:O,s:O,s:O}", "aas", it->aas, "service",
+              /* "o" for activities: a fresh empty array must not get a second reference. */
+              json_pack("{s:O,s:O,s:o}", "aas", it->aas, "service",
                         it->service ? it->service : json_null(), "activities",
-                        it->activities ? it->activities : json_array()),
+                        it->activities ? json_incref(it->activities) : json_array()),
               NULL);
     }
     ecs_batch_free(b);

@@ -476,7 +476,7 @@ def main(cases, argv):
     ap.add_argument('--keep', action='store_true', help='keep the temporary directory of '
                                                          'failed cases')
     ap.add_argument('case', nargs='*')
-    args = ap.parse_args(argv)
+    args = ap.parse_intermixed_args(argv)
     Config.binary = os.path.abspath(args.binary)
     Config.source = os.path.abspath(args.source)
     Config.sanitized = args.sanitized
