@@ -234,9 +234,18 @@ static void take_named(struct obs_batch *b, json_t *output, const char *list, co
     {
         const char *name = json_string_value(json_object_get(o, name_key));
         json_t *pos = name ? json_object_get(owners, name) : NULL;
+        const char *rid = json_string_value(json_object_get(o, "ResourceId"));
+        const char *dim = json_string_value(json_object_get(o, "ScalableDimension"));
+        struct obs_item *it;
         if (pos == NULL)
             continue;
-        json_object_set(json_object_get(b->items[json_integer_value(pos)].view, view_key), name, o);
+        it = &b->items[json_integer_value(pos)];
+        /* Names are unique per scalable target, not per namespace: an object of that name on
+         * another target (the one before spec.target changed) is not this one. */
+        if ((rid != NULL && strcmp(rid, it->t.resource_id) != 0) ||
+            (dim != NULL && strcmp(dim, it->t.dimension) != 0))
+            continue;
+        json_object_set(json_object_get(it->view, view_key), name, o);
     }
 }
 
