@@ -1158,10 +1158,38 @@ def case_status_readonly(c):
     check(p.returncode == 0 and c.tree(c.state) == before, 'status wrote to the state directory')
 
 
+def case_retarget(c):
+    """spec.target moved to another ECS service: the new service gets the scalable target, the
+    policies and the scheduled actions; nothing trimtab made is left on the old service."""
+    setup_web_worker(c)
+    c.write('ecs/web.yaml', web(service='api'))
+    p = c.plan(expect_rc=2, json_output=True)
+    verbs = sorted(plan_changes(p.doc, 'ScalingPolicy/shop/web'))
+    check(('create', 'scalable target service/prod/api') in verbs and
+          ('create', 'scaling policy trimtab-shop-web-cpu') in verbs, 'plan of the move', verbs)
+    p, calls = c.run_once(expect_rc=0)
+    aws = c.aws()
+    on_api = sorted(n for r, n in list(aws['policies']) + list(aws['scheduled'])
+                    if r == rid('api'))
+    check(on_api == sorted(WEB['policies'] + WEB['scheduled']),
+          'the new service lacks policies or scheduled actions', on_api)
+    arns = c.record('web')['status']['policyArns']
+    check(all('/service/prod/api:' in a for a in arns.values()), 'policyArns still point at the '
+          'old service', arns)
+    left = sorted(n for r, n in list(aws['policies']) + list(aws['scheduled'])
+                  if r == rid('web'))
+    check(rid('web') not in aws['targets'] and not left,
+          'the old service keeps what trimtab made for it (target registered: %s; %s)'
+          % (rid('web') in aws['targets'], left))
+    expect_objects(aws, {'api': WEB, 'worker': WORKER})
+    c.plan(expect_rc=0)
+
+
 CASES = {
     'create_noop': case_create_noop,
     'drift': case_drift,
     'spec_change': case_spec_change,
+    'retarget': case_retarget,
     'prune': case_prune,
     'adoption': case_adoption,
     'observe': case_observe,
