@@ -9,6 +9,7 @@ and AWS itself (read back with boto3). e2e.py has the harness.
 """
 
 import os
+import json
 import re
 import shutil
 import sys
@@ -92,7 +93,15 @@ def case_create_noop(c):
         c.write('ecs/%s.yml' % n, simple(n))
     c.write('README.md', '# not a manifest\n')
     before = c.tree()
-    p, calls = c.run_once(expect_rc=0)
+    p, calls = c.run_once('--log-format', 'json', expect_rc=0)
+    # Logs: one JSON object a line, resource lines carry the resource key.
+    lines = [json.loads(line) for line in p.stderr.splitlines() if line.strip()]
+    check(all({'ts', 'level', 'msg'} <= set(x) for x in lines), 'log lines lack ts/level/msg',
+          p.stderr[:2000])
+    created = [x for x in lines if x['msg'].startswith('Created:')]
+    check(len(created) == 15 and all(x.get('key', '').startswith('ScalingPolicy/shop/')
+                                     for x in created), 'Created log lines lack the resource key',
+          created[:3])
     w = ops(calls, 'write')
     check(len(writes(calls)) == len(w), 'a write failed', [x for x in calls if x['status'] >= 300])
     check(sorted(w) == sorted(['RegisterScalableTarget'] * 6 + ['PutScalingPolicy'] * 7 +
@@ -521,6 +530,12 @@ def case_observe(c):
     check(not writes(calls), 'Observe mode wrote to AWS', ops(calls, 'write'))
     check(len(c.events('web', 'DriftDetected')) == 1, 'DriftDetected repeated',
           c.events('web', 'DriftDetected'))
+
+    # suspend: true: not even read; says so; drift stays.
+    c.write('ecs/web.yaml', web(mode='Observe', suspend=True))
+    p, calls = c.run_once()
+    check(not writes(calls), 'a suspended resource was written', ops(calls, 'write'))
+    c.expect_condition('web', 'Ready', 'False', 'Suspended')
 
     # --dry-run on a Manage resource: the same, for one run.
     aas.register_scalable_target(ServiceNamespace='ecs', ResourceId=rid('worker'),
