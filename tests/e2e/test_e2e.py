@@ -956,6 +956,9 @@ def case_live(c):
     log('  edit -> first AWS call: p50 %.1f ms, max %.1f ms; -> first write: p50 %.1f ms, max '
         '%.1f ms (%d edits)' % (percentile(first_call, 0.5), max(first_call),
                                 percentile(first_write, 0.5), max(first_write), len(first_call)))
+    log('  (10 ms of that is --debounce; writes that wait ~170 ms wait for the client-side rate '
+        'limit, %s requests/s per service once its burst is spent)'
+        % (os.environ.get('TRIMTAB_AWS_RATE') or '20 (default)'))
     check(sorted(c.tree(repo)) == ['rev-2/ecs/%s.yaml' % n for n in
                                    ('api', 'batch', 'web', 'worker')],
           'the source directory was written to', sorted(c.tree(repo)))
