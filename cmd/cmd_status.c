@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "commands.h"
@@ -121,6 +122,17 @@ int tt_cmd_status(int argc, char **argv)
         }
         tt_cmd_default_state_dir(path, dir, sizeof(dir));
         cfg.state_dir = dir;
+    }
+    {
+        /* Reading status must not create a state directory where there is none. */
+        struct stat sb;
+        if (stat(cfg.state_dir, &sb) != 0) {
+            if (strcmp(cfg.output, "json") == 0)
+                printf("[]\n");
+            else
+                printf("(no resources: %s does not exist)\n", cfg.state_dir);
+            return 0;
+        }
     }
     rows.st = tt_state_open(cfg.state_dir, &e);
     rows.records = json_array();

@@ -83,6 +83,34 @@ int tt_aas_target_of(const tt_resource *r, tt_aas_target *t)
     }
 }
 
+/* "ns|resource-id|dimension": how the memo remembers a scalable target trimtab manages. */
+static void target_key(const tt_aas_target *t, char *out, size_t len)
+{
+    snprintf(out, len, "%s|%s|%s", t->service_namespace, t->resource_id, t->dimension);
+}
+
+/* True when the memo says trimtab owns the target `t` (memos from before targets were listed
+ * only say "owned", about the one target there was). */
+static int memo_owns(const json_t *memo, const tt_aas_target *t)
+{
+    const json_t *targets = json_object_get(memo, "targets");
+    char key[800];
+    size_t i;
+    json_t *k;
+
+    if (!json_is_true(json_object_get(memo, "owned")))
+        return 0;
+    if (!json_is_array(targets))
+        return 1;
+    target_key(t, key, sizeof(key));
+    json_array_foreach(targets, i, k)
+    {
+        if (tt_streq(json_string_value(k), key))
+            return 1;
+    }
+    return 0;
+}
+
 /* The AWS names of every policy and scheduled action the spec declares. */
 static void desired_names(const tt_resource *r, json_t *policies, json_t *scheduled)
 {
@@ -207,6 +235,21 @@ static void deliver(struct obs_batch *b)
     batch_free(b);
 }
 
+/*
+ * The view of a target trimtab managed before spec.target moved ("stale": {key: {target,
+ * policies, scheduled}}), or NULL when `rid`/`dim` is not one.
+ */
+static json_t *stale_entry(const struct obs_item *it, const char *rid, const char *dim)
+{
+    json_t *stale = json_object_get(it->view, "stale");
+    char key[800];
+
+    if (json_object_size(stale) == 0)
+        return NULL;
+    snprintf(key, sizeof(key), "%s|%s|%s", it->t.service_namespace, rid, dim);
+    return json_object_get(stale, key);
+}
+
 static void take_targets(struct obs_batch *b, const struct obs_call *c, json_t *output)
 {
     size_t i;
@@ -218,8 +261,11 @@ static void take_targets(struct obs_batch *b, const struct obs_call *c, json_t *
         const char *dim = json_string_value(json_object_get(t, "ScalableDimension"));
         for (size_t k = 0; rid && dim && k < c->nidx; k++) {
             struct obs_item *it = &b->items[c->idx[k]];
+            json_t *stale = stale_entry(it, rid, dim);
             if (strcmp(it->t.resource_id, rid) == 0 && strcmp(it->t.dimension, dim) == 0)
                 json_object_set(it->view, "target", t);
+            else if (stale != NULL)
+                json_object_set(stale, "target", t);
         }
     }
 }
@@ -241,10 +287,15 @@ static void take_named(struct obs_batch *b, json_t *output, const char *list, co
             continue;
         it = &b->items[json_integer_value(pos)];
         /* Names are unique per scalable target, not per namespace: an object of that name on
-         * another target (the one before spec.target changed) is not this one. */
+         * another target is not this one — unless it is on the target trimtab managed before
+         * spec.target moved, which is cleaned up. */
         if ((rid != NULL && strcmp(rid, it->t.resource_id) != 0) ||
-            (dim != NULL && strcmp(dim, it->t.dimension) != 0))
+            (dim != NULL && strcmp(dim, it->t.dimension) != 0)) {
+            json_t *stale = rid && dim ? stale_entry(it, rid, dim) : NULL;
+            if (stale != NULL)
+                json_object_set(json_object_get(stale, view_key), name, o);
             continue;
+        }
         json_object_set(json_object_get(it->view, view_key), name, o);
     }
 }
@@ -363,9 +414,14 @@ static void start_target_calls(struct obs_batch *b)
                 return;
             }
             for (; i < b->n && nidx < AAS_BATCH; i++) {
+                const char *key;
+                json_t *v;
                 if (strcmp(b->items[i].t.service_namespace, namespaces[ns]) != 0)
                     continue;
                 json_array_append_new(ids, json_string(b->items[i].t.resource_id));
+                /* Rare: a target trimtab managed before spec.target moved. */
+                json_object_foreach(json_object_get(b->items[i].view, "stale"), key, v)
+                    json_array_append(ids, json_object_get(v, "resourceId"));
                 idx[nidx++] = i;
             }
             if (nidx == 0) {
@@ -404,7 +460,7 @@ int tt_aas_observe(struct tt_aws *aws, const char *role_arn, const tt_observe_it
         json_t *want_p = json_array(), *want_s = json_array(), *name;
         size_t k;
         it->r = items[i].r;
-        it->view = json_pack("{s:n,s:{},s:{}}", "target", "policies", "scheduled");
+        it->view = json_pack("{s:n,s:{},s:{},s:{}}", "target", "policies", "scheduled", "stale");
         if (it->view == NULL || want_p == NULL || want_s == NULL ||
             tt_aas_target_of(it->r, &it->t) != 0) {
             json_decref(want_p);
@@ -412,7 +468,27 @@ int tt_aas_observe(struct tt_aws *aws, const char *role_arn, const tt_observe_it
             batch_free(b);
             return tt_error_set(err, TT_EINVAL, "%s has no scalable target", items[i].r->key);
         }
-        it->owned_known = json_is_true(json_object_get(items[i].memo, "owned"));
+        it->owned_known = memo_owns(items[i].memo, &it->t);
+        {
+            /* Targets the memo lists besides the current one: spec.target moved away. */
+            char cur[800];
+            size_t k2;
+            json_t *tk;
+            target_key(&it->t, cur, sizeof(cur));
+            json_array_foreach(json_object_get(items[i].memo, "targets"), k2, tk)
+            {
+                const char *s = json_string_value(tk);
+                const char *a = s ? strchr(s, '|') : NULL, *z = a ? strrchr(s, '|') : NULL;
+                if (s == NULL || a == NULL || z == a || strcmp(s, cur) == 0 ||
+                    (size_t)(a - s) != strlen(it->t.service_namespace) ||
+                    strncmp(s, it->t.service_namespace, (size_t)(a - s)) != 0)
+                    continue;
+                json_object_set_new(json_object_get(it->view, "stale"), s,
+                                    json_pack("{s:s%,s:s,s:n,s:{},s:{}}", "resourceId", a + 1,
+                                              (size_t)(z - a - 1), "dimension", z + 1, "target",
+                                              "policies", "scheduled"));
+            }
+        }
         desired_names(it->r, want_p, want_s);
         /* Names trimtab created before (the memo) are looked up too, to delete them. */
         json_array_extend(want_p, json_object_get(items[i].memo, "policies"));
@@ -711,7 +787,7 @@ static int check_ownership(const tt_diff_input *in, const json_t *observed, cons
     const char *tag;
     json_t *action;
 
-    if (json_is_true(json_object_get(in->memo, "owned")))
+    if (memo_owns(in->memo, t))
         return 0;
     tt_owner_value(in->r, owner, sizeof(owner));
     tag = json_string_value(json_object_get(json_object_get(observed, "tags"), TT_OWNER_TAG));
@@ -762,6 +838,44 @@ static void delete_unwanted(json_t *plan, const tt_aas_target *t, const char *re
                               t->service_namespace, "ResourceId", t->resource_id,
                               "ScalableDimension", t->dimension));
     }
+}
+
+/*
+ * Deletes what trimtab left on targets it managed before spec.target moved: their policies and
+ * scheduled actions, then the target itself, so the old service stops being scaled.
+ */
+static void delete_stale(json_t *plan, const char *region, const json_t *observed)
+{
+    json_t *none = json_array();
+    const char *key;
+    json_t *st;
+
+    json_object_foreach(json_object_get(observed, "stale"), key, st)
+    {
+        tt_aas_target old;
+        const char *bar = strchr(key, '|');
+        char ns[32];
+        if (bar == NULL || (size_t)(bar - key) >= sizeof(ns))
+            continue;
+        snprintf(ns, sizeof(ns), "%.*s", (int)(bar - key), key);
+        old.service_namespace = ns;
+        old.dimension = json_string_value(json_object_get(st, "dimension"));
+        snprintf(old.resource_id, sizeof(old.resource_id), "%s",
+                 json_string_value(json_object_get(st, "resourceId")));
+        delete_unwanted(plan, &old, region, st, "policies", none, "DeleteScalingPolicy",
+                        "PolicyName", "scaling policy");
+        delete_unwanted(plan, &old, region, st, "scheduled", none, "DeleteScheduledAction",
+                        "ScheduledActionName", "scheduled action");
+        if (json_is_object(json_object_get(st, "target"))) {
+            char object[700];
+            snprintf(object, sizeof(object), "scalable target %s (spec.target moved away)",
+                     old.resource_id);
+            tt_plan_add(plan, "delete", object, AAS, "DeregisterScalableTarget", region,
+                        json_pack("{s:s,s:s,s:s}", "ServiceNamespace", ns, "ResourceId",
+                                  old.resource_id, "ScalableDimension", old.dimension));
+        }
+    }
+    json_decref(none);
 }
 
 tt_code tt_aas_diff(const tt_diff_input *in, const json_t *observed, tt_diff_output *out,
@@ -845,7 +959,13 @@ tt_code tt_aas_diff(const tt_diff_input *in, const json_t *observed, tt_diff_out
                     "PolicyName", "scaling policy");
     delete_unwanted(out->plan, &t, in->region, observed, "scheduled", want_s,
                     "DeleteScheduledAction", "ScheduledActionName", "scheduled action");
-    out->memo = json_pack("{s:b,s:O,s:O}", "owned", 1, "policies", want_p, "scheduled", want_s);
+    delete_stale(out->plan, in->region, observed);
+    {
+        char key[800];
+        target_key(&t, key, sizeof(key));
+        out->memo = json_pack("{s:b,s:O,s:O,s:[s]}", "owned", 1, "policies", want_p, "scheduled",
+                              want_s, "targets", key);
+    }
 out:
     json_decref(want_p);
     json_decref(want_s);
@@ -873,14 +993,14 @@ tt_code tt_aas_remove(const tt_diff_input *in, const json_t *observed, json_t *p
     delete_unwanted(plan, &t, in->region, observed, "scheduled", none, "DeleteScheduledAction",
                     "ScheduledActionName", "scheduled action");
     if (target != NULL && !json_is_null(target) &&
-        (json_is_true(json_object_get(in->memo, "owned")) ||
-         (tag != NULL && strcmp(tag, owner) == 0))) {
+        (memo_owns(in->memo, &t) || (tag != NULL && strcmp(tag, owner) == 0))) {
         char object[700];
         snprintf(object, sizeof(object), "scalable target %s", t.resource_id);
         tt_plan_add(plan, "delete", object, AAS, "DeregisterScalableTarget", in->region,
                     json_pack("{s:s,s:s,s:s}", "ServiceNamespace", t.service_namespace,
                               "ResourceId", t.resource_id, "ScalableDimension", t.dimension));
     }
+    delete_stale(plan, in->region, observed);
     json_decref(none);
     return TT_OK;
 }

@@ -34,7 +34,7 @@ import awssim  # noqa: E402
 
 CREDS = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
          "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-         "AWS_REGION": "eu-central-1"}
+         "AWS_REGION": "eu-central-1", "AWS_DEFAULT_REGION": "eu-central-1"}
 CLUSTERS = 10
 
 MANIFEST = """apiVersion: trimtab.dev/v1alpha1

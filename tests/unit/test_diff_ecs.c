@@ -428,6 +428,37 @@ static void remove_deletes_only_what_is_owned(void **state)
     release(&f);
 }
 
+static void moved_target_cleans_up_the_old_one(void **state)
+{
+    struct fixture f;
+    json_t *aas;
+    (void)state;
+    /* The memo says trimtab managed service/prod/old; the spec now names service/prod/web. */
+    load(&f, web_spec, converged,
+         "{\"owned\": true, \"targets\": [\"ecs|service/prod/old|ecs:service:DesiredCount\"],"
+         " \"policies\": [\"trimtab-shop-web-cpu\"], \"scheduled\": []}");
+    aas = json_object_get(f.observed, "aas");
+    json_object_set_new(aas, "stale",
+                        json_pack("{s:{s:s,s:s,s:{s:s},s:{s:{s:s}},s:{}}}",
+                                  "ecs|service/prod/old|ecs:service:DesiredCount", "resourceId",
+                                  "service/prod/old", "dimension", "ecs:service:DesiredCount",
+                                  "target", "ResourceId", "service/prod/old", "policies",
+                                  "trimtab-shop-web-cpu", "PolicyName", "trimtab-shop-web-cpu",
+                                  "scheduled"));
+    /* The web target is not in the memo's list: its ownership must be read, not assumed. */
+    json_object_set_new(aas, "tags", json_pack("{s:s}", "trimtab.dev/owner", "shop/web"));
+    diff(&f);
+    assert_null(f.out.blocked);
+    assert_ops(f.out.plan, "delete:DeleteScalingPolicy delete:DeregisterScalableTarget");
+    assert_string_equal(
+        json_string_value(json_object_get(action_input(f.out.plan, 1), "ResourceId")),
+        "service/prod/old");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(f.out.memo, "targets"), 0)),
+        "ecs|service/prod/web|ecs:service:DesiredCount");
+    release(&f);
+}
+
 static void long_names_are_shortened_stably(void **state)
 {
     struct fixture f;
@@ -468,6 +499,7 @@ int main(void)
         cmocka_unit_test(missing_service_blocks),
         cmocka_unit_test(budget_guard_clamps_and_restores),
         cmocka_unit_test(remove_deletes_only_what_is_owned),
+        cmocka_unit_test(moved_target_cleans_up_the_old_one),
         cmocka_unit_test(long_names_are_shortened_stably),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
