@@ -593,8 +593,9 @@ static json_t *load_record(tt_engine *e, const tt_resource *r)
             json_pack("{s:s}", "trimtab.dev/source", r->file)); /* where it was declared */
     /* The effective spec (defaults applied), which is also what a restart needs to delete what
      * this resource owns once its manifest is gone. */
-    spec = !r->invalid && r->spec.any ? tt_schema_to_json(tt_model_spec_schema(r->kind), r->spec.any)
-                                      : NULL;
+    spec = !r->invalid && r->spec.any
+               ? tt_schema_to_json(tt_model_spec_schema(r->kind), r->spec.any)
+               : NULL;
     if (spec != NULL)
         json_object_set_new(rec, "spec", spec);
     return rec;

@@ -352,9 +352,9 @@ typedef struct tt_resource {
     bool has_finalizer;                 /* metadata.finalizers holds trimtab.dev/cleanup */
     const char *reconcile_requested_at; /* annotations, or NULL */
     const char *rotate_requested_at;
-    uint64_t spec_hash;    /* of the canonical spec: changes exactly when the spec does */
-    const char *problem;   /* when invalid: the first problems as "file:line: field: message" */
-    
+    uint64_t spec_hash;  /* of the canonical spec: changes exactly when the spec does */
+    const char *problem; /* when invalid: the first problems as "file:line: field: message" */
+
     union {
         void *any;
         tt_common_spec *common;
