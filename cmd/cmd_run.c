@@ -84,6 +84,8 @@ static const tt_option run_opts[] = {
 static const tt_option plan_opts[] = {
     {"output", NULL, TT_OPT_CHOICE, offsetof(struct run_cfg, output), "text|json", "text",
      "a readable diff, or JSON for bots that comment on pull requests", 0, 0, outputs},
+    RUN_OPT("prune", NULL, TT_OPT_BOOL, prune, NULL, NULL,
+            "also show what run --prune would delete for manifests that are gone"),
 };
 
 /* Parses both tables: source options, then the command's own. */
@@ -210,8 +212,12 @@ static void print_plans(struct app *a, tt_engine_stats *st)
     if (v == NULL)
         return;
     for (size_t i = 0; i < n; i++)
-        v[i] = json_array_get(a->plans, i);
+        v[i] = json_incref(json_array_get(a->plans, i));
     qsort(v, n, sizeof(*v), key_order);
+    /* Both outputs list resources by key, so the same tree always prints the same plan. */
+    json_array_clear(a->plans);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a->plans, v[i]);
     tt_buf_init(&out);
     for (size_t i = 0; i < n; i++) {
         const json_t *actions = json_object_get(v[i], "actions");

@@ -998,6 +998,32 @@ static void enqueue_observe(tt_engine *e, struct job *j)
     }
 }
 
+/* What a resource manages, in short, for status and `trimtab status`'s TARGET column. */
+static void status_target(const tt_resource *r, char *out, size_t len)
+{
+    switch (r->kind) {
+    case TT_KIND_SCALING_POLICY:
+        tt_target_describe(r->spec.sp->target, out, len);
+        break;
+    case TT_KIND_ALARM:
+        if (r->spec.alarm->target != NULL)
+            tt_target_describe(r->spec.alarm->target, out, len);
+        else if (r->spec.alarm->metric != NULL)
+            snprintf(out, len, "metric %s %s", r->spec.alarm->metric->namespace_,
+                     r->spec.alarm->metric->metric_name);
+        else
+            snprintf(out, len, "composite");
+        break;
+    case TT_KIND_BUDGET:
+        snprintf(out, len, "budget %g %s %s", r->spec.budget->limit->amount.v,
+                 r->spec.budget->limit->unit, r->spec.budget->time_unit);
+        break;
+    default:
+        snprintf(out, len, "secret %s", r->spec.rotation->secret_id);
+        break;
+    }
+}
+
 /* ---- starting a job ------------------------------------------------------------------------ */
 
 static void start_job(tt_engine *e, const char *key)
@@ -1040,8 +1066,25 @@ static void start_job(tt_engine *e, const char *key)
                                                    : tt_aws_region(e->aws));
 
     j->p = r->invalid ? NULL : tt_provider_for(r);
+    if (!r->invalid && r->spec.any != NULL) {
+        char target[300];
+        status_target(r, target, sizeof(target));
+        json_object_set_new(j->status, "target", json_string(target));
+    }
     if (j->removing) {
         bool retain = !r->invalid && strcmp(r->spec.common->deletion_policy, "Retain") == 0;
+        if (e->cfg.on_plan != NULL && (!e->cfg.prune || retain || j->p == NULL)) {
+            /* Plan mode: say what happens to a resource whose manifest is gone. */
+            json_t *none = tt_plan_new();
+            e->cfg.on_plan(e->cfg.on_plan_ud, r, none, "Orphaned",
+                           !e->cfg.prune ? "the manifest is gone; its AWS objects stay (plan "
+                                           "--prune shows their deletion)"
+                                         : "the manifest is gone; nothing of it will be deleted",
+                           NULL);
+            json_decref(none);
+            job_finish(j, RQ_FORGET, 0);
+            return;
+        }
         if (!e->cfg.prune) {
             finish_local(j, "False", "Orphaned",
                          "the manifest is gone; its AWS objects are left in place (run with "

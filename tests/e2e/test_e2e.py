@@ -1109,8 +1109,12 @@ def case_status_plan(c):
     check(keys == sorted(keys), 'plan resources not sorted by key', keys)
     by = {r['key']: r for r in doc['resources']}
     check(set(by) == {'ScalingPolicy/shop/web', 'ScalingPolicy/shop/legacy',
-                      'ScalingPolicy/shop/broken'},
-          'plan JSON should list the changed, the blocked and the invalid resource', keys)
+                      'ScalingPolicy/shop/broken', 'ScalingPolicy/shop/worker'},
+          'plan JSON should list the changed, the blocked, the invalid and the orphaned resource',
+          keys)
+    wk = by['ScalingPolicy/shop/worker']
+    check(wk['blocked'] == 'Orphaned' and '--prune' in wk['message'] and wk['actions'] == [],
+          'worker (manifest deleted) entry', wk)
     w = by['ScalingPolicy/shop/web']
     check(w['kind'] == 'ScalingPolicy' and w['namespace'] == 'shop' and w['name'] == 'web' and
           w['source'] == os.path.join(c.manifests, 'ecs/web.yaml') + ':1', 'plan entry header', w)
@@ -1131,14 +1135,15 @@ def case_status_plan(c):
           'broken.yaml:16: spec.targetTracking[0].targetValue' in br['message'], 'broken entry',
           br)
     check(doc['summary'] == {'create': 0, 'update': 1, 'delete': 0, 'changed': 1, 'inSync': 0,
-                             'blocked': 1, 'invalidOrFailed': 1}, 'plan summary', doc['summary'])
+                             'blocked': 2, 'invalidOrFailed': 1}, 'plan summary', doc['summary'])
     p = c.plan(expect_rc=1)
     for needle in ('ScalingPolicy/shop/web  (%s:1)' % os.path.join(c.manifests, 'ecs/web.yaml'),
                    '  ~ update scalable target service/prod/web\n      maxCapacity: 10 → 12',
                    '! ScalingPolicy/shop/legacy: AdoptionRefused: ',
                    '! ScalingPolicy/shop/broken: InvalidSpec: ',
+                   '! ScalingPolicy/shop/worker: Orphaned: ',
                    'Plan: 0 to create, 1 to update, 0 to delete, in 1 resource; 0 in sync, '
-                   '1 blocked, 1 invalid or failed.'):
+                   '2 blocked, 1 invalid or failed.'):
         check(needle in p.stdout, 'plan text lacks %r' % needle, p.stdout)
     check(c.tree(c.state) == state_before and
           all(c.record(n) == r for n, r in records_before.items()),
