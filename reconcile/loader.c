@@ -271,95 +271,44 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static tt_code walk(tt_manifest_set *set, const char *dir, struct visited *seen, int depth,
-                    tt_diags *diags)
+static tt_code add_path_dir(void *ud, const char *path, const char *rel, const struct stat *st,
+                            bool *enter)
 {
-    DIR *d;
-    struct dirent *e;
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    tt_buf path;
-    tt_code rc = TT_OK;
+    (void)ud;
+    (void)path;
+    (void)rel;
+    (void)st;
+    *enter = true;
+    return TT_OK;
+}
 
-    if (depth > 64) {
-        tt_diags_add(diags, dir, 0, NULL, "directories nest deeper than 64 levels; not read");
-        return TT_OK;
-    }
-    d = opendir(dir);
-    if (d == NULL) {
-        tt_diags_add(diags, dir, 0, NULL, "cannot read directory: %s", strerror(errno));
-        return TT_OK;
-    }
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue; /* ., .., .git, editor swap files */
-        if (n == cap) {
-            size_t c = cap ? cap * 2 : 64;
-            char **p = realloc(names, c * sizeof(*p));
-            if (p == NULL) {
-                rc = TT_ENOMEM;
-                break;
-            }
-            names = p;
-            cap = c;
-        }
-        if ((names[n] = strdup(e->d_name)) == NULL) {
-            rc = TT_ENOMEM;
-            break;
-        }
-        n++;
-    }
-    closedir(d);
-    if (n > 1)
-        qsort(names, n, sizeof(*names), name_cmp);
-    tt_buf_init(&path);
-    for (size_t i = 0; i < n && rc == TT_OK; i++) {
-        struct stat st;
-        tt_buf_reset(&path);
-        if (tt_buf_printf(&path, "%s/%s", dir, names[i]) != TT_OK) {
-            rc = TT_ENOMEM;
-            break;
-        }
-        if (stat(path.data, &st) != 0)
-            continue; /* a dangling link: nothing to read */
-        if (S_ISDIR(st.st_mode)) {
-            int v = visited_add(seen, &st);
-            if (v < 0)
-                rc = TT_ENOMEM;
-            else if (v == 0)
-                rc = walk(set, path.data, seen, depth + 1, diags);
-        } else if (S_ISREG(st.st_mode) && has_manifest_suffix(names[i])) {
-            rc = load_file(set, path.data, diags);
-        }
-    }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    tt_buf_cleanup(&path);
-    return rc;
+/* What the walk hands over: one manifest file to load into the set. */
+struct add_path_ctx {
+    tt_manifest_set *set;
+    tt_diags *diags;
+};
+
+static tt_code add_path_file(void *ud, const char *path, const char *rel)
+{
+    struct add_path_ctx *c = ud;
+
+    (void)rel;
+    return load_file(c->set, path, c->diags);
 }
 
 tt_code tt_loader_add_path(tt_manifest_set *set, const char *path, tt_diags *diags)
 {
+    struct add_path_ctx c = {set, diags};
+    tt_loader_walker w = {add_path_dir, add_path_file, &c};
     struct stat st;
-    struct visited seen = {0};
-    tt_code rc = TT_OK;
 
     if (stat(path, &st) != 0) {
         tt_diags_add(diags, path, 0, NULL, "cannot read: %s", strerror(errno));
         return TT_OK;
     }
-    if (S_ISDIR(st.st_mode)) {
-        if (visited_add(&seen, &st) < 0)
-            rc = TT_ENOMEM;
-        else
-            rc = walk(set, path, &seen, 0, diags);
-    } else {
-        rc = load_file(set, path, diags);
-    }
-    free(seen.dev);
-    free(seen.ino);
-    return rc;
+    if (!S_ISDIR(st.st_mode))
+        return load_file(set, path, diags);
+    return tt_loader_walk(path, "", &w, diags);
 }
 
 static int key_cmp(const void *a, const void *b)
