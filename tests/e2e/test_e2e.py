@@ -1208,6 +1208,46 @@ def case_retarget(c):
     c.plan(expect_rc=0)
 
 
+def case_requested(c):
+    """The annotation trimtab.dev/reconcile-requested-at: a new value makes a running trimtab
+    reconcile the resource at once (drift fixed long before the resync), and only that one."""
+    c.write('ecs/web.yaml', web())
+    c.write('ecs/worker.yaml', worker())
+    proc = c.start('--resync', '1h')
+
+    def ready(name):
+        rec = c.record(name)
+        return rec is not None and any(x['type'] == 'Ready' and x['status'] == 'True'
+                                       for x in rec['status'].get('conditions', []))
+    wait_for(lambda: ready('web') and ready('worker'), 20, 'the first reconcile')
+    aas = c.client('application-autoscaling')
+    for name in ('web', 'worker'):
+        aas.register_scalable_target(ServiceNamespace='ecs', ResourceId=rid(name),
+                                     ScalableDimension=TARGET_DIM, MinCapacity=1, MaxCapacity=3)
+    time.sleep(1.0)
+    check(c.aws()['targets'][rid('web')]['MaxCapacity'] == 3,
+          'drift was corrected without a resync or a request')
+    c.sim.reset_calls()
+    t0 = time.time()
+    asked = {'trimtab.dev/reconcile-requested-at': '2026-11-24T05:00:00Z'}
+    c.write('ecs/web.yaml', web(annotations=asked))
+    wait_for(lambda: c.aws()['targets'][rid('web')]['MaxCapacity'] == 10, 10,
+             'the requested reconcile of web')
+    w = writes(c.sim.calls())
+    check(w and all(x['operation'] == 'RegisterScalableTarget' for x in w), 'unexpected writes',
+          w)
+    log('  reconcile-requested-at -> first write %.1f ms' % ((w[0]['time'] - t0) * 1000))
+    check(c.aws()['targets'][rid('worker')]['MaxCapacity'] == 3,
+          'worker was reconciled too, though only web was asked for')
+    # The same value again (a rewrite of the file) asks for nothing.
+    c.sim.reset_calls()
+    c.write('ecs/web.yaml', web(annotations=asked))
+    time.sleep(0.5)
+    check(not c.sim.calls(), 'an unchanged annotation caused AWS calls', c.sim.calls())
+    rc, _ = stop(proc)
+    check(rc == 0, 'trimtab run exited %s on SIGTERM' % rc)
+
+
 CASES = {
     'create_noop': case_create_noop,
     'drift': case_drift,
@@ -1222,6 +1262,7 @@ CASES = {
     'live': case_live,
     'status_plan': case_status_plan,
     'status_readonly': case_status_readonly,
+    'requested': case_requested,
 }
 
 if __name__ == '__main__':
