@@ -390,9 +390,21 @@ static void start_job(tt_engine *e, const char *key);
 static void pump(tt_engine *e)
 {
     size_t limit = (size_t)(e->cfg.concurrency > 0 ? e->cfg.concurrency : 256);
+    size_t batch = e->cfg.batch_max ? e->cfg.batch_max : 100;
+    size_t waiting = tt_queue_len(e->q);
     const char *key;
     double waited;
 
+    /*
+     * Refill in whole batches: popping each key as soon as one job ends would observe a long
+     * queue one or two resources at a time, which costs as many Describe calls as there are
+     * keys. Wait until a batch's worth of room is free (or the queue holds less than that).
+     */
+    if (e->in_flight > 0 && limit - (e->in_flight < limit ? e->in_flight : limit) <
+                                (waiting < batch ? waiting : batch)) {
+        maybe_idle(e);
+        return;
+    }
     while (!e->stopping && e->in_flight < limit && (key = tt_queue_pop(e->q, &waited)) != NULL)
         start_job(e, key);
     maybe_idle(e);
