@@ -691,6 +691,14 @@ tt_aws *tt_aws_create(struct ev_loop *loop, const tt_aws_config *cfg, tt_error *
     aws->http = tt_http_create(loop, aws->cfg.max_host_connections, err);
     if (aws->http == NULL)
         goto fail;
+    {
+        /* The SDKs' private-CA setting: the environment first, then the profile. */
+        const char *ca = env_nonempty("AWS_CA_BUNDLE");
+        if (ca == NULL)
+            ca = tt_aws_jstr(aws->profile, "ca_bundle", NULL);
+        if (ca != NULL && tt_http_set_ca_bundle(aws->http, ca, err) != TT_OK)
+            goto fail;
+    }
     aws->cctx.loop = loop;
     aws->cctx.http = aws->http;
     aws->cctx.sts = sts_call;

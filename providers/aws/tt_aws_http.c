@@ -40,6 +40,7 @@ struct tt_http {
     size_t nactive;
     CURL *idle[IDLE_EASY_HANDLES]; /* easy handles kept for reuse */
     size_t nidle;
+    char *ca_bundle; /* CA certificates to trust instead of the system's (owned), or NULL */
 };
 
 static void check_multi_info(tt_http *h);
@@ -299,7 +300,19 @@ void tt_http_destroy(tt_http *h)
         curl_multi_cleanup(h->multi);
     if (h->share != NULL)
         curl_share_cleanup(h->share);
+    free(h->ca_bundle);
     free(h);
+}
+
+tt_code tt_http_set_ca_bundle(tt_http *h, const char *path, tt_error *err)
+{
+    char *copy = NULL;
+
+    if (path != NULL && (copy = strdup(path)) == NULL)
+        return tt_error_set(err, TT_ENOMEM, "out of memory");
+    free(h->ca_bundle);
+    h->ca_bundle = copy;
+    return TT_OK;
 }
 
 tt_code tt_http_start(tt_http *h, const tt_http_request *req, tt_http_cb cb, void *ud,
@@ -341,6 +354,9 @@ tt_code tt_http_start(tt_http *h, const tt_http_request *req, tt_http_cb cb, voi
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    /* A private CA (AWS_CA_BUNDLE) replaces the system's trust store; verification stays on. */
+    if (h->ca_bundle != NULL)
+        curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_bundle);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_SHARE, h->share);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);

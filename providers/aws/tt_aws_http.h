@@ -62,6 +62,12 @@ typedef void (*tt_http_cb)(void *ud, const tt_http_response *resp, const tt_erro
 tt_http *tt_http_create(struct ev_loop *loop, long max_host_connections, tt_error *err);
 
 /*
+ * Trusts the CA certificates in `path` (PEM) instead of the system's, as the AWS SDKs do for
+ * AWS_CA_BUNDLE / ca_bundle; NULL returns to the system store. Peers are always verified.
+ */
+tt_code tt_http_set_ca_bundle(tt_http *h, const char *path, tt_error *err);
+
+/*
  * Cancels every transfer still running (their callbacks are not called) and frees the engine.
  * Accepts NULL. Must not be called from inside a transfer callback.
  */

@@ -721,6 +721,59 @@ static void tls_verification_is_always_on(void **state)
     test_server_stop(&tls);
 }
 
+/* Reads DIR/sessions.log: how many requests arrived and how many resumed a TLS session. */
+static void count_sessions(const char *dir, int *requests, int *reused)
+{
+    char path[512], line[64];
+    FILE *f;
+
+    *requests = *reused = 0;
+    snprintf(path, sizeof(path), "%s/sessions.log", dir);
+    if ((f = fopen(path, "r")) == NULL)
+        return;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        (*requests)++;
+        *reused += strcmp(line, "reused=1\n") == 0;
+    }
+    fclose(f);
+}
+
+static void private_ca_and_tls_session_reuse(void **state)
+{
+    char dir[] = "/tmp/tt_tls_XXXXXX", cert[600];
+    const char *args[3];
+    test_server tls;
+    struct result r;
+    int requests, reused;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    args[0] = "--state";
+    args[1] = dir;
+    args[2] = NULL;
+    if (test_server_start(&tls, "tests/aws/tls_server.py", args) != 0)
+        fail_msg("cannot start tls_server.py (needs the openssl command)");
+    snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+    setenv("AWS_ENDPOINT_URL", tls.endpoint, 1);
+    setenv("AWS_CA_BUNDLE", cert, 1);
+    tt_aws *aws = client(NULL);
+    /* Trusted through AWS_CA_BUNDLE, the same server is accepted… */
+    json_t *input = json_pack("{s:s}", "ServiceNamespace", "ecs");
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(
+            run(aws, "application-autoscaling", "DescribeScalableTargets", input, 0, &r), TT_OK);
+        result_clear(&r);
+    }
+    json_decref(input);
+    /* …and each new connection (the server closes every one) resumes the TLS session. */
+    count_sessions(dir, &requests, &reused);
+    assert_int_equal(requests, 3);
+    assert_int_equal(reused, 2);
+    tt_aws_destroy(aws);
+    unsetenv("AWS_CA_BUNDLE");
+    setenv("AWS_ENDPOINT_URL", fake.endpoint, 1);
+    test_server_stop(&tls);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -741,6 +794,7 @@ int main(void)
         cmocka_unit_test_setup(many_in_flight_and_hook, reset),
         cmocka_unit_test_setup(no_secret_in_logs_or_errors, reset),
         cmocka_unit_test_setup(tls_verification_is_always_on, reset),
+        cmocka_unit_test_setup(private_ca_and_tls_session_reuse, reset),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }
