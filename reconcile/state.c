@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,30 @@ static void path_of(const tt_state *st, const char *key, tt_buf *out)
     tt_buf_printf(out, "%s/resources/%s.json", st->dir, key);
 }
 
-/* Indexes DIR/resources/<Kind>/<ns>/<name>.json; unreadable parts are skipped. */
+/* Removes `dir/name` when it is the temporary file of a write whose process is gone (a kill -9
+ * between fopen and rename). A live writer's file is left alone: two processes on one state
+ * directory is a misuse, but it must not make the other one's rename fail. */
+static void sweep_temp(const tt_buf *dir, const char *name)
+{
+    const char *mark = strstr(name, ".tmp.");
+    char *end;
+    long pid;
+    tt_buf path;
+
+    if (mark == NULL)
+        return;
+    pid = strtol(mark + 5, &end, 10);
+    if (*end != '\0' || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 ||
+        errno != ESRCH)
+        return;
+    tt_buf_init(&path);
+    tt_buf_printf(&path, "%s/%s", dir->data, name);
+    unlink(path.data);
+    tt_buf_cleanup(&path);
+}
+
+/* Indexes DIR/resources/<Kind>/<ns>/<name>.json; unreadable parts are skipped and stale
+ * temporary files are swept. */
 static void index_records(tt_state *st)
 {
     tt_buf path;
@@ -70,7 +94,11 @@ static void index_records(tt_state *st)
             while (names != NULL && (f = readdir(names)) != NULL) {
                 size_t len = strlen(f->d_name);
                 char key[768];
-                if (f->d_name[0] == '.' || len < 6 || strcmp(f->d_name + len - 5, ".json") != 0)
+                if (f->d_name[0] == '.') {
+                    sweep_temp(&path, f->d_name);
+                    continue;
+                }
+                if (len < 6 || strcmp(f->d_name + len - 5, ".json") != 0)
                     continue;
                 snprintf(key, sizeof(key), "%s/%s/%.*s", k->d_name, n->d_name, (int)(len - 5),
                          f->d_name);
@@ -168,7 +196,12 @@ tt_code tt_state_write(tt_state *st, const char *key, const json_t *record, tt_e
         }
         *slash = '/';
     }
-    tt_buf_printf(&tmp, "%s.tmp.%d", path.data, (int)getpid());
+    {
+        /* A dot name, which the index skips: a kill -9 before the rename leaves no record. */
+        char *slash = strrchr(path.data, '/');
+        tt_buf_printf(&tmp, "%.*s/.%s.tmp.%d", (int)(slash - path.data), path.data, slash + 1,
+                      (int)getpid());
+    }
     f = fopen(tmp.data, "w");
     if (f == NULL || fputs(text, f) == EOF || fputc('\n', f) == EOF) {
         rc = tt_error_set(err, TT_EIO, "cannot write %s: %s", tmp.data, strerror(errno));

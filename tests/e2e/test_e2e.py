@@ -789,6 +789,8 @@ def case_kill9(c):
           'unexpected files in the state directory after kill -9', leftovers)
     p, calls = c.run_once(expect_rc=0)
     expect_six(c)
+    temps = [f for d, _, fs in os.walk(c.state) for f in fs if '.tmp.' in f]
+    check(not temps, 'the restart should sweep the killed run\'s temporary files', temps)
     created_once_or_adopted(c)
     c.plan(expect_rc=0)
 

@@ -1,0 +1,138 @@
+/*
+ * Unit tests for reconcile/state: records in a real temporary directory — written once per
+ * change, read back, removed, and the temporary files of a killed writer swept at the next open.
+ */
+#define _XOPEN_SOURCE 700 /* nftw, mkdtemp */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "state.h"
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **ctx)
+{
+    char *dir = strdup("/tmp/tt-state-XXXXXX");
+    if (dir == NULL || mkdtemp(dir) == NULL)
+        return -1;
+    *ctx = dir;
+    return 0;
+}
+
+static int teardown(void **ctx)
+{
+    nftw(*ctx, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(*ctx);
+    return 0;
+}
+
+static void touch(const char *dir, const char *rel)
+{
+    char path[512];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"partial\":", f);
+    fclose(f);
+}
+
+static int exists(const char *dir, const char *rel)
+{
+    char path[512];
+    struct stat sb;
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    return stat(path, &sb) == 0;
+}
+
+/* A pid that is certainly not running: a child that has exited and been reaped. */
+static pid_t dead_pid(void)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(0);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    return pid;
+}
+
+static void test_write_read_skip_remove(void **ctx)
+{
+    const char *dir = *ctx;
+    tt_error err = {0};
+    tt_state *st = tt_state_open(dir, &err);
+    json_t *rec = json_pack("{s:s,s:{s:i}}", "kind", "ScalingPolicy", "spec", "min", 1);
+    json_t *back;
+    size_t written, skipped;
+
+    assert_non_null(st);
+    assert_int_equal(tt_state_write(st, "ScalingPolicy/shop/web", rec, &err), TT_OK);
+    assert_int_equal(tt_state_write(st, "ScalingPolicy/shop/web", rec, &err), TT_OK);
+    tt_state_stats(st, &written, &skipped);
+    assert_int_equal(written, 1);
+    assert_int_equal(skipped, 1);
+    assert_true(exists(dir, "resources/ScalingPolicy/shop/web.json"));
+    back = tt_state_read(st, "ScalingPolicy/shop/web");
+    assert_non_null(back);
+    assert_true(json_equal(back, rec));
+    json_decref(back);
+    assert_int_equal(tt_state_count(st), 1);
+    assert_int_equal(tt_state_remove(st, "ScalingPolicy/shop/web", &err), TT_OK);
+    assert_null(tt_state_read(st, "ScalingPolicy/shop/web"));
+    assert_false(exists(dir, "resources/ScalingPolicy/shop/web.json"));
+    json_decref(rec);
+    tt_state_close(st);
+}
+
+/* A kill -9 between writing the temporary file and renaming it leaves a dot file, which is
+ * never taken for a record; the next open removes it, unless its writer is still alive. */
+static void test_sweeps_dead_writers_temp_files(void **ctx)
+{
+    const char *dir = *ctx;
+    tt_error err = {0};
+    tt_state *st = tt_state_open(dir, &err);
+    json_t *rec = json_pack("{s:s}", "kind", "Alarm");
+    char dead[128], live[128];
+
+    assert_non_null(st);
+    assert_int_equal(tt_state_write(st, "Alarm/ops/cpu", rec, &err), TT_OK);
+    tt_state_close(st);
+    snprintf(dead, sizeof(dead), "resources/Alarm/ops/.mem.json.tmp.%d", (int)dead_pid());
+    snprintf(live, sizeof(live), "resources/Alarm/ops/.disk.json.tmp.%d", (int)getppid());
+    touch(dir, dead);
+    touch(dir, live);
+
+    st = tt_state_open(dir, &err);
+    assert_non_null(st);
+    assert_int_equal(tt_state_count(st), 1); /* the half-written records are not records */
+    assert_false(exists(dir, dead));
+    assert_true(exists(dir, live));
+    assert_true(exists(dir, "resources/Alarm/ops/cpu.json"));
+    json_decref(rec);
+    tt_state_close(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_write_read_skip_remove, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweeps_dead_writers_temp_files, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
