@@ -350,6 +350,11 @@ static tt_code ecs_remove(const tt_diff_input *in, json_t *plan, tt_error *err)
     return tt_aas_remove(in, json_object_get(in->observed, "aas"), plan, err);
 }
 
+static const char *ecs_affinity(const tt_resource *r)
+{
+    return r->spec.sp->target->ecs->cluster;
+}
+
 const tt_provider tt_provider_ecs = {
     .name = "ecs",
     .handles = ecs_handles,
@@ -357,4 +362,5 @@ const tt_provider tt_provider_ecs = {
     .diff = ecs_diff,
     .status = ecs_status,
     .remove = ecs_remove,
+    .affinity = ecs_affinity,
 };

@@ -75,6 +75,11 @@ typedef struct tt_provider {
     /* The plan that deletes what the resource owns, given its observation. Optional: without
      * it deletion only forgets the resource. */
     tt_code (*remove)(const tt_diff_input *in, json_t *plan, tt_error *err);
+    /* What makes resources cheaper to observe together beyond provider, region and role — the
+     * ECS cluster, as DescribeServices takes ten services of one cluster — borrowed from `r`.
+     * The engine orders long queues (the first listing, each resync) by it so such resources
+     * share batches. Optional: without it, only provider, region and role group them. */
+    const char *(*affinity)(const tt_resource *r);
 } tt_provider;
 
 /* The provider that handles `r`, or NULL when none does (yet). */

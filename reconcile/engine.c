@@ -100,6 +100,9 @@ struct tt_engine {
     ev_timer batch_timer;
     ev_timer resync_timer;
     ev_timer trim_timer;
+    /* Keys delivered before the source's first full listing, added in batch order at synced. */
+    const char **initial;
+    size_t ninitial, initial_cap;
     bool synced;
     bool stopping;
     bool idle_fired;
@@ -386,6 +389,57 @@ static void maybe_idle(tt_engine *e)
 }
 
 static void start_job(tt_engine *e, const char *key);
+
+/* The region a resource lives in: its spec's, else the operator's. */
+static const char *region_of(const tt_engine *e, const tt_resource *r)
+{
+    return r->spec.any && r->spec.common->region ? r->spec.common->region : tt_aws_region(e->aws);
+}
+
+/*
+ * Adds `keys` (entries of the store) so that those one observe batch can serve come out of
+ * the queue together: grouped by kind, provider, region, role and the provider's affinity.
+ * A period of 0 adds them now; otherwise they are spread over it in waves of `wave`.
+ */
+static void add_grouped(tt_engine *e, const char **keys, size_t n, double period, size_t wave)
+{
+    const char **groups = malloc((n + 1) * sizeof(*groups));
+    tt_buf text;
+    size_t *offsets = malloc((n + 1) * sizeof(*offsets));
+    tt_code rc = TT_OK;
+
+    tt_buf_init(&text);
+    if (groups == NULL || offsets == NULL)
+        goto fallback;
+    for (size_t i = 0; i < n && rc == TT_OK; i++) {
+        const struct entry *en = tt_map_get(e->store, keys[i]);
+        const tt_resource *r = en->r;
+        const tt_provider *p = r->invalid ? NULL : tt_provider_for(r);
+
+        /* Offsets, not pointers: the buffer moves as it grows. The NUL ends each group. */
+        offsets[i] = text.len;
+        rc = tt_buf_puts(&text, tt_kind_name(r->kind));
+        if (rc == TT_OK && p != NULL)
+            rc = tt_buf_printf(&text, "|%s|%s|%s|%s", p->name, region_of(e, r),
+                               r->spec.common->role_arn ? r->spec.common->role_arn : "",
+                               p->affinity != NULL ? p->affinity(r) : "");
+        if (rc == TT_OK)
+            rc = tt_buf_append(&text, "", 1);
+    }
+    if (rc != TT_OK)
+        goto fallback;
+    for (size_t i = 0; i < n; i++)
+        groups[i] = text.data + offsets[i];
+    if (tt_queue_resync_spread(e->q, keys, groups, n, period, wave) == TT_OK)
+        goto out;
+fallback:
+    /* Out of memory: the keys still get reconciled, in any order. */
+    tt_queue_resync_spread(e->q, keys, NULL, n, period, wave);
+out:
+    tt_buf_cleanup(&text);
+    free(offsets);
+    free(groups);
+}
 
 static void pump(tt_engine *e)
 {
@@ -1073,9 +1127,7 @@ static void start_job(tt_engine *e, const char *key)
         return;
     }
     j->status = json_object_get(j->record, "status");
-    snprintf(j->region, sizeof(j->region), "%s",
-             r->spec.any && r->spec.common->region ? r->spec.common->region
-                                                   : tt_aws_region(e->aws));
+    snprintf(j->region, sizeof(j->region), "%s", region_of(e, r));
 
     j->p = r->invalid ? NULL : tt_provider_for(r);
     if (!r->invalid && r->spec.any != NULL) {
@@ -1146,6 +1198,26 @@ static void start_job(tt_engine *e, const char *key)
 
 /* ---- source handler ------------------------------------------------------------------------- */
 
+/* Queues `key` (a store entry's), or holds it until the first listing is complete. */
+static void add_key(tt_engine *e, const char *key)
+{
+    if (!e->synced) {
+        if (e->ninitial == e->initial_cap) {
+            size_t cap = e->initial_cap ? e->initial_cap * 2 : 256;
+            const char **v = realloc(e->initial, cap * sizeof(*v));
+            if (v == NULL) {
+                tt_queue_add(e->q, key); /* out of memory: unordered, but not lost */
+                return;
+            }
+            e->initial = v;
+            e->initial_cap = cap;
+        }
+        e->initial[e->ninitial++] = key;
+        return;
+    }
+    tt_queue_add(e->q, key);
+}
+
 static void src_upsert(void *ud, tt_resource *r)
 {
     tt_engine *e = ud;
@@ -1170,7 +1242,7 @@ static void src_upsert(void *ud, tt_resource *r)
         en->apply_streak = 0;
         set_deps(e, en, r);
     }
-    tt_queue_add(e->q, en->key);
+    add_key(e, en->key);
 }
 
 static void src_remove(void *ud, const char *key)
@@ -1186,7 +1258,7 @@ static void src_remove(void *ud, const char *key)
         en->next_r = NULL;
     }
     en->removed = true;
-    tt_queue_add(e->q, en->key);
+    add_key(e, en->key);
 }
 
 /* Resources with a record but no manifest any more (deleted while trimtab was down). */
@@ -1223,9 +1295,16 @@ static void src_synced(void *ud)
 {
     tt_engine *e = ud;
 
-    e->synced = true;
     if (e->state != NULL)
         tt_state_foreach(e->state, adopt_orphan_record, e);
+    if (!e->synced) {
+        /* The whole first listing is known: queue it in the order observe batches want. */
+        add_grouped(e, e->initial, e->ninitial, 0.0, 1);
+        free(e->initial);
+        e->initial = NULL;
+        e->ninitial = e->initial_cap = 0;
+    }
+    e->synced = true;
     pump(e);
 }
 
@@ -1278,7 +1357,7 @@ static void on_resync(struct ev_loop *loop, ev_timer *w, int revents)
     if (l.keys == NULL)
         return;
     tt_map_foreach(e->store, list_key, &l);
-    tt_queue_resync_spread(e->q, l.keys, l.n, e->cfg.resync, wave > 50 ? 50 : wave);
+    add_grouped(e, l.keys, l.n, e->cfg.resync, wave > 50 ? 50 : wave);
     free(l.keys);
 }
 
@@ -1369,6 +1448,7 @@ void tt_engine_destroy(tt_engine *e)
     tt_queue_destroy(e->q);
     tt_events_close(e->events);
     tt_state_close(e->state);
+    free(e->initial);
     free(e);
 }
 

@@ -579,34 +579,35 @@ tt_code tt_queue_done(tt_queue *q, const char *key)
 struct resync_slot {
     uint64_t hash;
     const char *key;
-    size_t kind_len;
+    const char *group; /* the caller's group, or the key itself (its kind is the group) */
+    size_t group_len;
 };
 
-/* Kind first (so a wave holds one kind where it can), then hash, then the key for ties. */
+/* Group first (so a wave holds one group where it can), then hash, then the key for ties. */
 static int resync_cmp(const void *pa, const void *pb)
 {
     const struct resync_slot *a = pa, *b = pb;
-    size_t n = a->kind_len < b->kind_len ? a->kind_len : b->kind_len;
-    int c = memcmp(a->key, b->key, n);
+    size_t n = a->group_len < b->group_len ? a->group_len : b->group_len;
+    int c = memcmp(a->group, b->group, n);
 
     if (c != 0)
         return c;
-    if (a->kind_len != b->kind_len)
-        return a->kind_len < b->kind_len ? -1 : 1;
+    if (a->group_len != b->group_len)
+        return a->group_len < b->group_len ? -1 : 1;
     if (a->hash != b->hash)
         return a->hash < b->hash ? -1 : 1;
     return strcmp(a->key, b->key);
 }
 
-tt_code tt_queue_resync_spread(tt_queue *q, const char *const *keys, size_t n,
-                               double period_seconds, size_t wave)
+tt_code tt_queue_resync_spread(tt_queue *q, const char *const *keys, const char *const *groups,
+                               size_t n, double period_seconds, size_t wave)
 {
     struct resync_slot *order = NULL;
     size_t waves;
     double now;
     tt_code rc = TT_OK;
 
-    if (!isfinite(period_seconds) || period_seconds <= 0 || wave == 0) {
+    if (!isfinite(period_seconds) || period_seconds < 0 || wave == 0) {
         rc = TT_EINVAL;
         goto out;
     }
@@ -619,6 +620,8 @@ tt_code tt_queue_resync_spread(tt_queue *q, const char *const *keys, size_t n,
     /* Every key is checked before any is scheduled, so a bad key changes nothing. */
     for (size_t i = 0; i < n; i++) {
         rc = check_add(q, keys[i]);
+        if (rc == TT_OK && groups != NULL && groups[i] == NULL)
+            rc = TT_EINVAL;
         if (rc != TT_OK)
             goto out;
     }
@@ -634,7 +637,8 @@ tt_code tt_queue_resync_spread(tt_queue *q, const char *const *keys, size_t n,
     for (size_t i = 0; i < n; i++) {
         order[i].hash = key_hash(keys[i]);
         order[i].key = keys[i];
-        order[i].kind_len = strcspn(keys[i], "/");
+        order[i].group = groups != NULL ? groups[i] : keys[i];
+        order[i].group_len = groups != NULL ? strlen(groups[i]) : strcspn(keys[i], "/");
     }
     qsort(order, n, sizeof(*order), resync_cmp);
     rc = heap_reserve(q, n);

@@ -112,17 +112,19 @@ tt_code tt_queue_done(tt_queue *q, const char *key);
 
 /*
  * Enqueues each of the `n` keys with a delay spread across `period_seconds`, so a periodic
- * resync is a steady trickle rather than one burst. Keys are ordered by kind (the text before
- * the first '/') and then by a stable hash, and cut into consecutive waves of at most `wave`
- * keys; wave w of W is due at w * period / W. `wave` = 1 spaces every key evenly; a larger
- * wave lets keys of one kind arrive together so the engine can batch their observe calls.
- * For an unchanged key set each key keeps its slot, so it is resynced every period exactly.
- * Delays combine with existing ones as tt_queue_add_after. `keys` is borrowed. TT_EINVAL for a
- * non-positive or non-finite period or wave 0; on TT_ENOMEM some keys may already be
- * scheduled and calling again is safe.
+ * resync is a steady trickle rather than one burst. Keys are ordered by group — `groups[i]`,
+ * or the key's kind (the text before the first '/') when `groups` is NULL — then by a stable
+ * hash, and cut into consecutive waves of at most `wave` keys; wave w of W is due at
+ * w * period / W. `wave` = 1 spaces every key evenly; a larger wave lets keys of one group
+ * arrive together so the engine can batch their observe calls. A period of 0 adds every key
+ * now, in that order (a first listing). For an unchanged key set each key keeps its slot, so
+ * it is resynced every period exactly. Delays combine with existing ones as
+ * tt_queue_add_after. `keys` and `groups` are borrowed. TT_EINVAL for a negative or
+ * non-finite period, wave 0 or a NULL group; on TT_ENOMEM some keys may already be scheduled
+ * and calling again is safe.
  */
-tt_code tt_queue_resync_spread(tt_queue *q, const char *const *keys, size_t n,
-                               double period_seconds, size_t wave);
+tt_code tt_queue_resync_spread(tt_queue *q, const char *const *keys, const char *const *groups,
+                               size_t n, double period_seconds, size_t wave);
 
 /*
  * Seconds until the delayed add of `key` fires (0 if overdue), or -1 when it has none. For

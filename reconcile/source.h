@@ -18,7 +18,8 @@ typedef struct tt_source_handler {
     void (*upsert)(void *ud, tt_resource *r);
     /* The resource `key` ("Kind/namespace/name") is no longer declared by the source. */
     void (*remove)(void *ud, const char *key);
-    /* The initial listing has been delivered in full (like an informer's HasSynced). */
+    /* The initial listing has been delivered in full (like an informer's HasSynced). The
+     * engine starts reconciling only then, so it can order the whole listing for batching. */
     void (*synced)(void *ud);
     /* Problems found while reading (already attached to invalid resources when possible);
      * borrowed for the call. May be NULL. */

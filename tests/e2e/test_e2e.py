@@ -1250,6 +1250,52 @@ def case_requested(c):
     check(rc == 0, 'trimtab run exited %s on SIGTERM' % rc)
 
 
+def case_batching(c):
+    """Observe reads are batched by what the APIs share: 200 services in 20 clusters, written
+    so that directory order interleaves the clusters, are observed cluster by cluster — on the
+    first listing of `run --once` and on a running operator's resync alike."""
+    clusters, per = 20, 10
+    c.sim.control('POST', '/_awssim/fixtures', {'region': REGION, 'ecs': {'clusters': [
+        {'name': 'k%02d' % k, 'services': [{'name': 's%02d-%02d' % (k, i), 'desiredCount': 1}
+                                          for i in range(per)]} for k in range(clusters)]}})
+    for i in range(per):
+        for k in range(clusters):
+            name = 's%02d-%02d' % (k, i)
+            c.write('%03d-%s.yaml' % (i * clusters + k, name),
+                    simple(name, cluster='k%02d' % k))
+    # Creating 200 targets and policies: past the 20 requests/s meant for real AWS.
+    p, calls = c.run_once('--aws-rate', '0', expect_rc=0)
+    p, calls = c.run_once('--aws-rate', '0', expect_rc=0)
+    check(not writes(calls), 'the no-op run wrote', ops(calls, 'write'))
+    n = {op: sum(1 for x in calls if x['operation'] == op) for op in
+         ('DescribeServices', 'DescribeScalableTargets', 'DescribeScalingPolicies')}
+    log('  no-op run --once of 200: %s' % n)
+    # The floor: 20 DescribeServices (10 of one cluster each), 4 DescribeScalableTargets
+    # (50 ids), 20 DescribeScalingPolicies (10 a page). Scattered batches take ~40 + 4 + 20.
+    check(n['DescribeServices'] <= 22, 'DescribeServices was not filled cluster by cluster', n)
+    check(n['DescribeScalableTargets'] <= 5 and n['DescribeScalingPolicies'] <= 22,
+          'Application Auto Scaling reads were not batched', n)
+
+    # A running operator's resync: waves of 50 keys, one second apart (4 waves in 4 s), each
+    # five whole clusters: five DescribeServices for every DescribeScalableTargets (50 ids).
+    # Waves cut by kind and hash alone would span ~18 clusters each.
+    proc = c.start('--resync', '4s', '--aws-rate', '0')
+    wait_for(lambda: len(c.sim.calls(operation='DescribeServices')) >= 20, 30,
+             'the start-up reconcile')
+    c.sim.reset_calls()
+    time.sleep(8.0)  # the first resync starts 4 s after start-up: its waves come at 4-7 s
+    calls = c.sim.calls()
+    rc, _ = stop(proc)
+    check(rc == 0, 'trimtab run exited %s on SIGTERM' % rc)
+    check(not writes(calls), 'the resync wrote', ops(calls, 'write'))
+    ds = sum(1 for x in calls if x['operation'] == 'DescribeServices')
+    dst = sum(1 for x in calls if x['operation'] == 'DescribeScalableTargets')
+    log('  one resync period: %d DescribeServices, %d DescribeScalableTargets' % (ds, dst))
+    check(dst >= 2, 'fewer than two resync waves in one period', ops(calls))
+    check(ds <= 6 * dst, 'resync waves were not grouped by cluster: %d DescribeServices for %d '
+          'waves' % (ds, dst))
+
+
 CASES = {
     'create_noop': case_create_noop,
     'drift': case_drift,
@@ -1265,6 +1311,7 @@ CASES = {
     'status_plan': case_status_plan,
     'status_readonly': case_status_readonly,
     'requested': case_requested,
+    'batching': case_batching,
 }
 
 if __name__ == '__main__':

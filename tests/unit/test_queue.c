@@ -633,7 +633,7 @@ static void resync_spreads_evenly_and_stably(void **state)
     assert_non_null(sorted);
     for (int i = 0; i < RS_N; i++)
         ptrs[i] = keys[i];
-    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, RS_N, period, 1), TT_OK);
+    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, NULL, RS_N, period, 1), TT_OK);
     /* The first slot is now; every other key waits for its slot. */
     assert_int_equal(tt_queue_len(f->q), 1);
     assert_int_equal(tt_queue_delayed_len(f->q), RS_N - 1);
@@ -653,7 +653,7 @@ static void resync_spreads_evenly_and_stably(void **state)
     assert_non_null(q2);
     for (int i = 0; i < RS_N; i++)
         ptrs[i] = keys[RS_N - 1 - i];
-    assert_int_equal(tt_queue_resync_spread(q2, ptrs, RS_N, period, 1), TT_OK);
+    assert_int_equal(tt_queue_resync_spread(q2, ptrs, NULL, RS_N, period, 1), TT_OK);
     resync_offsets(q2, keys, slot, again);
     for (int i = 0; i < RS_N; i++)
         assert_true(fabs(again[i] - due[i]) < 0.001);
@@ -661,12 +661,12 @@ static void resync_spreads_evenly_and_stably(void **state)
 
     /* A bad key anywhere in the list schedules nothing. */
     ptrs[5] = NULL;
-    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, RS_N, period, 1), TT_EINVAL);
+    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, NULL, RS_N, period, 1), TT_EINVAL);
     assert_int_equal(tt_queue_delayed_len(f->q), RS_N - 1);
-    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, 3, 0.0, 1), TT_EINVAL);
-    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, 3, NAN, 1), TT_EINVAL);
-    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, 3, period, 0), TT_EINVAL);
-    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, 0, period, 1), TT_OK);
+    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, NULL, 3, -1.0, 1), TT_EINVAL);
+    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, NULL, 3, NAN, 1), TT_EINVAL);
+    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, NULL, 3, period, 0), TT_EINVAL);
+    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, NULL, 0, period, 1), TT_OK);
     free(keys);
     free(due);
     free(again);
@@ -682,7 +682,7 @@ static void resync_waves_group_by_kind(void **state)
     /* 30 keys, 10 of each kind, waves of 10 over 3 s: one kind per wave, one second apart. */
     for (int i = 0; i < 30; i++)
         ptrs[i] = keys[i];
-    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, 30, 3.0, 10), TT_OK);
+    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, NULL, 30, 3.0, 10), TT_OK);
     assert_int_equal(tt_queue_len(f->q), 10);
     assert_int_equal(tt_queue_delayed_len(f->q), 20);
     for (int i = 0; i < 30; i++) {
@@ -697,6 +697,55 @@ static void resync_waves_group_by_kind(void **state)
     }
     for (int i = 0; i < 10; i++)
         assert_true(strncmp(tt_queue_pop(f->q, NULL), "Alarm/", 6) == 0);
+    free(keys);
+}
+
+/*
+ * The caller's groups order the waves (the engine groups ECS services by cluster so a wave
+ * fills DescribeServices' ten), and a period of 0 adds every key now in that order.
+ */
+static void resync_waves_follow_groups(void **state)
+{
+    struct fixture *f = *state;
+    rs_key *keys = rs_keys();
+    const char *ptrs[40], *groups[40], *seen[40];
+    static const char *const clusters[] = {"ScalingPolicy|ecs|eu-west-1|blue",
+                                           "ScalingPolicy|ecs|eu-west-1|green"};
+
+    /* 40 keys of three kinds alternating between two groups: waves of 20 over 2 s. */
+    for (int i = 0; i < 40; i++) {
+        ptrs[i] = keys[i];
+        groups[i] = clusters[i % 2];
+    }
+    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, groups, 40, 2.0, 20), TT_OK);
+    for (int i = 0; i < 40; i++) {
+        double d = tt_queue_due_in(f->q, ptrs[i]);
+        if (i % 2 == 0)
+            assert_true(d < 0); /* blue: the first wave, waiting now */
+        else
+            assert_true(fabs(d - 1.0) < 0.01); /* green: one second later */
+    }
+    tt_queue_destroy(f->q);
+    f->q = tt_queue_create(f->loop);
+    assert_non_null(f->q);
+
+    /* Period 0: everything waits now, popped group by group. */
+    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, groups, 40, 0.0, 1), TT_OK);
+    assert_int_equal(tt_queue_len(f->q), 40);
+    assert_int_equal(tt_queue_delayed_len(f->q), 0);
+    for (int i = 0; i < 40; i++) {
+        const char *k = tt_queue_pop(f->q, NULL);
+        int idx;
+        assert_non_null(k);
+        seen[i] = k;
+        idx = atoi(strrchr(k, '-') + 1);
+        assert_int_equal(idx % 2, i < 20 ? 0 : 1);
+    }
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(tt_queue_done(f->q, seen[i]), TT_OK);
+    groups[7] = NULL;
+    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, groups, 40, 1.0, 1), TT_EINVAL);
+    assert_int_equal(tt_queue_len(f->q), 0);
     free(keys);
 }
 
@@ -745,7 +794,7 @@ static void resync_trickles_on_the_loop(void **state)
     for (int i = 0; i < TR_N; i++)
         ptrs[i] = keys[i];
     t->t0 = now_s();
-    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, TR_N, period, 1), TT_OK);
+    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, NULL, TR_N, period, 1), TT_OK);
     run_until(f->loop, trickle_done, t, 3.0);
     assert_int_equal(t->n, TR_N);
     for (int i = 0; i < TR_N; i++) {
@@ -792,7 +841,7 @@ static void shut_down_stops_handing_out(void **state)
     assert_int_equal(tt_queue_add(f->q, "k/ns/d"), TT_ECANCELLED);
     assert_int_equal(tt_queue_add_after(f->q, "k/ns/d", 0.01), TT_ECANCELLED);
     assert_int_equal(tt_queue_add_rate_limited(f->q, "k/ns/d"), TT_ECANCELLED);
-    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, 1, 1.0, 1), TT_ECANCELLED);
+    assert_int_equal(tt_queue_resync_spread(f->q, ptrs, NULL, 1, 1.0, 1), TT_ECANCELLED);
 
     /* Keys in flight can still finish; a dirty one is not handed out again. */
     assert_int_equal(tt_queue_processing_len(f->q), 1);
@@ -1041,6 +1090,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(rate_limited_backs_off_and_forget_resets, setup, teardown),
         cmocka_unit_test_setup_teardown(resync_spreads_evenly_and_stably, setup, teardown),
         cmocka_unit_test_setup_teardown(resync_waves_group_by_kind, setup, teardown),
+        cmocka_unit_test_setup_teardown(resync_waves_follow_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(resync_trickles_on_the_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(shut_down_stops_handing_out, setup, teardown),
         cmocka_unit_test_setup_teardown(destroy_stops_the_timer, setup, teardown),
