@@ -226,12 +226,16 @@ def bench_cli(n, env):
 
 
 def main():
+    global CLUSTERS
     ap = argparse.ArgumentParser()
     ap.add_argument("--trimtab", required=True)
     ap.add_argument("--n", default="1000,10000")
     ap.add_argument("--json")
     ap.add_argument("--no-compare", action="store_true", help="skip boto3 and the CLI")
+    ap.add_argument("--clusters", type=int, default=CLUSTERS,
+                    help="ECS clusters the services are spread over (round robin)")
     args = ap.parse_args()
+    CLUSTERS = args.clusters
     env = dict(os.environ, **CREDS)
     env.pop("AWS_PROFILE", None)
     py = subprocess.run([os.path.join(TOP, "scripts", "python.sh"), "boto3"],
