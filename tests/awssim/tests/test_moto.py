@@ -72,7 +72,14 @@ SCENARIO = [
          {'cluster': 'demo', 'serviceName': 'web3', 'taskDefinition': 'web', 'desiredCount': 1}),
     # Application Auto Scaling
     step('aas.register', 'application-autoscaling', 'RegisterScalableTarget',
-         dict(ECS_TARGET, MinCapacity=1, MaxCapacity=5)),
+         dict(ECS_TARGET, MinCapacity=1, MaxCapacity=5),
+         save=lambda r, c: c.update(target_arn=r.get('ScalableTargetARN'))),
+    # trimtab marks what it owns with a tag on the scalable target.
+    step('aas.tag', 'application-autoscaling', 'TagResource',
+         lambda c: {'ResourceARN': c['target_arn'] or 'arn:aws:application-autoscaling:x',
+                    'Tags': {'trimtab.dev/owner': 'shop/web'}}),
+    step('aas.list-tags', 'application-autoscaling', 'ListTagsForResource',
+         lambda c: {'ResourceARN': c['target_arn'] or 'arn:aws:application-autoscaling:x'}),
     step('aas.register-2', 'application-autoscaling', 'RegisterScalableTarget',
          dict(ECS_TARGET, ResourceId='service/demo/web2', MinCapacity=1, MaxCapacity=5)),
     step('aas.register-3', 'application-autoscaling', 'RegisterScalableTarget',
