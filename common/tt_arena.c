@@ -119,3 +119,12 @@ size_t tt_arena_size(const tt_arena *a)
 {
     return a ? a->total : 0;
 }
+
+size_t tt_arena_used(const tt_arena *a)
+{
+    size_t used = 0;
+
+    for (const struct block *b = a ? a->head : NULL; b != NULL; b = b->next)
+        used += b->used + (b->next != NULL ? alignof(max_align_t) : 0);
+    return used;
+}

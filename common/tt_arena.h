@@ -23,5 +23,8 @@ char *tt_arena_strdup(tt_arena *a, const char *s);
 char *tt_arena_strndup(tt_arena *a, const char *s, size_t n);
 /* Bytes held by the arena's blocks, for memory accounting. */
 size_t tt_arena_size(const tt_arena *a);
+/* A first block size with which the same allocations, made again in the same order, fit one
+ * block: the bytes used plus the alignment a block boundary may have saved. */
+size_t tt_arena_used(const tt_arena *a);
 
 #endif

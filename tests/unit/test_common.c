@@ -45,6 +45,39 @@ static void arena_keeps_alignment_and_strings(void **state)
     tt_arena_destroy(NULL);
 }
 
+/* The same allocations replayed into an arena of tt_arena_used() bytes fit its one block. */
+static void arena_used_sizes_a_replay(void **state)
+{
+    static const size_t sizes[] = {24, 3, 17, 40, 1, 9, 64, 5, 33, 8, 2, 50, 7, 16, 30};
+    tt_arena *a = tt_arena_create(48), *b;
+    size_t used;
+    (void)state;
+    assert_non_null(a);
+    for (int round = 0; round < 4; round++)
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+            assert_non_null(i % 2 ? tt_arena_strndup(a,
+                                                     "abcdefghijklmnopqrstuvwxyz0123456789"
+                                                     "abcdefghijklmnopqrstuvwxyz",
+                                                     sizes[i] - 1)
+                                  : tt_arena_alloc(a, sizes[i]));
+    used = tt_arena_used(a);
+    assert_true(used < tt_arena_size(a)); /* several blocks, partly filled */
+    b = tt_arena_create(used);
+    assert_non_null(b);
+    for (int round = 0; round < 4; round++)
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+            assert_non_null(i % 2 ? tt_arena_strndup(b,
+                                                     "abcdefghijklmnopqrstuvwxyz0123456789"
+                                                     "abcdefghijklmnopqrstuvwxyz",
+                                                     sizes[i] - 1)
+                                  : tt_arena_alloc(b, sizes[i]));
+    assert_int_equal(tt_arena_size(b), used); /* one block, no second one needed */
+    assert_true(tt_arena_used(b) <= used);
+    assert_int_equal(tt_arena_used(NULL), 0);
+    tt_arena_destroy(a);
+    tt_arena_destroy(b);
+}
+
 static void parse_i64_is_strict(void **state)
 {
     int64_t v;
@@ -96,6 +129,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(buf_grows_and_stays_terminated),
         cmocka_unit_test(arena_keeps_alignment_and_strings),
+        cmocka_unit_test(arena_used_sizes_a_replay),
         cmocka_unit_test(parse_i64_is_strict),
         cmocka_unit_test(edit_distance_bounds),
         cmocka_unit_test(error_set_and_prefix),

@@ -12,6 +12,7 @@
 
 #include "loader.h"
 #include "model.h"
+#include "tt_arena.h"
 
 /* Loads `text` as one file and runs the whole-set checks; returns the diagnostics as text. */
 struct loaded {
@@ -95,6 +96,9 @@ static void scaling_policy_with_defaults(void **state)
     assert_false(s->target_tracking[0].disable_scale_in.v);
     assert_string_equal(s->scheduled[0].aws_schedule, "cron(0 8 ? * MON-FRI *)");
     assert_string_equal(s->scheduled[0].timezone, "Europe/Berlin");
+    /* The resource's arena is exactly its size: one block, nothing of a default block left. */
+    assert_int_equal(tt_arena_size(r->arena), tt_arena_used(r->arena));
+    assert_true(tt_arena_size(r->arena) < 1024);
     unload(&l);
 }
 
@@ -193,6 +197,8 @@ static void invalid_resource_keeps_identity_others_valid(void **state)
     assert_string_equal(find(&l, "ScalingPolicy/default/bad")->problem,
                         "t.yaml:6: spec.target.ecs.service: is required");
     assert_null(find(&l, "ScalingPolicy/default/good")->problem);
+    /* Built twice for an exact arena, but reported once. */
+    assert_int_equal(tt_diags_count(l.diags), 1);
     unload(&l);
 }
 
