@@ -45,32 +45,31 @@ static void arena_keeps_alignment_and_strings(void **state)
     tt_arena_destroy(NULL);
 }
 
+/* A fixed mix of aligned allocations and short strings. */
+static void allocate_mix(tt_arena *a)
+{
+    static const size_t sizes[] = {24, 3, 17, 40, 1, 9, 64, 5, 33, 8, 2, 50, 7, 16, 30};
+    static const char text[] = "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz";
+
+    for (int round = 0; round < 4; round++)
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+            assert_non_null(i % 2 ? tt_arena_strndup(a, text, sizes[i] - 1)
+                                  : tt_arena_alloc(a, sizes[i]));
+}
+
 /* The same allocations replayed into an arena of tt_arena_used() bytes fit its one block. */
 static void arena_used_sizes_a_replay(void **state)
 {
-    static const size_t sizes[] = {24, 3, 17, 40, 1, 9, 64, 5, 33, 8, 2, 50, 7, 16, 30};
     tt_arena *a = tt_arena_create(48), *b;
     size_t used;
     (void)state;
     assert_non_null(a);
-    for (int round = 0; round < 4; round++)
-        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
-            assert_non_null(i % 2 ? tt_arena_strndup(a,
-                                                     "abcdefghijklmnopqrstuvwxyz0123456789"
-                                                     "abcdefghijklmnopqrstuvwxyz",
-                                                     sizes[i] - 1)
-                                  : tt_arena_alloc(a, sizes[i]));
+    allocate_mix(a);
     used = tt_arena_used(a);
     assert_true(used < tt_arena_size(a)); /* several blocks, partly filled */
     b = tt_arena_create(used);
     assert_non_null(b);
-    for (int round = 0; round < 4; round++)
-        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
-            assert_non_null(i % 2 ? tt_arena_strndup(b,
-                                                     "abcdefghijklmnopqrstuvwxyz0123456789"
-                                                     "abcdefghijklmnopqrstuvwxyz",
-                                                     sizes[i] - 1)
-                                  : tt_arena_alloc(b, sizes[i]));
+    allocate_mix(b);
     assert_int_equal(tt_arena_size(b), used); /* one block, no second one needed */
     assert_true(tt_arena_used(b) <= used);
     assert_int_equal(tt_arena_used(NULL), 0);
