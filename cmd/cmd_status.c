@@ -134,7 +134,7 @@ int tt_cmd_status(int argc, char **argv)
             return 0;
         }
     }
-    rows.st = tt_state_open(cfg.state_dir, &e);
+    rows.st = tt_state_open(cfg.state_dir, false, &e);
     rows.records = json_array();
     if (rows.st == NULL || rows.records == NULL) {
         fprintf(stderr, "trimtab status: %s\n", rows.st ? "out of memory" : e.message);

@@ -415,6 +415,7 @@ static void add_grouped(tt_engine *e, const char **keys, size_t n, double period
         const struct entry *en = tt_map_get(e->store, keys[i]);
         const tt_resource *r = en->r;
         const tt_provider *p = r->invalid ? NULL : tt_provider_for(r);
+        const char *affinity = p != NULL && p->affinity != NULL ? p->affinity(r) : NULL;
 
         /* Offsets, not pointers: the buffer moves as it grows. The NUL ends each group. */
         offsets[i] = text.len;
@@ -422,7 +423,7 @@ static void add_grouped(tt_engine *e, const char **keys, size_t n, double period
         if (rc == TT_OK && p != NULL)
             rc = tt_buf_printf(&text, "|%s|%s|%s|%s", p->name, region_of(e, r),
                                r->spec.common->role_arn ? r->spec.common->role_arn : "",
-                               p->affinity != NULL ? p->affinity(r) : "");
+                               affinity != NULL ? affinity : "");
         if (rc == TT_OK)
             rc = tt_buf_append(&text, "", 1);
     }
@@ -433,8 +434,10 @@ static void add_grouped(tt_engine *e, const char **keys, size_t n, double period
     if (tt_queue_resync_spread(e->q, keys, groups, n, period, wave) == TT_OK)
         goto out;
 fallback:
-    /* Out of memory: the keys still get reconciled, in any order. */
-    tt_queue_resync_spread(e->q, keys, NULL, n, period, wave);
+    /* Out of memory: the keys still get reconciled, in any order, at worst one by one. */
+    if (tt_queue_resync_spread(e->q, keys, NULL, n, period, wave) != TT_OK)
+        for (size_t i = 0; i < n; i++)
+            tt_queue_add(e->q, keys[i]);
 out:
     tt_buf_cleanup(&text);
     free(offsets);
@@ -1198,7 +1201,9 @@ static void start_job(tt_engine *e, const char *key)
 
 /* ---- source handler ------------------------------------------------------------------------- */
 
-/* Queues `key` (a store entry's), or holds it until the first listing is complete. */
+/* Queues `key` (a store entry's), or holds it until the first listing is complete. The held
+ * pointer stays valid: entries are freed only when a job ends, and no job starts before
+ * synced (the queue's notifications and the resync wait for it). */
 static void add_key(tt_engine *e, const char *key)
 {
     if (!e->synced) {
@@ -1353,6 +1358,8 @@ static void on_resync(struct ev_loop *loop, ev_timer *w, int revents)
 
     (void)loop;
     (void)revents;
+    if (!e->synced)
+        return; /* the first listing is still arriving; it is queued whole at synced */
     l.keys = malloc((tt_map_len(e->store) + 1) * sizeof(*l.keys));
     if (l.keys == NULL)
         return;
@@ -1385,7 +1392,8 @@ tt_engine *tt_engine_create(struct ev_loop *loop, struct tt_aws *aws, const tt_e
         goto fail;
     }
     tt_queue_set_ready(e->q, on_ready, e);
-    if (cfg->state_dir != NULL && (e->state = tt_state_open(cfg->state_dir, err)) == NULL)
+    if (cfg->state_dir != NULL &&
+        (e->state = tt_state_open(cfg->state_dir, !cfg->state_readonly, err)) == NULL)
         goto fail;
     e->events = tt_events_open(loop, cfg->events_path, 30, event_to_log, e, err);
     if (e->events == NULL)

@@ -451,8 +451,8 @@ tt_code tt_model_from_json(const json_t *obj, const tt_doc_src *src, tt_diags *d
     size_t need;
     tt_code rc = build(obj, src, diags, 1024, out);
 
-    if (*out == NULL)
-        return rc;
+    if (*out == NULL || rc != TT_OK)
+        return rc; /* an invalid resource gets more problems noted later: keep the room */
     need = tt_arena_used((*out)->arena);
     if (need + 64 >= tt_arena_size((*out)->arena))
         return rc; /* already tight (or grew past its first block by little) */

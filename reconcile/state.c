@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,21 +47,31 @@ static void path_of(const tt_state *st, const char *key, tt_buf *out)
     tt_buf_printf(out, "%s/resources/%s.json", st->dir, key);
 }
 
-/* Removes `dir/name` when it is the temporary file of a write whose process is gone (a kill -9
- * between fopen and rename). A live writer's file is left alone: two processes on one state
- * directory is a misuse, but it must not make the other one's rename fail. */
+/*
+ * Removes `dir/name` when it is the temporary file ".<name>.json.tmp.<pid>" of a write whose
+ * process is gone (a kill -9 between fopen and rename). Only a writer sweeps, at open, before
+ * it has written anything: a file with its own pid is stale too (an operator in a container is
+ * pid 1 on every restart). A live writer's file is left alone: two writers on one state
+ * directory is a misuse, but it must not make the other one's rename fail. Read-only users
+ * (`status`, `plan`) never sweep, since they may run in another pid namespace, where kill()
+ * cannot see the writer.
+ */
 static void sweep_temp(const tt_buf *dir, const char *name)
 {
-    const char *mark = strstr(name, ".tmp.");
+    const char *mark = NULL;
     char *end;
     long pid;
     tt_buf path;
 
-    if (mark == NULL)
+    for (const char *p = strstr(name, ".json.tmp."); p != NULL; p = strstr(p + 1, ".json.tmp."))
+        mark = p + strlen(".json.tmp.");
+    if (mark == NULL || *mark < '0' || *mark > '9')
         return;
-    pid = strtol(mark + 5, &end, 10);
-    if (*end != '\0' || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 ||
-        errno != ESRCH)
+    errno = 0;
+    pid = strtol(mark, &end, 10);
+    if (*end != '\0' || errno != 0 || pid <= 0 || pid > INT_MAX)
+        return;
+    if (pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
         return;
     tt_buf_init(&path);
     tt_buf_printf(&path, "%s/%s", dir->data, name);
@@ -68,9 +79,9 @@ static void sweep_temp(const tt_buf *dir, const char *name)
     tt_buf_cleanup(&path);
 }
 
-/* Indexes DIR/resources/<Kind>/<ns>/<name>.json; unreadable parts are skipped and stale
- * temporary files are swept. */
-static void index_records(tt_state *st)
+/* Indexes DIR/resources/<Kind>/<ns>/<name>.json; unreadable parts are skipped. A writer also
+ * sweeps stale temporary files. */
+static void index_records(tt_state *st, bool writer)
 {
     tt_buf path;
     DIR *kinds, *nss, *names;
@@ -95,7 +106,8 @@ static void index_records(tt_state *st)
                 size_t len = strlen(f->d_name);
                 char key[768];
                 if (f->d_name[0] == '.') {
-                    sweep_temp(&path, f->d_name);
+                    if (writer)
+                        sweep_temp(&path, f->d_name);
                     continue;
                 }
                 if (len < 6 || strcmp(f->d_name + len - 5, ".json") != 0)
@@ -115,7 +127,7 @@ static void index_records(tt_state *st)
     tt_buf_cleanup(&path);
 }
 
-tt_state *tt_state_open(const char *dir, tt_error *err)
+tt_state *tt_state_open(const char *dir, bool writer, tt_error *err)
 {
     tt_state *st = calloc(1, sizeof(*st));
     tt_buf path;
@@ -134,7 +146,7 @@ tt_state *tt_state_open(const char *dir, tt_error *err)
         return NULL;
     }
     tt_buf_cleanup(&path);
-    index_records(st);
+    index_records(st, writer);
     return st;
 }
 

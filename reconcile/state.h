@@ -15,13 +15,16 @@
 #define TT_STATE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "tt_error.h"
 
 typedef struct tt_state tt_state;
 
-/* Opens (creating) the directory and indexes the records already there. NULL with `err`. */
-tt_state *tt_state_open(const char *dir, tt_error *err);
+/* Opens (creating) the directory and indexes the records already there. A `writer` (the one
+ * process that writes records) also removes the temporary files a killed writer left; readers
+ * (`status`, `plan`) never remove anything. NULL with `err`. */
+tt_state *tt_state_open(const char *dir, bool writer, tt_error *err);
 /* Accepts NULL. */
 void tt_state_close(tt_state *st);
 /* The record of `key` ("Kind/namespace/name"), a new reference, or NULL when there is none or

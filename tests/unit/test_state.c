@@ -76,7 +76,7 @@ static void test_write_read_skip_remove(void **ctx)
 {
     const char *dir = *ctx;
     tt_error err = {0};
-    tt_state *st = tt_state_open(dir, &err);
+    tt_state *st = tt_state_open(dir, true, &err);
     json_t *rec = json_pack("{s:s,s:{s:i}}", "kind", "ScalingPolicy", "spec", "min", 1);
     json_t *back;
     size_t written, skipped;
@@ -101,28 +101,42 @@ static void test_write_read_skip_remove(void **ctx)
 }
 
 /* A kill -9 between writing the temporary file and renaming it leaves a dot file, which is
- * never taken for a record; the next open removes it, unless its writer is still alive. */
+ * never taken for a record. The next writer to open removes it unless its writer is alive; a
+ * file with the opener's own pid is stale too (pid 1 in a container, restart after restart).
+ * A reader (status, plan) removes nothing. */
 static void test_sweeps_dead_writers_temp_files(void **ctx)
 {
     const char *dir = *ctx;
     tt_error err = {0};
-    tt_state *st = tt_state_open(dir, &err);
+    tt_state *st = tt_state_open(dir, true, &err);
     json_t *rec = json_pack("{s:s}", "kind", "Alarm");
-    char dead[128], live[128];
+    char dead[128], live[128], own[128];
+    const char *other = "resources/Alarm/ops/.notes.tmp.1";
 
     assert_non_null(st);
     assert_int_equal(tt_state_write(st, "Alarm/ops/cpu", rec, &err), TT_OK);
     tt_state_close(st);
     snprintf(dead, sizeof(dead), "resources/Alarm/ops/.mem.json.tmp.%d", (int)dead_pid());
     snprintf(live, sizeof(live), "resources/Alarm/ops/.disk.json.tmp.%d", (int)getppid());
+    snprintf(own, sizeof(own), "resources/Alarm/ops/.net.json.tmp.%d", (int)getpid());
     touch(dir, dead);
     touch(dir, live);
+    touch(dir, own);
+    touch(dir, other);
 
-    st = tt_state_open(dir, &err);
+    st = tt_state_open(dir, false, &err);
     assert_non_null(st);
     assert_int_equal(tt_state_count(st), 1); /* the half-written records are not records */
+    tt_state_close(st);
+    assert_true(exists(dir, dead) && exists(dir, own) && exists(dir, live));
+
+    st = tt_state_open(dir, true, &err);
+    assert_non_null(st);
+    assert_int_equal(tt_state_count(st), 1);
     assert_false(exists(dir, dead));
+    assert_false(exists(dir, own));
     assert_true(exists(dir, live));
+    assert_true(exists(dir, other)); /* not a name trimtab writes */
     assert_true(exists(dir, "resources/Alarm/ops/cpu.json"));
     json_decref(rec);
     tt_state_close(st);
