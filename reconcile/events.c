@@ -10,23 +10,29 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "tt_map.h"
 #include "tt_str.h"
 
-/* The last event of one resource, kept until a different one replaces it. */
+/*
+ * The last event of one resource, kept until a different one replaces it or it expires. One
+ * allocation holds it and its strings: every resource has one after its first reconcile, and
+ * they are made while a converge churns the heap, so fewer, denser blocks pin fewer pages.
+ */
 struct last {
-    char *type;
-    char *reason;
-    char *message;
+    const char *type; /* these three point into text */
+    const char *reason;
+    const char *message;
     unsigned count;   /* occurrences so far */
     unsigned written; /* the count the log already shows */
     double seen;      /* ev_time() of the last occurrence */
-    char first[32];
-    char last[32];
+    char first[24];   /* "2026-11-24T05:32:37Z" */
+    char last[24];
+    char text[]; /* type, reason and message, each NUL-terminated */
 };
 
 struct tt_events {
     FILE *out;     /* NULL: no file */
-    json_t *lasts; /* key → pointer to struct last, stored as an integer */
+    tt_map *lasts; /* key → struct last (owned) */
     struct ev_loop *loop;
     ev_timer flush_timer;
     tt_events_sink sink;
@@ -45,21 +51,21 @@ static void now_iso(char *buf, size_t len)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static struct last *last_of(const tt_events *ev, const char *key)
+static struct last *last_new(const char *type, const char *reason, const char *msg)
 {
-    json_t *p = json_object_get(ev->lasts, key);
+    size_t nt = strlen(type) + 1, nr = strlen(reason) + 1, nm = strlen(msg) + 1;
+    struct last *l = malloc(sizeof(*l) + nt + nr + nm);
 
-    return p ? (struct last *)(uintptr_t)json_integer_value(p) : NULL;
-}
-
-static void last_free(struct last *l)
-{
     if (l == NULL)
-        return;
-    free(l->type);
-    free(l->reason);
-    free(l->message);
-    free(l);
+        return NULL;
+    memset(l, 0, sizeof(*l));
+    memcpy(l->text, type, nt);
+    memcpy(l->text + nt, reason, nr);
+    memcpy(l->text + nt + nr, msg, nm);
+    l->type = l->text;
+    l->reason = l->text + nt;
+    l->message = l->text + nt + nr;
+    return l;
 }
 
 /* Splits "Kind/namespace/name" into the object reference of an event line. */
@@ -108,24 +114,38 @@ static void flush_one(tt_events *ev, const char *key, struct last *l)
     }
 }
 
+struct flush_ctx {
+    tt_events *ev;
+    double now;
+    const char **expired; /* keys to drop once the walk is over (tt_map forbids it during) */
+    size_t nexpired;
+};
+
+static void flush_entry(void *ud, const char *key, void *value)
+{
+    struct flush_ctx *c = ud;
+    struct last *l = value;
+
+    flush_one(c->ev, key, l);
+    /* An event not seen again for an hour starts a new count next time, as Kubernetes events
+     * expire; dropping it keeps memory flat over long runs. */
+    if (c->now - l->seen > 3600 && c->expired != NULL)
+        c->expired[c->nexpired++] = key;
+}
+
 void tt_events_flush(tt_events *ev)
 {
-    const char *key;
-    json_t *v;
-    void *tmp;
-    double now = ev->loop ? ev_now(ev->loop) : ev_time();
+    struct flush_ctx c = {ev, ev->loop ? ev_now(ev->loop) : ev_time(), NULL, 0};
 
-    json_object_foreach_safe(ev->lasts, tmp, key, v)
-    {
-        struct last *l = (struct last *)(uintptr_t)json_integer_value(v);
-        flush_one(ev, key, l);
-        /* An event not seen again for an hour starts a new count next time, as Kubernetes
-         * events expire; dropping it keeps memory flat over long runs. */
-        if (now - l->seen > 3600) {
-            last_free(l);
-            json_object_del(ev->lasts, key);
-        }
+    c.expired = malloc((tt_map_len(ev->lasts) + 1) * sizeof(*c.expired));
+    tt_map_foreach(ev->lasts, flush_entry, &c);
+    for (size_t i = 0; i < c.nexpired; i++) {
+        /* The key is the map's copy, freed by the delete: copy it first. */
+        char key[512];
+        snprintf(key, sizeof(key), "%s", c.expired[i]);
+        free(tt_map_del(ev->lasts, key));
     }
+    free(c.expired);
 }
 
 static void on_flush(struct ev_loop *loop, ev_timer *w, int revents)
@@ -140,14 +160,14 @@ tt_events *tt_events_open(struct ev_loop *loop, const char *path, double flush_s
 {
     tt_events *ev = calloc(1, sizeof(*ev));
 
-    if (ev == NULL || (ev->lasts = json_object()) == NULL) {
+    if (ev == NULL || (ev->lasts = tt_map_create()) == NULL) {
         free(ev);
         tt_error_set(err, TT_ENOMEM, "out of memory");
         return NULL;
     }
     if (path != NULL && (ev->out = fopen(path, "a")) == NULL) {
         tt_error_set(err, TT_EIO, "cannot open the events log %s: %s", path, strerror(errno));
-        json_decref(ev->lasts);
+        tt_map_destroy(ev->lasts);
         free(ev);
         return NULL;
     }
@@ -165,24 +185,22 @@ tt_events *tt_events_open(struct ev_loop *loop, const char *path, double flush_s
     return ev;
 }
 
+static void close_entry(void *ud, const char *key, void *value)
+{
+    flush_one(ud, key, value);
+    free(value);
+}
+
 void tt_events_close(tt_events *ev)
 {
-    const char *key;
-    json_t *v;
-
     if (ev == NULL)
         return;
     if (ev->loop != NULL) {
         ev_ref(ev->loop);
         ev_timer_stop(ev->loop, &ev->flush_timer);
     }
-    json_object_foreach(ev->lasts, key, v)
-    {
-        struct last *l = (struct last *)(uintptr_t)json_integer_value(v);
-        flush_one(ev, key, l);
-        last_free(l);
-    }
-    json_decref(ev->lasts);
+    tt_map_foreach(ev->lasts, close_entry, ev);
+    tt_map_destroy(ev->lasts);
     if (ev->out != NULL)
         fclose(ev->out);
     free(ev);
@@ -191,7 +209,7 @@ void tt_events_close(tt_events *ev)
 void tt_events_record(tt_events *ev, const char *key, const char *type, const char *reason,
                       const char *fmt, ...)
 {
-    struct last *l = last_of(ev, key);
+    struct last *l = tt_map_get(ev->lasts, key);
     char msg[1024];
     va_list ap;
 
@@ -209,19 +227,11 @@ void tt_events_record(tt_events *ev, const char *key, const char *type, const ch
     }
     if (l != NULL) {
         flush_one(ev, key, l);
-        last_free(l);
-        json_object_del(ev->lasts, key);
+        free(tt_map_del(ev->lasts, key));
     }
-    l = calloc(1, sizeof(*l));
+    l = last_new(type, reason, msg);
     if (l == NULL)
         return;
-    l->type = strdup(type);
-    l->reason = strdup(reason);
-    l->message = strdup(msg);
-    if (l->type == NULL || l->reason == NULL || l->message == NULL) {
-        last_free(l);
-        return;
-    }
     l->count = 1;
     l->written = 1;
     l->seen = ev->loop ? ev_now(ev->loop) : ev_time();
@@ -230,8 +240,8 @@ void tt_events_record(tt_events *ev, const char *key, const char *type, const ch
     write_line(ev, key, l, 0);
     if (ev->sink != NULL)
         ev->sink(ev->sink_ud, key, type, reason, msg, 1);
-    if (json_object_set_new(ev->lasts, key, json_integer((json_int_t)(uintptr_t)l)) != 0)
-        last_free(l);
+    if (tt_map_put(ev->lasts, key, l) == NULL)
+        free(l);
 }
 
 unsigned long tt_events_written(const tt_events *ev)

@@ -230,7 +230,11 @@ tt_code tt_state_write(tt_state *st, const char *key, const json_t *record, tt_e
         rc = tt_error_set(err, TT_EIO, "cannot rename %s: %s", tmp.data, strerror(errno));
         goto out;
     }
-    json_object_set_new(st->index, key, json_integer((json_int_t)h));
+    /* In place when the key is known: no allocation to strand among a converge's garbage. */
+    if (known != NULL)
+        json_integer_set(known, (json_int_t)h);
+    else
+        json_object_set_new(st->index, key, json_integer((json_int_t)h));
     st->written++;
 out:
     if (f != NULL)
