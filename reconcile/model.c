@@ -326,7 +326,8 @@ static tt_code build(const json_t *obj, const tt_doc_src *src, tt_diags *diags, 
     const char *api, *kind_name, *slash;
     const json_t *meta, *spec;
     tt_vctx v = {0};
-    tt_metadata *md = NULL;
+    /* Only read while building: the resource keeps what it needs (strings in the arena). */
+    tt_metadata md_storage = {0}, *md = &md_storage;
     tt_resource *r = NULL;
     tt_arena *arena = NULL;
     size_t diags_before = tt_diags_count(diags);
@@ -363,8 +364,7 @@ static tt_code build(const json_t *obj, const tt_doc_src *src, tt_diags *diags, 
     }
     v.arena = arena;
     r = tt_arena_alloc(arena, sizeof(*r));
-    md = tt_arena_alloc(arena, sizeof(*md));
-    if (r == NULL || md == NULL) {
+    if (r == NULL) {
         rc = TT_ENOMEM;
         goto out;
     }
