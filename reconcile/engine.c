@@ -869,12 +869,9 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
     }
     if (j->p->status != NULL)
         j->p->status(&in, j->status);
+    /* No "last reconcile time": a status that changes on every resync would be rewritten (and,
+     * from a cluster, sent to the API server) for every in-sync resource every period. */
     json_object_set_new(j->status, "observedGeneration", json_integer(gen));
-    {
-        char now[32];
-        now_iso(now, sizeof(now));
-        json_object_set_new(j->status, "lastReconcileTime", json_string(now));
-    }
     if (e->cfg.on_plan != NULL) {
         e->cfg.on_plan(e->cfg.on_plan_ud, r, j->plan, out.blocked, out.message, NULL);
         job_finish(j, RQ_FORGET, 0);

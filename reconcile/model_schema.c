@@ -2025,12 +2025,11 @@ static const tt_field condition_fields[] = {
 static const tt_schema condition_schema = {"condition", .fields = condition_fields,
                                            .nfields = NFIELDS(condition_fields)};
 
-#define STATUS_COMMON                                                                           \
-    {.name = "observedGeneration", .type = TT_F_INT, AT_LEAST(0)},                              \
-        {.name = "conditions", .type = TT_F_LIST, .sub = &condition_schema},                    \
-        {.name = "target", .type = TT_F_STRING, .doc = "What the resource manages, in short."}, \
-    {                                                                                           \
-        .name = "lastReconcileTime", .type = TT_F_STRING                                        \
+#define STATUS_COMMON                                                                        \
+    {.name = "observedGeneration", .type = TT_F_INT, AT_LEAST(0)},                           \
+        {.name = "conditions", .type = TT_F_LIST, .sub = &condition_schema},                 \
+    {                                                                                        \
+        .name = "target", .type = TT_F_STRING, .doc = "What the resource manages, in short." \
     }
 
 static const tt_field activity_fields[] = {

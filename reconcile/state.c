@@ -159,21 +159,46 @@ void tt_state_close(tt_state *st)
     free(st);
 }
 
+/* The hash the index keeps for a record's text (as written, without the final newline). */
+static json_int_t text_hash(const char *text, size_t len)
+{
+    return (json_int_t)(tt_hash64(text, len) & 0x7fffffffffffffffULL);
+}
+
 json_t *tt_state_read(tt_state *st, const char *key)
 {
-    tt_buf path;
-    json_t *rec = NULL;
+    json_t *known = json_object_get(st->index, key), *rec = NULL;
+    tt_buf path, text;
+    char chunk[8192];
+    size_t n;
+    FILE *f;
 
-    if (json_object_get(st->index, key) == NULL)
+    if (known == NULL)
         return NULL;
     tt_buf_init(&path);
+    tt_buf_init(&text);
     path_of(st, key, &path);
-    rec = json_load_file(path.data, 0, NULL);
+    f = fopen(path.data, "r");
+    while (f != NULL && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (tt_buf_append(&text, chunk, n) != TT_OK)
+            goto out;
+    }
+    if (f == NULL || ferror(f) || text.len == 0)
+        goto out;
+    rec = json_loadb(text.data, text.len, 0, NULL);
     if (rec != NULL && !json_is_object(rec)) {
         json_decref(rec);
         rec = NULL;
     }
+    /* Knowing the text's hash lets the next write of an unchanged record (a resync after a
+     * restart) skip the file instead of rewriting it. */
+    if (rec != NULL)
+        json_integer_set(known, text_hash(text.data, text.len - (text.data[text.len - 1] == '\n')));
+out:
+    if (f != NULL)
+        fclose(f);
     tt_buf_cleanup(&path);
+    tt_buf_cleanup(&text);
     return rec;
 }
 
@@ -188,7 +213,7 @@ tt_code tt_state_write(tt_state *st, const char *key, const json_t *record, tt_e
 
     if (text == NULL)
         return tt_error_set(err, TT_ENOMEM, "out of memory");
-    h = tt_hash64_str(text) & 0x7fffffffffffffffULL;
+    h = (uint64_t)text_hash(text, strlen(text));
     known = json_object_get(st->index, key);
     if (known != NULL && (uint64_t)json_integer_value(known) == h) {
         st->skipped++;

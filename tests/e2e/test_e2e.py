@@ -152,6 +152,7 @@ def case_create_noop(c):
     # The no-op: nothing to do, so nothing written, and the reads are batched.
     n_events = len(c.events())
     records = {n: c.record(n) for n in ['web', 'worker'] + others}
+    state_files = c.tree(os.path.join(c.state, 'resources'))
     p, calls = c.run_once(expect_rc=0)
     check(not writes(calls), 'the no-op run made write calls', ops(calls, 'write'))
     check(all(x['status'] == 200 for x in calls), 'a call failed', calls)
@@ -169,6 +170,10 @@ def case_create_noop(c):
               rec['memo'] == old['memo'], '%s: the no-op run changed generation or memo' % n)
         expect_ready(c, n)
     check(c.tree() == before, 'the manifest directory was written to')
+    changed = {n: (old, c.record(n)) for n, old in records.items() if c.record(n) != old}
+    check(c.tree(os.path.join(c.state, 'resources')) == state_files,
+          'the no-op run rewrote state records (status must not change when nothing did)',
+          changed)
 
     # plan agrees: in sync, exit 0.
     p = c.plan(expect_rc=0)

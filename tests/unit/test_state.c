@@ -100,6 +100,40 @@ static void test_write_read_skip_remove(void **ctx)
     tt_state_close(st);
 }
 
+/* After a restart an unchanged record is not rewritten, once it has been read: a resync of
+ * in-sync resources writes no file. A record never read is written (its content is unknown). */
+static void test_unchanged_record_after_reopen_is_not_rewritten(void **ctx)
+{
+    const char *dir = *ctx;
+    tt_error err = {0};
+    tt_state *st = tt_state_open(dir, true, &err);
+    json_t *rec = json_pack("{s:s,s:{s:f}}", "kind", "Budget", "status", "percentUsed", 42.5);
+    json_t *back;
+    size_t written, skipped;
+
+    assert_non_null(st);
+    assert_int_equal(tt_state_write(st, "Budget/fin/team", rec, &err), TT_OK);
+    assert_int_equal(tt_state_write(st, "Budget/fin/other", rec, &err), TT_OK);
+    tt_state_close(st);
+
+    st = tt_state_open(dir, true, &err);
+    assert_non_null(st);
+    back = tt_state_read(st, "Budget/fin/team");
+    assert_non_null(back);
+    json_decref(back);
+    assert_int_equal(tt_state_write(st, "Budget/fin/team", rec, &err), TT_OK);
+    assert_int_equal(tt_state_write(st, "Budget/fin/other", rec, &err), TT_OK);
+    tt_state_stats(st, &written, &skipped);
+    assert_int_equal(written, 1); /* "other": never read in this process */
+    assert_int_equal(skipped, 1); /* "team": read, and identical */
+    json_object_set_new(json_object_get(rec, "status"), "percentUsed", json_real(43));
+    assert_int_equal(tt_state_write(st, "Budget/fin/team", rec, &err), TT_OK);
+    tt_state_stats(st, &written, &skipped);
+    assert_int_equal(written, 2); /* a change is written */
+    json_decref(rec);
+    tt_state_close(st);
+}
+
 /* A kill -9 between writing the temporary file and renaming it leaves a dot file, which is
  * never taken for a record. The next writer to open removes it unless its writer is alive; a
  * file with the opener's own pid is stale too (pid 1 in a container, restart after restart).
@@ -146,6 +180,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_write_read_skip_remove, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unchanged_record_after_reopen_is_not_rewritten, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_sweeps_dead_writers_temp_files, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
