@@ -161,6 +161,24 @@ def scaling_policy(name, service=None, min_capacity=1, max_capacity=6, tracking_
     return to_yaml(doc)
 
 
+# The two ScalingPolicies both suites (awssim and moto) start from: web with target tracking and
+# scheduled actions, worker with a step policy.
+def web(**kw):
+    args = dict(min_capacity=2, max_capacity=10,
+                tracking_=[tracking('cpu', target=70, scaleOutCooldown='60s', scaleInCooldown='5m'),
+                           tracking('memory', 'ECSServiceAverageMemoryUtilization', 80)],
+                sched=[scheduled('business-hours', lo=4, hi=10),
+                       scheduled('after-hours', '0 18 * * MON-FRI', lo=2, hi=10)])
+    args.update(kw)
+    return scaling_policy('web', **args)
+
+
+def worker(**kw):
+    args = dict(min_capacity=1, max_capacity=12, steps=[step_policy('cpu-high')])
+    args.update(kw)
+    return scaling_policy('worker', **args)
+
+
 def aws_name(name, part=None, ns=NS):
     """trimtab's deterministic AWS name (short names only: no hashing needed)."""
     return 'trimtab-%s-%s' % (ns, name) + ('-' + part if part else '')

@@ -17,26 +17,10 @@ import time
 
 from e2e import (OWNER_TAG, REGION, TARGET_DIM, Config, Failure, aws_name, check,
                  describe, expect_objects, log, main, ops, reads, rid, scaling_policy, scheduled,
-                 step_policy, stop, to_yaml, tracking, wait_for, writes)
+                 step_policy, stop, to_yaml, tracking, wait_for, web, worker, writes)
 
 
 # ---- shared manifests ------------------------------------------------------------------------
-
-def web(**kw):
-    args = dict(min_capacity=2, max_capacity=10,
-                tracking_=[tracking('cpu', target=70, scaleOutCooldown='60s', scaleInCooldown='5m'),
-                           tracking('memory', 'ECSServiceAverageMemoryUtilization', 80)],
-                sched=[scheduled('business-hours', lo=4, hi=10),
-                       scheduled('after-hours', '0 18 * * MON-FRI', lo=2, hi=10)])
-    args.update(kw)
-    return scaling_policy('web', **args)
-
-
-def worker(**kw):
-    args = dict(min_capacity=1, max_capacity=12, steps=[step_policy('cpu-high')])
-    args.update(kw)
-    return scaling_policy('worker', **args)
-
 
 def simple(name, **kw):
     args = dict(min_capacity=1, max_capacity=4, tracking_=[tracking('cpu', target=60)])

@@ -44,8 +44,7 @@ import threading
 import time
 
 from e2e import (ISOLATION, REGION, TARGET_DIM, Case, Config, aws_name, check, describe,
-                 expect_objects, log, ops, rid, scaling_policy, scheduled, step_policy,
-                 tracking, writes)
+                 expect_objects, log, ops, rid, scheduled, tracking, web, worker, writes)
 
 SKIP = 77
 SERVICES = ['web', 'worker', 'api']
@@ -223,22 +222,6 @@ class MotoCase(Case):
             check(key not in out['scheduled'], 'scheduled action listed twice')
             out['scheduled'][key] = a
         return out
-
-
-def web(**kw):
-    args = dict(min_capacity=2, max_capacity=10,
-                tracking_=[tracking('cpu', target=70, scaleOutCooldown='60s', scaleInCooldown='5m'),
-                           tracking('memory', 'ECSServiceAverageMemoryUtilization', 80)],
-                sched=[scheduled('business-hours', lo=4, hi=10),
-                       scheduled('after-hours', '0 18 * * MON-FRI', lo=2, hi=10)])
-    args.update(kw)
-    return scaling_policy('web', **args)
-
-
-def worker(**kw):
-    args = dict(min_capacity=1, max_capacity=12, steps=[step_policy('cpu-high')])
-    args.update(kw)
-    return scaling_policy('worker', **args)
 
 
 WEB = {'min': 2, 'max': 10, 'policies': [aws_name('web', 'cpu'), aws_name('web', 'memory')],
