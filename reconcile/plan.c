@@ -152,3 +152,20 @@ int tt_json_same(const json_t *a, const json_t *b)
     }
     return json_equal(a, b);
 }
+
+int tt_plan_compare(json_t *changes, const char *name, const json_t *want, const json_t *have)
+{
+    if (want == NULL || tt_json_same(want, have))
+        return 0;
+    json_array_append_new(changes, json_pack("{s:s,s:O,s:O}", "field", name, "old",
+                                             have ? (json_t *)have : json_null(), "new", want));
+    return 1;
+}
+
+int tt_plan_compare_new(json_t *changes, const char *name, json_t *want, const json_t *have)
+{
+    int changed = tt_plan_compare(changes, name, want, have);
+
+    json_decref(want);
+    return changed;
+}

@@ -52,4 +52,14 @@ tt_code tt_action_summary(const json_t *action, tt_buf *out);
  */
 int tt_json_same(const json_t *a, const json_t *b);
 
+/*
+ * Appends {"field": name, "old": have, "new": want} to `changes` (an array) when `want` is set
+ * and differs from `have` (tt_json_same; NULL `have` means absent). Borrows both. Returns 1 when
+ * it recorded a change.
+ */
+int tt_plan_compare(json_t *changes, const char *name, const json_t *want, const json_t *have);
+
+/* tt_plan_compare for a value made on the spot: steals `want`. */
+int tt_plan_compare_new(json_t *changes, const char *name, json_t *want, const json_t *have);
+
 #endif

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the pure diff of ECS ScalingPolicies (providers/ecs.c + providers/aas.c):
+ * Unit tests for the pure diff of ECS ScalingPolicies (providers/ecs.c + providers/appautoscaling.c):
  * given a desired resource and an observed AWS view, the exact plan.
  */
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aas.h"
+#include "appautoscaling.h"
 #include "loader.h"
 #include "plan.h"
 #include "provider.h"
@@ -64,8 +64,7 @@ static const char *const converged =
     "  \"trimtab-shop-web-night\": {\"ScheduledActionName\": \"trimtab-shop-web-night\","
     "   \"Schedule\": \"cron(0 22 * * ? *)\", \"ScalableTargetAction\": {\"MaxCapacity\": 6}}}},"
     " \"service\": {\"serviceName\": \"web\", \"status\": \"ACTIVE\", \"desiredCount\": 3,"
-    "   \"runningCount\": 3},"
-    " \"activities\": []}";
+    "   \"runningCount\": 3}}";
 
 struct fixture {
     tt_manifest_set set;
@@ -459,31 +458,6 @@ static void moved_target_cleans_up_the_old_one(void **state)
     release(&f);
 }
 
-static void long_names_are_shortened_stably(void **state)
-{
-    struct fixture f;
-    char yaml[2048], name[300];
-    (void)state;
-    snprintf(
-        yaml, sizeof(yaml),
-        "apiVersion: trimtab.dev/v1alpha1\nkind: ScalingPolicy\nmetadata:\n  name: \"%0250d\"\n"
-        "  namespace: shop\nspec:\n  target: {ecs: {cluster: p, service: s}}\n"
-        "  minCapacity: 1\n  maxCapacity: 2\n",
-        7);
-    load(&f, yaml, converged, NULL);
-    tt_aws_object_name(f.r, "a-policy-name", 256, name, sizeof(name));
-    assert_int_equal(strlen(name), 256);
-    assert_non_null(strstr(name, "trimtab-shop-000"));
-    {
-        char again[300];
-        tt_aws_object_name(f.r, "a-policy-name", 256, again, sizeof(again));
-        assert_string_equal(name, again);
-        tt_aws_object_name(f.r, "another-policy", 256, again, sizeof(again));
-        assert_string_not_equal(name, again);
-    }
-    release(&f);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -500,7 +474,6 @@ int main(void)
         cmocka_unit_test(budget_guard_clamps_and_restores),
         cmocka_unit_test(remove_deletes_only_what_is_owned),
         cmocka_unit_test(moved_target_cleans_up_the_old_one),
-        cmocka_unit_test(long_names_are_shortened_stably),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,75 @@
+#include "owner.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "tt_str.h"
+
+void tt_owner_name(const tt_resource *r, const char *part, size_t maxlen, char *out, size_t outlen)
+{
+    char full[1024];
+    size_t n;
+
+    if (part != NULL)
+        n = (size_t)snprintf(full, sizeof(full), "trimtab-%s-%s-%s", r->namespace_, r->name, part);
+    else
+        n = (size_t)snprintf(full, sizeof(full), "trimtab-%s-%s", r->namespace_, r->name);
+    if (n >= sizeof(full))
+        n = sizeof(full) - 1;
+    if (maxlen > outlen - 1)
+        maxlen = outlen - 1;
+    if (n <= maxlen) {
+        memcpy(out, full, n + 1);
+        return;
+    }
+    /* Keep a readable prefix and make it unique with a hash of the whole name. */
+    snprintf(out, outlen, "%.*s-%08x", (int)(maxlen - 9), full,
+             (unsigned)(tt_hash64(full, n) & 0xffffffffu));
+}
+
+void tt_owner_value(const tt_resource *r, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s/%s", r->namespace_, r->name);
+}
+
+const char *tt_owner_tag_in(const json_t *tags)
+{
+    return json_string_value(json_object_get(tags, TT_OWNER_TAG));
+}
+
+tt_owner_verdict tt_owner_check(const tt_resource *r, bool memo_owned, const char *tag,
+                                const char *what, tt_diff_output *out)
+{
+    char owner[600];
+
+    if (memo_owned)
+        return TT_OWNER_OURS;
+    tt_owner_value(r, owner, sizeof(owner));
+    if (tag != NULL && strcmp(tag, owner) == 0)
+        return TT_OWNER_OURS;
+    if (tag != NULL) {
+        out->blocked = "ConflictingOwner";
+        snprintf(out->message, sizeof(out->message), "%s is managed by trimtab resource %s", what,
+                 tag);
+        return TT_OWNER_CONFLICT;
+    }
+    if (!r->spec.common->adopt.v) {
+        out->blocked = "AdoptionRefused";
+        snprintf(out->message, sizeof(out->message),
+                 "%s already exists and is not managed by trimtab; set spec.adopt: true to take "
+                 "it over",
+                 what);
+        return TT_OWNER_REFUSED;
+    }
+    return TT_OWNER_ADOPT;
+}
+
+bool tt_owner_may_delete(const tt_resource *r, bool memo_owned, const char *tag)
+{
+    char owner[600];
+
+    if (memo_owned)
+        return true;
+    tt_owner_value(r, owner, sizeof(owner));
+    return tag != NULL && strcmp(tag, owner) == 0;
+}

@@ -1,0 +1,55 @@
+/*
+ * tt_owner — what trimtab owns in AWS, decided in one place for every provider (SPEC §2):
+ *   - names: every object trimtab creates is called "trimtab-<namespace>-<name>[-<part>]",
+ *     shortened with a hash where the service limits length, so the same resource always finds
+ *     its objects again and two resources never collide;
+ *   - the owner tag trimtab.dev/owner=<namespace>/<name> on what it creates;
+ *   - adoption: an existing object that is not trimtab's is refused unless spec.adopt is true,
+ *     and one owned by another resource is always refused;
+ *   - deletion (a resource removed, --prune): only what the memo or the owner tag says is ours.
+ */
+#ifndef TT_OWNER_H
+#define TT_OWNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "provider.h"
+
+/*
+ * The AWS name of `r`'s object `part` (NULL: the resource's one object) into `out`: at most
+ * `maxlen` characters (the service's limit) and `outlen` - 1. A longer name keeps a readable
+ * prefix and ends in "-" and 8 hex digits of a hash of the full name.
+ */
+void tt_owner_name(const tt_resource *r, const char *part, size_t maxlen, char *out, size_t outlen);
+
+/* "<namespace>/<name>": the value of the trimtab.dev/owner tag on `r`'s objects. */
+void tt_owner_value(const tt_resource *r, char *out, size_t outlen);
+
+/* The owner tag's value in a tag map ({"key": "value"} as AWS lists tags), or NULL. */
+const char *tt_owner_tag_in(const json_t *tags);
+
+/* What may happen to an existing object a resource wants to manage. */
+typedef enum tt_owner_verdict {
+    TT_OWNER_OURS,     /* the memo or the owner tag says it is this resource's */
+    TT_OWNER_ADOPT,    /* not trimtab's and spec.adopt is true: tag it, then manage it */
+    TT_OWNER_REFUSED,  /* not trimtab's and spec.adopt is not set: out->blocked says so */
+    TT_OWNER_CONFLICT, /* another trimtab resource owns it: out->blocked says which */
+} tt_owner_verdict;
+
+/*
+ * Decides whether `r` may manage the existing object `what` ("scalable target service/a/b"):
+ * `memo_owned` when the resource's memo lists it, `tag` the owner tag found on it (NULL: none or
+ * not read). For REFUSED and CONFLICT, sets out->blocked ("AdoptionRefused",
+ * "ConflictingOwner") and out->message.
+ */
+tt_owner_verdict tt_owner_check(const tt_resource *r, bool memo_owned, const char *tag,
+                                const char *what, tt_diff_output *out);
+
+/*
+ * True when deleting `r` (or pruning it) may delete the object: the memo lists it, or its owner
+ * tag names `r` (a run killed after creating it never wrote the memo). Anything else stays.
+ */
+bool tt_owner_may_delete(const tt_resource *r, bool memo_owned, const char *tag);
+
+#endif
