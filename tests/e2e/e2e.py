@@ -21,6 +21,7 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'awssim'))
+sys.path.insert(0, os.path.join(HERE, '..', 'lib'))  # servers.py: ports, moto
 
 from awssim import AwsSim  # noqa: E402
 

@@ -36,7 +36,6 @@ import http.client
 import http.server
 import json
 import os
-import socket
 import socketserver
 import subprocess
 import sys
@@ -45,6 +44,7 @@ import time
 
 from e2e import (ISOLATION, REGION, TARGET_DIM, Case, Config, aws_name, check, describe,
                  expect_objects, log, ops, rid, scheduled, tracking, web, worker, writes)
+from servers import start_moto  # noqa: E402  (tests/lib, on the path e2e sets)
 
 SKIP = 77
 SERVICES = ['web', 'worker', 'api']
@@ -116,31 +116,6 @@ class Recorder:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def start_moto():
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, '-m', 'moto.server', '-H', '127.0.0.1', '-p',
-                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(('127.0.0.1', port), timeout=1).close()
-            return proc, port
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError('moto.server did not start on port %d' % port)
 
 
 class MotoCase(Case):

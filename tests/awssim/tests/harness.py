@@ -20,6 +20,7 @@ os.environ.update(AWS_CONFIG_FILE='/dev/null', AWS_SHARED_CREDENTIALS_FILE='/dev
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, '..', 'lib'))  # servers.py: ports, moto
 
 from awssim import ACCESS_KEY, ACCOUNT, SECRET_KEY, AwsSim, AwsSimError  # noqa: E402,F401
 
@@ -158,6 +159,42 @@ def main():
         print('FAIL: awssim exited with status %r after SIGTERM' % rc)
         ok = False
     sys.exit(0 if ok else 1)
+
+
+# ---- fixtures the service suites share (test_svc_*.py) -----------------------------------------
+
+ROLE = 'arn:aws:iam::%s:role/lambda-exec' % ACCOUNT
+ROTATION_FN = 'arn:aws:lambda:us-east-1:%s:function:rotate-db' % ACCOUNT
+
+
+def ecs_service(tc, cluster='demo', name='web', desired=2):
+    ecs = tc.client('ecs')
+    ecs.create_cluster(clusterName=cluster)
+    ecs.register_task_definition(family=name, containerDefinitions=[
+        {'name': name, 'image': 'nginx', 'memory': 256}])
+    return ecs.create_service(cluster=cluster, serviceName=name, taskDefinition=name,
+                              desiredCount=desired)['service']
+
+
+def lambda_alias(tc, name='api', alias='live'):
+    lam = tc.client('lambda')
+    lam.create_function(FunctionName=name, Runtime='python3.12', Role=ROLE, Handler='app.handler',
+                        Code={'ZipFile': b'print(1)'})
+    v = lam.publish_version(FunctionName=name)['Version']
+    lam.create_alias(FunctionName=name, Name=alias, FunctionVersion=v)
+    return v
+
+
+def distribution_config(ref='ref-1', **extra):
+    cfg = {'CallerReference': ref, 'Comment': 'shop', 'Enabled': True,
+           'Origins': {'Quantity': 1, 'Items': [{
+               'Id': 'app', 'DomainName': 'app.example.com',
+               'CustomOriginConfig': {'HTTPPort': 80, 'HTTPSPort': 443,
+                                      'OriginProtocolPolicy': 'https-only'}}]},
+           'DefaultCacheBehavior': {'TargetOriginId': 'app', 'ViewerProtocolPolicy': 'redirect-to-https',
+                                    'CachePolicyId': '658327ea-f89d-4fab-a63d-7e88639e58f6'}}
+    cfg.update(extra)
+    return cfg
 
 
 # ---- raw requests ---------------------------------------------------------------------------------

@@ -14,12 +14,11 @@ import datetime
 import fnmatch
 import importlib.util
 import re
-import socket
 import subprocess
 import sys
-import time
 
 from harness import ACCOUNT, AwsSim, checked, skip
+from servers import start_moto  # noqa: E402  (tests/lib, on the path harness sets)
 
 ROLE = 'arn:aws:iam::%s:role/lambda-exec' % ACCOUNT
 
@@ -335,31 +334,6 @@ def run_scenario(endpoint, target, strict):
     return results
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def start_moto():
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, '-m', 'moto.server', '-H', '127.0.0.1', '-p', str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(('127.0.0.1', port), timeout=1).close()
-            return proc, 'http://127.0.0.1:%d' % port
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError('moto.server did not start')
-
-
 def compare(sim_results, moto_results, steps=SCENARIO, known=KNOWN_MOTO_DIFFERENCES):
     """Returns (unexplained, explained, stale) lists."""
     found = []
@@ -412,7 +386,8 @@ def main():
         skip('moto is not installed for %s: the comparison was not run' % sys.executable)
     import moto
     print('comparing awssim with moto %s (%d steps)' % (moto.__version__, len(SCENARIO)))
-    proc, moto_endpoint = start_moto()
+    proc, port = start_moto()
+    moto_endpoint = 'http://127.0.0.1:%d' % port
     try:
         with AwsSim(strict=True) as sim:
             # Transitions complete by the next call, so states match where moto has none.

@@ -17,6 +17,7 @@ import urllib.parse
 
 from harness import (ACCESS_KEY, ACCOUNT, SECRET_KEY, AwsSim, AwsSimError, SimTestCase, main,
                      signed_request)
+from servers import free_port  # noqa: E402  (tests/lib, on the path harness sets)
 
 JSON11 = 'application/x-amz-json-1.1'
 FORM = 'application/x-www-form-urlencoded; charset=utf-8'
@@ -243,7 +244,7 @@ class Wire(SimTestCase):
         self.assertEqual(self.client('ecs', 'eu-west-1').list_services(cluster='east')['serviceArns'] if False
                          else self.client('ecs', 'eu-west-1').describe_clusters(clusters=['east'])['failures'][0]['reason'],
                          'MISSING')
-        from test_services import distribution_config
+        from harness import distribution_config
         did = self.client('cloudfront', 'us-east-1').create_distribution(
             DistributionConfig=distribution_config())['Distribution']['Id']
         self.assertEqual(self.client('cloudfront', 'eu-west-1').get_distribution(Id=did)['Distribution']['Id'], did)
@@ -543,10 +544,7 @@ class Process(SimTestCase):
         self.fail('the server outlived its parent')
 
     def test_port_flag_and_first_line(self):
-        s = socket.socket()
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-        s.close()
+        port = free_port()
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         p = subprocess.Popen([sys.executable, os.path.join(root, 'server.py'), '--port', str(port)],
                              stdout=subprocess.PIPE, text=True)
