@@ -11,6 +11,7 @@ Standard library only, plus boto3 (through the awssim helper) for fixtures and d
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -483,6 +484,151 @@ def stop(proc, grace=10.0):
 
 
 # ---- running cases -------------------------------------------------------------------------
+
+# ---- manifests, expectations and checks the case files share ------------------------------------
+
+def simple(name, **kw):
+    args = dict(min_capacity=1, max_capacity=4, tracking_=[tracking('cpu', target=60)])
+    args.update(kw)
+    return scaling_policy(name, **args)
+
+
+WEB = {'min': 2, 'max': 10, 'policies': [aws_name('web', 'cpu'), aws_name('web', 'memory')],
+       'scheduled': [aws_name('web', 'business-hours'), aws_name('web', 'after-hours')],
+       'owner': 'shop/web'}
+
+
+WORKER = {'min': 1, 'max': 12, 'policies': [aws_name('worker', 'cpu-high')], 'owner': 'shop/worker'}
+
+
+def simple_expect(name):
+    return {'min': 1, 'max': 4, 'policies': [aws_name(name, 'cpu')], 'owner': 'shop/' + name}
+
+
+def setup_web_worker(c):
+    """web and worker created and converged; the call log reset."""
+    c.write('ecs/web.yaml', web())
+    c.write('ecs/worker.yaml', worker())
+    p, calls = c.run_once(expect_rc=0)
+    check(len(writes(calls)) == 7, 'creating web and worker took %d writes, expected 7'
+          % len(writes(calls)), ops(calls, 'write'))
+    c.expect_condition('web', 'Ready', 'True', 'Converged')
+    c.expect_condition('worker', 'Ready', 'True', 'Converged')
+    c.sim.reset_calls()
+
+
+def expect_ready(c, *names):
+    for n in names:
+        c.expect_condition(n, 'Ready', 'True', 'Converged')
+        c.expect_condition(n, 'Synced', 'True')
+
+
+def plan_changes(doc, key):
+    """{(verb, object): {field: (old, new)}} of one resource in `plan --output json`."""
+    for r in doc['resources']:
+        if r['key'] == key:
+            return {(a['verb'], a['object']): {ch['field']: (ch['old'], ch['new'])
+                                              for ch in a.get('changes', [])}
+                    for a in r['actions']}
+    raise Failure('%s missing from the plan' % key)
+
+
+BROKEN = """\
+apiVersion: trimtab.dev/v1alpha1
+kind: ScalingPolicy
+metadata:
+  name: broken
+  namespace: shop
+spec:
+  target:
+    ecs:
+      cluster: prod
+      service: api
+  minCapacity: 1
+  maxCapacity: 4
+  targetTracking:
+    - name: cpu
+      predefinedMetric: ECSServiceAverageCPUUtilization
+      targetValue: lots
+"""
+
+
+SIX = ['web', 'worker', 'api', 'batch', 'search', 'checkout']
+
+
+def write_six(c):
+    c.write('ecs/web.yaml', web())
+    c.write('ecs/worker.yaml', worker())
+    for n in SIX[2:]:
+        c.write('ecs/%s.yaml' % n, simple(n))
+
+
+def expect_six(c):
+    expected = {'web': WEB, 'worker': WORKER}
+    expected.update({n: simple_expect(n) for n in SIX[2:]})
+    expect_objects(c.aws(), expected)
+    expect_ready(c, *SIX)
+
+
+def created_once(c):
+    """Every AWS object got exactly one Created event (and so was created once)."""
+    seen = {}
+    for n in SIX:
+        for e in c.events(n, 'Created'):
+            obj = e['message'].split(' (')[0]
+            seen.setdefault((n, obj), 0)
+            seen[(n, obj)] += e.get('count', 1)
+    twice = {k: v for k, v in seen.items() if v != 1}
+    check(not twice, 'objects created more than once', twice)
+    check(len(seen) == 6 + 7 + 2, '%d objects have a Created event, expected 15' % len(seen),
+          sorted(seen))
+
+
+def successful_writes(calls):
+    out = {}
+    for x in calls:
+        if x['kind'] == 'write' and x['status'] < 300:
+            out[x['operation']] = out.get(x['operation'], 0) + 1
+    return out
+
+
+CREATE_SIX = {'RegisterScalableTarget': 6, 'PutScalingPolicy': 7, 'PutScheduledAction': 2}
+
+
+def created_once_or_adopted(c):
+    """After a kill -9, an object may have been created by the killed run without trimtab
+    hearing back: it then has no Created event, but never two."""
+    seen = {}
+    for n in SIX:
+        for e in c.events(n, 'Created'):
+            obj = e['message'].split(' (')[0]
+            seen[(n, obj)] = seen.get((n, obj), 0) + e.get('count', 1)
+    twice = {k: v for k, v in seen.items() if v > 1}
+    check(not twice, 'objects created more than once', twice)
+
+
+def percentile(values, q):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(q * (len(v) - 1))))]
+
+
+def table(text):
+    """`trimtab status` as [{column: value}]."""
+    lines = [l for l in text.splitlines() if l.strip()]
+    check(lines, 'status printed nothing')
+    header = lines[0]
+    found = list(re.finditer(r'\S+', header))
+    cols = [m.group() for m in found]
+    starts = [m.start() for m in found]
+    rows = []
+    for line in lines[1:]:
+        row = {}
+        for i, c in enumerate(cols):
+            end = starts[i + 1] if i + 1 < len(cols) else len(line)
+            row[c] = line[starts[i]:end].strip()
+        rows.append(row)
+    return cols, rows
+
 
 def main(cases, argv):
     """test_x.py TRIMTAB SOURCE_DIR [--sanitized] [--keep] [CASE...]; exit 0 when every case
