@@ -4,6 +4,7 @@
  *
  * Wiring only: the options table, the AWS client, the engine, the source, signals.
  */
+#include <errno.h>
 #include <ev.h>
 #include <limits.h>
 #include <signal.h>
@@ -126,6 +127,7 @@ struct app {
     ev_timer grace;
     double grace_seconds;
     int stopping;
+    int idle; /* the engine reported its work done (possibly before the loop ran) */
     /* plan mode */
     json_t *plans;
     int plan_json;
@@ -136,6 +138,9 @@ static void on_idle(void *ud)
 {
     struct app *a = ud;
 
+    /* The engine may finish before ev_run starts (an empty tree in once mode), and ev_run
+     * forgets an ev_break made before it: the flag is what run_main checks. */
+    a->idle = 1;
     ev_break(a->loop, EVBREAK_ALL);
 }
 
@@ -147,6 +152,8 @@ static void on_grace(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     tt_log(TT_LOG_WARN, NULL, "shutdown: in-flight AWS calls did not finish in time; cancelling");
     tt_aws_cancel_all(a->aws);
+    /* The grace period is the bound on shutdown, whatever state the engine is in. */
+    ev_break(loop, EVBREAK_ALL);
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -281,16 +288,19 @@ static int configure_log(const struct run_cfg *cfg)
     return 0;
 }
 
-/* Reads every manifest once and hands them to the engine (plan, run --once). */
-static int deliver_once(struct app *a, const char *path)
+/* Reads every manifest once and hands them to the engine (plan, run --once); -1 on error. */
+static int deliver_once(struct app *a, const char *path, char *err, size_t errlen)
 {
     tt_manifest_set set;
-    tt_diags *diags = tt_diags_create();
+    tt_diags *diags;
 
-    if (diags == NULL)
+    if ((diags = tt_diags_create()) == NULL) {
+        snprintf(err, errlen, "out of memory reading %s", path);
         return -1;
+    }
     tt_manifest_set_init(&set);
     if (tt_loader_add_path(&set, path, diags) != TT_OK) {
+        snprintf(err, errlen, "out of memory reading %s", path);
         tt_diags_destroy(diags);
         tt_manifest_set_cleanup(&set);
         return -1;
@@ -312,6 +322,7 @@ static int run_main(int argc, char **argv, int plan_mode)
     tt_engine_config ecfg = {0};
     tt_source_dir_config scfg = {0};
     tt_engine_stats st;
+    struct stat sb;
     char err[600], state_dir[PATH_MAX];
     const char *path;
     tt_error e;
@@ -328,6 +339,13 @@ static int run_main(int argc, char **argv, int plan_mode)
     if ((path = tt_cmd_source_path(cfg.source, err, sizeof(err))) == NULL) {
         fprintf(stderr, "trimtab %s: %s\n", plan_mode ? "plan" : "run", err);
         return 2;
+    }
+    /* A source that does not exist is an error before anything is created: a typo must not
+     * read as "nothing to do", nor leave a state directory behind. */
+    if (stat(path, &sb) != 0) {
+        fprintf(stderr, "trimtab %s: source %s: %s\n", plan_mode ? "plan" : "run", path,
+                strerror(errno));
+        return 1;
     }
     configure_log(&cfg);
     if (cfg.state_dir == NULL) {
@@ -353,7 +371,6 @@ static int run_main(int argc, char **argv, int plan_mode)
     ecfg.on_idle = on_idle;
     ecfg.on_idle_ud = &a;
     if (plan_mode) {
-        struct stat sb;
         a.plans = json_array();
         a.plan_json = strcmp(cfg.output, "json") == 0;
         ecfg.on_plan = on_plan;
@@ -388,8 +405,8 @@ static int run_main(int argc, char **argv, int plan_mode)
     ev_signal_start(a.loop, &a.sigint);
 
     if (ecfg.once) {
-        if (deliver_once(&a, path) != 0) {
-            fprintf(stderr, "trimtab: out of memory reading %s\n", path);
+        if (deliver_once(&a, path, err, sizeof(err)) != 0) {
+            fprintf(stderr, "trimtab %s: %s\n", plan_mode ? "plan" : "run", err);
             goto out;
         }
     } else {
@@ -401,7 +418,8 @@ static int run_main(int argc, char **argv, int plan_mode)
             goto out;
         }
     }
-    ev_run(a.loop, 0);
+    if (!a.idle)
+        ev_run(a.loop, 0);
 
     tt_engine_stats_get(a.engine, &st);
     if (plan_mode) {
