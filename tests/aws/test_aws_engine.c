@@ -445,8 +445,10 @@ static void malformed_responses_are_clean_errors(void **state)
     static const char *const bodies[] = {
         "{\"status\": 200, \"body\": \"{not json\"}",
         "{\"status\": 200, \"body\": \"{\\\"ScalableTargets\\\": \\\"x\\\"}\"}",
-        "{\"status\": 200, \"body\": \"{\\\"ScalableTargets\\\": [{\\\"MinCapacity\\\": "
-        "\\\"1\\\"}]}\"}",
+        /* One element, split over two lines: the parentheses tell clang the concatenation is
+         * meant (-Wstring-concatenation). */
+        ("{\"status\": 200, \"body\": \"{\\\"ScalableTargets\\\": [{\\\"MinCapacity\\\": "
+         "\\\"1\\\"}]}\"}"),
         "{\"status\": 200, \"body\": \"[1,2,3]\"}",
         "{\"status\": 500, \"body\": \"<html>oops</html>\"}",
     };
