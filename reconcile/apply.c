@@ -40,8 +40,8 @@ static void on_applied(void *ud, json_t *output, const tt_error *err)
     j->changed_aws = true;
     j->e->stats.applied_actions++;
     engine_event(j->e, j->en->key, "Normal",
-          verb_reason(json_string_value(json_object_get(action, "verb"))), "%s",
-          tt_buf_str(&summary));
+                 verb_reason(json_string_value(json_object_get(action, "verb"))), "%s",
+                 tt_buf_str(&summary));
     tt_buf_cleanup(&summary);
     j->next_action++;
     apply_next(j);
@@ -54,7 +54,7 @@ static void apply_done(struct job *j)
 
     if (j->removing) {
         engine_event(j->e, j->en->key, "Normal", "Deleted", "removed %zu AWS object%s it owned",
-              tt_plan_len(j->plan), tt_plan_len(j->plan) == 1 ? "" : "s");
+                     tt_plan_len(j->plan), tt_plan_len(j->plan) == 1 ? "" : "s");
         if (j->e->state != NULL && !j->e->cfg.state_readonly) {
             tt_error err;
             tt_state_remove(j->e->state, j->en->key, &err);
@@ -109,18 +109,17 @@ void apply_next(struct job *j)
  * (or --prune) finds and deletes what the spec no longer wants. Only lists are merged; other
  * memo fields (ownership among them) keep their old value until the apply has succeeded.
  */
-void apply_write_ahead(struct job *j)
+tt_code apply_write_ahead(struct job *j, tt_error *err)
 {
     tt_engine *e = j->e;
     json_t *old = json_object_get(j->record, "memo"), *merged, *v;
     const char *k;
-    tt_error err;
 
     if (j->memo == NULL || e->state == NULL || e->cfg.state_readonly)
-        return;
+        return TT_OK;
     merged = json_is_object(old) ? json_deep_copy(old) : json_object();
     if (merged == NULL)
-        return;
+        return tt_error_set(err, TT_ENOMEM, "out of memory");
     json_object_foreach(j->memo, k, v)
     {
         json_t *have = json_object_get(merged, k);
@@ -144,9 +143,12 @@ void apply_write_ahead(struct job *j)
     }
     if (json_equal(merged, old)) {
         json_decref(merged);
-        return;
+        return TT_OK;
     }
     json_object_set_new(j->record, "memo", merged);
-    if (tt_state_write(e->state, j->en->key, j->record, &err) != TT_OK)
-        tt_log(TT_LOG_ERROR, j->en->key, "cannot write status: %s", err.message);
+    if (tt_state_write(e->state, j->en->key, j->record, err) != TT_OK) {
+        job_note_write_failure(e, j->en, err);
+        return err->code;
+    }
+    return TT_OK;
 }

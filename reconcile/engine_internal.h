@@ -37,6 +37,7 @@ struct entry {
     int apply_streak;      /* applies without a clean diff in between */
     char **deps;           /* keys this resource refers to (owned) */
     size_t ndeps;
+    char *write_error; /* since when and why its record could not be written, or NULL (owned) */
 };
 
 /* Resources that refer to one key. */
@@ -129,7 +130,8 @@ struct tt_engine {
 
 /* ---- engine.c ---- */
 
-void engine_event(tt_engine *e, const char *key, const char *type, const char *reason, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void engine_event(tt_engine *e, const char *key, const char *type, const char *reason,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void engine_maybe_idle(tt_engine *e);
 void engine_now_iso(char *buf, size_t len);
 const tt_provider *engine_provider_for(const tt_engine *e, const tt_resource *r);
@@ -148,12 +150,14 @@ void store_set_deps(tt_engine *e, struct entry *en, const tt_resource *r);
 void status_error_text(const tt_error *err, char *out, size_t len);
 json_int_t status_generation_of(const json_t *record);
 const char *status_reason_of(const tt_error *err);
-int status_set_condition(json_t *status, const char *type, const char *cstatus, const char *reason, const char *message, json_int_t generation);
+int status_set_condition(json_t *status, const char *type, const char *cstatus, const char *reason,
+                         const char *message, json_int_t generation);
 void status_target(const tt_resource *r, char *out, size_t len);
 
 /* ---- job.c ---- */
 
 void job_finish_error(struct job *j, const char *during, const tt_error *err);
+void job_note_write_failure(tt_engine *e, struct entry *en, const tt_error *err);
 void job_flush_groups(tt_engine *e);
 void job_group_free(struct group *g);
 void job_finish(struct job *j, enum requeue rq, double after);
@@ -165,6 +169,6 @@ void job_enter(struct job *j, enum job_state to);
 /* ---- apply.c ---- */
 
 void apply_next(struct job *j);
-void apply_write_ahead(struct job *j);
+tt_code apply_write_ahead(struct job *j, tt_error *err);
 
 #endif

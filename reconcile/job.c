@@ -59,6 +59,59 @@ static void set_outcome(tt_engine *e, struct entry *en, enum outcome outcome)
     en->outcome = (unsigned char)outcome;
 }
 
+/*
+ * Notes that the record of `en` could not be written (a full or read-only disk). The first
+ * failure of a spell is an event and keeps its time; the job is retried with backoff, and the
+ * record that finally gets written says Synced=False with the error, so `trimtab status` shows
+ * that it was stale in between instead of silently showing the old record.
+ */
+void job_note_write_failure(tt_engine *e, struct entry *en, const tt_error *err)
+{
+    char now[32], text[700];
+
+    tt_log(TT_LOG_ERROR, en->key, "cannot write status: %s", err->message);
+    if (en->write_error != NULL)
+        return;
+    engine_now_iso(now, sizeof(now));
+    snprintf(text, sizeof(text),
+             "the status record could not be written from %s (%s); it may have missed changes "
+             "until this write",
+             now, err->message);
+    en->write_error = strdup(text);
+    engine_event(e, en->key, "Warning", "StatusWriteFailed", "cannot write the status record: %s",
+                 err->message);
+}
+
+/* Writes the record of a finishing job; false when it could not be written. */
+static bool persist_record(struct job *j)
+{
+    tt_engine *e = j->e;
+    struct entry *en = j->en;
+    size_t before, after, skipped;
+    tt_error err;
+
+    if (j->record == NULL || e->state == NULL || e->cfg.state_readonly)
+        return true;
+    if (en->write_error != NULL)
+        status_set_condition(j->status, "Synced", "False", "StatusWriteFailed", en->write_error,
+                             status_generation_of(j->record));
+    tt_state_stats(e->state, &before, &skipped);
+    if (tt_state_write(e->state, en->key, j->record, &err) != TT_OK) {
+        job_note_write_failure(e, en, &err);
+        return false;
+    }
+    if (en->write_error != NULL) {
+        tt_log(TT_LOG_INFO, en->key, "status record written again");
+        free(en->write_error);
+        en->write_error = NULL;
+    }
+    tt_state_stats(e->state, &after, &skipped);
+    /* The status changed: whoever depends on it must look again. */
+    if (after > before)
+        store_requeue_dependants(e, en->key);
+    return true;
+}
+
 /* Persists the record, re-queues as asked, and lets the next job in. */
 void job_finish(struct job *j, enum requeue rq, double after)
 {
@@ -66,24 +119,14 @@ void job_finish(struct job *j, enum requeue rq, double after)
     struct entry *en = j->en;
     char *key = strdup(en->key);
     bool gone = false;
-    tt_error err;
 
     job_enter(j, JOB_DONE);
     e->stats.reconciles++;
     set_outcome(e, en, j->outcome);
-    if (j->record != NULL && e->state != NULL && !e->cfg.state_readonly) {
-        size_t before, skipped;
-        tt_state_stats(e->state, &before, &skipped);
-        if (tt_state_write(e->state, en->key, j->record, &err) != TT_OK)
-            tt_log(TT_LOG_ERROR, en->key, "cannot write status: %s", err.message);
-        else {
-            size_t after_w;
-            tt_state_stats(e->state, &after_w, &skipped);
-            /* The status changed: whoever depends on it must look again. */
-            if (after_w > before)
-                store_requeue_dependants(e, en->key);
-        }
-    }
+    /* An unwritten record is retried like a failed reconcile, or its news would wait for the
+     * next resync (or be lost, for a key that is not queued again). */
+    if (!persist_record(j) && (rq == RQ_FORGET || rq == RQ_NONE) && !j->removing)
+        rq = RQ_BACKOFF;
     en->in_flight = false;
     if (en->next_r != NULL) {
         tt_resource_destroy(en->r);
@@ -156,10 +199,11 @@ static void finish_local(struct job *j, const char *ready, const char *reason, c
     job_finish(j, rq, 0);
 }
 
-void job_finish_error(struct job *j, const char *during, const tt_error *err)
+/* Ends the job on `err` with `reason` (CamelCase) in its conditions and event. */
+static void finish_failed(struct job *j, const char *during, const tt_error *err,
+                          const char *reason)
 {
     char text[700], msg[900];
-    const char *reason = status_reason_of(err);
     json_int_t gen = status_generation_of(j->record);
 
     status_error_text(err, text, sizeof(text));
@@ -176,6 +220,11 @@ void job_finish_error(struct job *j, const char *during, const tt_error *err)
         report_plan_problem(j, reason, msg, err);
     /* A conflict (CloudFront's stale ETag) is cured by reading again at once. */
     job_finish(j, err->code == TT_ECONFLICT ? RQ_NOW : RQ_BACKOFF, 0);
+}
+
+void job_finish_error(struct job *j, const char *during, const tt_error *err)
+{
+    finish_failed(j, during, err, status_reason_of(err));
 }
 
 /* ---- the record ---------------------------------------------------------------------------- */
@@ -230,7 +279,7 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
     tt_diff_output out;
     json_int_t gen = status_generation_of(j->record);
     json_t *memo = json_object_get(j->record, "memo");
-    tt_error derr;
+    tt_error derr, werr;
     tt_code rc;
 
     if (err != NULL) {
@@ -284,7 +333,8 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
         return;
     }
     if (out.blocked != NULL) {
-        status_set_condition(j->status, "Synced", "True", "ReconcileSucceeded", "AWS was read", gen);
+        status_set_condition(j->status, "Synced", "True", "ReconcileSucceeded", "AWS was read",
+                             gen);
         if (status_set_condition(j->status, "Ready", "False", out.blocked, out.message, gen))
             engine_event(e, j->en->key, "Warning", out.blocked, "%s", out.message);
         j->outcome = OUT_NOT_READY;
@@ -294,10 +344,11 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
     if (tt_plan_len(j->plan) == 0) {
         if (j->memo != NULL)
             json_object_set(j->record, "memo", j->memo);
-        status_set_condition(j->status, "Synced", "True", "ReconcileSucceeded", "AWS matches the spec",
-                      gen);
+        status_set_condition(j->status, "Synced", "True", "ReconcileSucceeded",
+                             "AWS matches the spec", gen);
         status_set_condition(j->status, "Drifted", "False", "InSync", "", gen);
-        if (status_set_condition(j->status, "Ready", "True", "Converged", "AWS matches the spec", gen))
+        if (status_set_condition(j->status, "Ready", "True", "Converged", "AWS matches the spec",
+                                 gen))
             engine_event(e, j->en->key, "Normal", "Converged", "AWS matches the spec");
         j->en->apply_streak = 0;
         job_finish(j, out.requeue_after > 0 ? RQ_AFTER : RQ_FORGET, out.requeue_after);
@@ -311,7 +362,8 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
         tt_action_summary(json_array_get(j->plan, 0), &msg);
         if (tt_plan_len(j->plan) > 1)
             tt_buf_puts(&msg, "; …");
-        status_set_condition(j->status, "Synced", "True", "ReconcileSucceeded", "AWS was read", gen);
+        status_set_condition(j->status, "Synced", "True", "ReconcileSucceeded", "AWS was read",
+                             gen);
         status_set_condition(j->status, "Drifted", "True", "DriftDetected", tt_buf_str(&msg), gen);
         if (status_set_condition(j->status, "Ready", "False", "Drifted", tt_buf_str(&msg), gen))
             engine_event(e, j->en->key, "Warning", "DriftDetected", "%s", tt_buf_str(&msg));
@@ -333,8 +385,14 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
         return;
     }
     json_object_del(j->status, "drift");
+    /* Without the memo on disk, a kill -9 during the apply would leave AWS objects that no
+     * later run knows it owns: no record, no write. */
+    if (apply_write_ahead(j, &werr) != TT_OK) {
+        finish_failed(j, "saving the status record before writing to AWS", &werr,
+                      "StatusWriteFailed");
+        return;
+    }
     job_enter(j, JOB_APPLYING);
-    apply_write_ahead(j);
     j->next_action = 0;
     apply_next(j);
 }
@@ -475,6 +533,20 @@ static void enqueue_observe(tt_engine *e, struct job *j)
 
 /* ---- starting a job ------------------------------------------------------------------------ */
 
+/* Ends the job of a resource that is gone for good: its record goes, the key is forgotten. */
+static void forget_record(struct job *j)
+{
+    tt_engine *e = j->e;
+
+    if (e->state != NULL && !e->cfg.state_readonly) {
+        tt_error err;
+        tt_state_remove(e->state, j->en->key, &err);
+    }
+    json_decref(j->record);
+    j->record = NULL;
+    job_finish(j, RQ_FORGET, 0);
+}
+
 void job_start(tt_engine *e, const char *key)
 {
     struct entry *en = tt_map_get(e->store, key);
@@ -520,6 +592,16 @@ void job_start(tt_engine *e, const char *key)
     }
     if (j->removing) {
         bool retain = !r->invalid && strcmp(r->spec.common->deletion_policy, "Retain") == 0;
+        /* The memo holds what trimtab created or adopted; a resource that never had one (only
+         * ever invalid, suspended or blocked) leaves nothing behind to call orphaned. */
+        bool owns_nothing = json_object_size(json_object_get(j->record, "memo")) == 0;
+        if (owns_nothing) {
+            if (e->cfg.on_plan == NULL)
+                engine_event(e, key, "Normal", "Removed",
+                             "deleted from the source; it had created no AWS objects");
+            forget_record(j);
+            return;
+        }
         if (e->cfg.on_plan != NULL && (!e->cfg.prune || retain || j->p == NULL)) {
             /* Plan mode: say what happens to a resource whose manifest is gone. */
             json_t *none = tt_plan_new();
@@ -541,15 +623,9 @@ void job_start(tt_engine *e, const char *key)
         }
         if (retain || j->p == NULL || strcmp(r->spec.common->mode, "Observe") == 0) {
             engine_event(e, key, "Normal", "Retained",
-                  "deleted from the source; AWS objects left in place (%s)",
-                  retain ? "deletionPolicy: Retain" : "nothing to delete");
-            if (e->state != NULL && !e->cfg.state_readonly) {
-                tt_error err;
-                tt_state_remove(e->state, key, &err);
-            }
-            json_decref(j->record);
-            j->record = NULL;
-            job_finish(j, RQ_FORGET, 0);
+                         "deleted from the source; AWS objects left in place (%s)",
+                         retain ? "deletionPolicy: Retain" : "nothing to delete");
+            forget_record(j);
             return;
         }
         enqueue_observe(e, j);

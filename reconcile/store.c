@@ -141,5 +141,6 @@ void store_entry_free(tt_engine *e, struct entry *en)
     store_set_deps(e, en, NULL);
     tt_resource_destroy(en->r);
     tt_resource_destroy(en->next_r);
+    free(en->write_error);
     free(en);
 }
