@@ -16,6 +16,7 @@ from . import discovery, kinds, patch
 from .store import ApiError, not_found
 
 MAX_BODY = 3 * 1024 * 1024  # the API server's request size limit (3 MiB)
+DRAIN_MAX = 32 * 1024 * 1024
 CALLS_MAX = 200000
 
 PATCH_TYPES = {
@@ -237,7 +238,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except ValueError:
             raise ApiError(400, 'BadRequest', 'invalid Content-Length')
         if n > MAX_BODY:
-            self.close_connection = True  # the body is not read; the connection cannot be reused
+            # The body is drained (up to a bound, so the client sees the answer instead of a
+            # broken pipe) but never kept; beyond the bound the connection is closed unread.
+            if n <= DRAIN_MAX:
+                left = n
+                while left > 0:
+                    chunk = self.rfile.read(min(left, 65536))
+                    if not chunk:
+                        break
+                    left -= len(chunk)
+            else:
+                self.close_connection = True
             raise ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is %d' % MAX_BODY)
         return self.rfile.read(n)
 
@@ -823,6 +834,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             sim.bookmark_interval = float(body.get('intervalSeconds', sim.bookmark_interval))
             return self._send(200, {'intervalSeconds': sim.bookmark_interval})
         if what == 'reset' and m == 'POST':
+            sim.down_until = 0.0
             sim.drop_watches()
             store.reset()
             with sim.lock:
