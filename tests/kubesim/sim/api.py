@@ -437,7 +437,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self._delete_collection(t, ns)
         else:
             if m in ('GET', 'HEAD') and sub != 'finalize':
-                return self._send(200, store.get(t, ns, name))
+                obj = store.get(t, ns, name)
+                if self._wants_table():
+                    return self._send(200, kinds.table(t, [obj], obj['metadata']['resourceVersion'],
+                                                       self._q.get('includeObject', 'Metadata')))
+                return self._send(200, obj)
             if m == 'PUT':
                 return self._put(t, ns, name, sub)
             if m == 'PATCH' and sub != 'finalize':
@@ -514,10 +518,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     obj.setdefault('metadata', {})['name'] = name
                     if t.namespaced:
                         obj['metadata'].setdefault('namespace', ns)
-                    manager = self._manager(required=True)
-                    out = store.create(t, ns, obj, self._dry_run(), self._field_validation(), manager, self._warnings)
-                    # Apply records the manager's operation as Apply.
-                    return self._send(201, self._as_apply(out, manager))
+                    out = store.create(t, ns, obj, self._dry_run(), self._field_validation(),
+                                       self._manager(required=True), self._warnings, operation='Apply')
+                    return self._send(201, out)
                 raise
             base_rv = cur['metadata']['resourceVersion']
             try:
@@ -551,12 +554,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise
             return self._send(200, out)
         raise ApiError(409, 'Conflict', 'too many concurrent writers to %s "%s"' % (t.qualified(), name))
-
-    def _as_apply(self, out, manager):
-        for e in out['metadata'].get('managedFields') or []:
-            if e.get('manager') == manager:
-                e['operation'] = 'Apply'
-        return out
 
     def _delete_options(self):
         raw = self._read_body()

@@ -259,7 +259,8 @@ class Store:
                            % (md.get('name'), name))
         obj['apiVersion'], obj['kind'] = t.api_version, t.kind
 
-    def create(self, t, ns, obj, dry_run=False, field_validation='Strict', manager=None, warnings=None):
+    def create(self, t, ns, obj, dry_run=False, field_validation='Strict', manager=None, warnings=None,
+               operation='Update'):
         warnings = [] if warnings is None else warnings
         with self.lock:
             self._common_checks(t, obj, ns, None)
@@ -286,7 +287,7 @@ class Store:
             if t.kind == 'Namespace':
                 obj.setdefault('spec', {}).setdefault('finalizers', ['kubernetes'])
                 obj['status'] = {'phase': 'Active'}
-            self._set_managed(obj, None, manager, 'Update', None)
+            self._set_managed(obj, None, manager, operation, None)
             if dry_run:
                 md['uid'] = str(uuid.uuid4())
                 md['creationTimestamp'] = now_ts()
