@@ -12,7 +12,7 @@ import threading
 import time
 import urllib.parse
 
-from . import discovery, kinds, patch
+from . import discovery, kinds, patch, protobuf
 from .store import ApiError, not_found
 
 MAX_BODY = 3 * 1024 * 1024  # the API server's request size limit (3 MiB)
@@ -254,6 +254,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _json_body(self, raw):
         ctype = (self.headers.get('Content-Type') or 'application/json').split(';')[0].strip()
+        if ctype == 'application/vnd.kubernetes.protobuf':
+            try:
+                return protobuf.decode(raw)
+            except protobuf.ProtobufError as e:
+                raise ApiError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - '
+                               'accepted media types include: application/json, application/yaml (%s)' % e)
         if ctype not in ('application/json', 'application/yaml', '*/*', ''):
             # Protobuf and CBOR bodies are not spoken; clients fall back to JSON on 415.
             raise ApiError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - '
@@ -636,6 +642,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.sim.store.cond.notify_all()
 
     def _chunk(self, obj):
+        if self._table_watch and obj.get('type') in ('ADDED', 'MODIFIED', 'DELETED'):
+            # `kubectl get -w` asks for Tables: each event carries a one-row Table, the column
+            # definitions only in the first one (the header is printed once).
+            t, include = self._table_watch
+            tab = kinds.table(t, [obj['object']], obj['object']['metadata']['resourceVersion'], include)
+            if self._table_rows_sent:
+                tab['columnDefinitions'] = []
+            self._table_rows_sent = True
+            obj = {'type': obj['type'], 'object': tab}
         data = (json.dumps(obj) + '\n').encode()
         self.wfile.write(b'%x\r\n%s\r\n' % (len(data), data))
         self.wfile.flush()
@@ -654,6 +669,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise ApiError(400, 'BadRequest', 'timeoutSeconds must be a number')
         deadline = time.time() + min(timeout, 3600)
         self._dropped = False
+        self._table_watch = (t, q.get('includeObject', 'Metadata')) if self._wants_table() else None
+        self._table_rows_sent = False
         pending = []
         with store.lock:
             if rv in (None, '', '0') or initial:

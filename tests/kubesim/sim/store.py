@@ -285,6 +285,8 @@ class Store:
             if t.kind == 'CustomResourceDefinition':
                 self._crd_prepare(obj, None)
             if t.kind == 'Namespace':
+                # The label every namespace carries since Kubernetes 1.21 (for selectors).
+                md.setdefault('labels', {})['kubernetes.io/metadata.name'] = md['name']
                 obj.setdefault('spec', {}).setdefault('finalizers', ['kubernetes'])
                 obj['status'] = {'phase': 'Active'}
             self._set_managed(obj, None, manager, operation, None)
@@ -352,6 +354,8 @@ class Store:
                     raise invalid(t, name, [sch.FieldError('FieldValueForbidden', 'metadata.finalizers',
                                                            sorted(added), 'no new finalizers can be added if the '
                                                            'object is being deleted', show_value=False)])
+            if t.kind == 'Namespace':
+                new['metadata'].setdefault('labels', {})['kubernetes.io/metadata.name'] = name
             self._validate(t, new, cur, False, field_validation, warnings)
             if t.kind == 'CustomResourceDefinition' and subresource is None:
                 self._crd_prepare(new, cur)

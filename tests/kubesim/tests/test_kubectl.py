@@ -165,6 +165,22 @@ class TestGetAndWait(KubectlCase):
         self.assertEqual(self.k('get', 'sp', '-n', 'shop', '-l', 'tier=front', '-o', 'name').stdout.split(),
                          ['scalingpolicy.trimtab.dev/web'])
 
+    def test_get_watch_prints_rows(self):
+        self.install()
+        p = self.spawn('get', 'sp', '-n', 'shop', '-w', '--request-timeout=0')
+        try:
+            time.sleep(2)
+            self.k('patch', 'sp', 'web', '-n', 'shop', '--type=merge', '-p', '{"spec":{"minCapacity":3}}')
+            time.sleep(1.5)
+        finally:
+            p.terminate()
+            out, err = p.communicate(timeout=10)
+        lines = [ln.split() for ln in out.splitlines()]
+        self.assertEqual(lines[0][:2], ['NAME', 'READY'])
+        self.assertEqual(sum(1 for ln in lines if ln[:1] == ['NAME']), 1, out)
+        web = [ln for ln in lines if ln[:1] == ['web']]
+        self.assertEqual([ln[1] for ln in web], ['2', '3'], out)  # the MIN column (no status yet)
+
     def test_wait_for_condition_ready(self):
         self.install()
         p = self.spawn('wait', '--for=condition=Ready', '--timeout=30s', 'sp/web', '-n', 'shop')
@@ -273,6 +289,10 @@ class TestExplainDiffPatch(KubectlCase):
         self.assertEqual(ns['metadata']['annotations']['owner'], 'team-shop')
         self.assertEqual(ns['metadata']['labels']['env'], 'prod')
         self.assertEqual(self.k('get', 'ns', 'shop', '--no-headers').stdout.split()[:2], ['shop', 'Active'])
+        # kubectl create namespace sends protobuf (its typed client): understood for Namespaces.
+        self.assertEqual(self.k('create', 'namespace', 'extra').stdout.strip(), 'namespace/extra created')
+        self.assertEqual(self.k('get', 'ns', '-l', 'kubernetes.io/metadata.name=extra', '-o', 'name').stdout.strip(),
+                         'namespace/extra')
 
     def test_events_leases_and_namespace_delete(self):
         self.install()
