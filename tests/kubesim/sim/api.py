@@ -42,6 +42,7 @@ class Sim:
         self.watches = set()        # live watch handlers (for drop/restart)
         self.down_until = 0.0       # "restarting": connections are cut until then
         self.random = random.Random(0)
+        self.startup = None         # replays the start-up state after a reset
 
     def log_call(self, entry):
         with self.lock:
@@ -851,6 +852,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             sim.down_until = 0.0
             sim.drop_watches()
             store.reset()
+            if body.get('startup', True) and sim.startup is not None:
+                sim.startup()  # the --crds and --namespace of the command line, again
             with sim.lock:
                 sim.faults, sim.calls = [], []
             return self._send(200, {'ok': True})

@@ -71,18 +71,9 @@ class SimTestCase(unittest.TestCase):
 
     def setUp(self):
         self.sim = SimTestCase.sim
+        # Back to the start-up state: the CRDs of crds/ and the namespaces shop and data.
         self.sim.control('POST', 'reset')
         self.sim.control('POST', 'bookmarks', {'intervalSeconds': 0.3})
-        # A reset forgets the CRDs and namespaces made at start: make them again through the API.
-        import yaml
-        for fn in sorted(os.listdir(CRDS)):
-            with open(os.path.join(CRDS, fn)) as f:
-                r = self.sim.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
-                                     yaml.safe_load(f))
-                assert r.status == 201, r
-        for ns in ('shop', 'data'):
-            r = self.sim.request('POST', '/api/v1/namespaces', {'metadata': {'name': ns}})
-            assert r.status == 201, r
 
     def assertStatus(self, r, code, reason=None):
         self.assertEqual(r.status, code, r.raw[:600])

@@ -30,7 +30,7 @@ class KubectlCase(SimTestCase):
     def setUp(self):
         super().setUp()
         # Each test starts from a server without CRDs and namespaces of ours: kubectl installs them.
-        self.sim.control('POST', 'reset')
+        self.sim.control('POST', 'reset', {'startup': False})
         self.sim.control('POST', 'bookmarks', {'intervalSeconds': 0.3})
 
     def k(self, *args, input=None, ok=True, timeout=60):
