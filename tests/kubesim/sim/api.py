@@ -43,6 +43,7 @@ class Sim:
         self.down_until = 0.0       # "restarting": connections are cut until then
         self.random = random.Random(0)
         self.startup = None         # replays the start-up state after a reset
+        self.client_certs = True    # a client certificate from the CA authenticates
 
     def log_call(self, entry):
         with self.lock:
@@ -370,6 +371,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _authenticated(self):
         auth = self.headers.get('Authorization', '')
+        if not auth and self.sim.client_certs:
+            try:
+                if self.connection.getpeercert():
+                    return True  # verified against the CA during the handshake
+            except (AttributeError, ValueError, OSError):
+                pass
         if not auth.startswith('Bearer '):
             return False
         with self.sim.lock:
@@ -466,7 +473,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return d == 'All'
 
     def _field_validation(self):
-        v = self._q.get('fieldValidation', 'Strict') or 'Strict'
+        # Without the parameter the API server warns (kubectl asks for Strict explicitly).
+        v = self._q.get('fieldValidation') or 'Warn'
         if v not in ('Strict', 'Warn', 'Ignore'):
             raise ApiError(400, 'BadRequest', 'fieldValidation must be one of Ignore, Warn, or Strict, got %s' % v)
         return v
@@ -836,6 +844,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             dropped = sim.drop_watches()
             rv = store.compact() if body.get('compact', True) else store.rv
             return self._send(200, {'dropped': dropped, 'resourceVersion': rv, 'downSeconds': down})
+        if what == 'client-certs' and m == 'POST':
+            sim.client_certs = bool(body.get('enabled', True))
+            return self._send(200, {'enabled': sim.client_certs})
         if what == 'tokens':
             if m == 'POST':
                 toks = body.get('tokens')

@@ -1,8 +1,8 @@
 """Decoding of the Kubernetes protobuf encoding, for the one place kubectl insists on it: its
-typed clients (`kubectl create namespace`) send built-in objects as
-`application/vnd.kubernetes.protobuf` and do not fall back to JSON on 415. Only Namespace
-bodies are understood (ObjectMeta in full but managedFields and ownerReferences); answers are
-always JSON, which those clients accept too."""
+typed clients (`kubectl create namespace`, helm's release storage in Secrets) send built-in
+objects as `application/vnd.kubernetes.protobuf` and do not fall back to JSON on 415. Only
+Namespace, Secret, ConfigMap and DeleteOptions bodies are understood (ObjectMeta without managedFields and
+ownerReferences); answers are always JSON, which those clients accept too."""
 
 MAGIC = b'k8s\x00'
 
@@ -98,8 +98,80 @@ def object_meta(buf):
     return {k: v for k, v in md.items() if v not in ('', None)}
 
 
+def _bytes_map(entries):
+    import base64
+    out = {}
+    for e in entries:
+        k, v = '', b''
+        for num, _, x in fields(e):
+            if num == 1:
+                k = x.decode()
+            elif num == 2:
+                v = x
+        out[k] = base64.b64encode(v).decode()
+    return out
+
+
+def _secret(raw):
+    obj = {'apiVersion': 'v1', 'kind': 'Secret', 'metadata': {}}
+    data, string_data = [], []
+    for num, _, v in fields(raw):
+        if num == 1:
+            obj['metadata'] = object_meta(v)
+        elif num == 2:
+            data.append(v)
+        elif num == 3:
+            obj['type'] = v.decode()
+        elif num == 4:
+            string_data.append(v)
+        elif num == 5:
+            obj['immutable'] = bool(v)
+    if data:
+        obj['data'] = _bytes_map(data)
+    if string_data:
+        obj['stringData'] = _string_map(string_data)
+    return obj
+
+
+def _configmap(raw):
+    obj = {'apiVersion': 'v1', 'kind': 'ConfigMap', 'metadata': {}}
+    data, binary = [], []
+    for num, _, v in fields(raw):
+        if num == 1:
+            obj['metadata'] = object_meta(v)
+        elif num == 2:
+            data.append(v)
+        elif num == 3:
+            binary.append(v)
+        elif num == 4:
+            obj['immutable'] = bool(v)
+    if data:
+        obj['data'] = _string_map(data)
+    if binary:
+        obj['binaryData'] = _bytes_map(binary)
+    return obj
+
+
+def _delete_options(raw):
+    obj = {'apiVersion': 'v1', 'kind': 'DeleteOptions'}
+    for num, _, v in fields(raw):
+        if num == 1:
+            obj['gracePeriodSeconds'] = v
+        elif num == 2:
+            pre = {}
+            for n2, _, x in fields(v):
+                pre['uid' if n2 == 1 else 'resourceVersion'] = x.decode()
+            obj['preconditions'] = pre
+        elif num == 4:
+            obj['propagationPolicy'] = v.decode()
+        elif num == 5:
+            obj.setdefault('dryRun', []).append(v.decode())
+    return obj
+
+
 def decode(body):
-    """The JSON form of a protobuf-encoded Namespace; ProtobufError for anything else."""
+    """The JSON form of a protobuf-encoded Namespace, Secret or ConfigMap (what kubectl's and
+    helm's typed clients send); ProtobufError for anything else."""
     if not body.startswith(MAGIC):
         raise ProtobufError('missing the k8s protobuf magic number')
     type_meta, raw = {}, b''
@@ -109,8 +181,14 @@ def decode(body):
                 type_meta['apiVersion' if n2 == 1 else 'kind'] = x.decode()
         elif num == 2:
             raw = v
+    if type_meta.get('kind') == 'DeleteOptions':
+        return _delete_options(raw)
+    if type_meta.get('apiVersion') == 'v1' and type_meta.get('kind') == 'Secret':
+        return _secret(raw)
+    if type_meta.get('apiVersion') == 'v1' and type_meta.get('kind') == 'ConfigMap':
+        return _configmap(raw)
     if type_meta.get('kind') != 'Namespace' or type_meta.get('apiVersion') != 'v1':
-        raise ProtobufError('kubesim decodes protobuf only for v1 Namespace, not %s %s'
+        raise ProtobufError('kubesim decodes protobuf only for v1 Namespace, Secret and ConfigMap, not %s %s'
                             % (type_meta.get('apiVersion'), type_meta.get('kind')))
     obj = {'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {}}
     for num, _, v in fields(raw):

@@ -231,6 +231,7 @@ class Store:
                                               "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
                                               "characters, '-' or '.', and must start and end with an alphanumeric character"))
         else:
+            kinds.normalize_builtin(t, obj)
             kinds.validate_builtin(t, obj, errs, creating)
         if errs:
             raise invalid(t, name, errs)
@@ -276,7 +277,7 @@ class Store:
                       'deletionGracePeriodSeconds', 'selfLink'):
                 md.pop(k, None)
             if t.status and t.crd:
-                pass  # status given on create is kept, as the API server does for CRs
+                obj.pop('status', None)  # with a status subresource, create does not set status
             self._validate(t, obj, None, True, field_validation, warnings)
             key = (md.get('namespace', ''), md['name'])
             if key in self.bucket(t):

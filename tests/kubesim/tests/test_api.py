@@ -37,6 +37,38 @@ class TestAuthAndTls(SimTestCase):
         self.assertEqual(cfg['users'][0]['user']['token'], self.sim.token)
         self.assertEqual(cfg['current-context'], 'kubesim')
 
+    def test_client_certificate(self):
+        # The client certificate kubesim writes next to its CA authenticates without a token;
+        # one from another CA fails the handshake.
+        ctx = ssl.create_default_context(cafile=self.sim.ca)
+        ctx.load_cert_chain(os.path.join(self.sim.dir, 'client.crt'), os.path.join(self.sim.dir, 'client.key'))
+        conn = http.client.HTTPSConnection(self.sim.host, self.sim.port, context=ctx, timeout=10)
+        conn.request('GET', '/api/v1/namespaces/shop')
+        r = conn.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(json.loads(r.read())['metadata']['name'], 'shop')
+        conn.close()
+        try:
+            self.sim.control('POST', 'client-certs', {'enabled': False})
+            conn = http.client.HTTPSConnection(self.sim.host, self.sim.port, context=ctx, timeout=10)
+            conn.request('GET', '/api/v1/namespaces/shop')
+            self.assertEqual(conn.getresponse().status, 401)
+            conn.close()
+        finally:
+            self.sim.control('POST', 'client-certs', {'enabled': True})
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+                            '-nodes', '-keyout', d + '/k', '-out', d + '/c', '-days', '1', '-subj', '/CN=stranger'],
+                           check=True, capture_output=True)
+            bad = ssl.create_default_context(cafile=self.sim.ca)
+            bad.load_cert_chain(d + '/c', d + '/k')
+            conn = http.client.HTTPSConnection(self.sim.host, self.sim.port, context=bad, timeout=10)
+            with self.assertRaises((ssl.SSLError, ConnectionError, http.client.HTTPException)):
+                conn.request('GET', '/api/v1/namespaces/shop')
+                conn.getresponse()
+            conn.close()
+
     def test_bearer_token_required(self):
         for tok in (None, 'wrong'):
             r = self.sim.request('GET', sp_path(), token=tok)
@@ -201,7 +233,10 @@ class TestConcurrencyAndGeneration(SimTestCase):
         self.assertEqual(same['metadata']['resourceVersion'], sp2['metadata']['resourceVersion'])
 
     def test_status_subresource(self):
-        o = self.sim.request('POST', sp_path(), sp('web')).json
+        withstatus = sp('web')
+        withstatus['status'] = {'observedGeneration': 5}
+        o = self.sim.request('POST', sp_path(), withstatus).json
+        self.assertNotIn('status', o)  # create does not set status either
         # status sent to the main resource is ignored…
         o['status'] = {'observedGeneration': 7}
         o['spec']['minCapacity'] = 3
@@ -356,13 +391,18 @@ class TestValidation(SimTestCase):
     def test_unknown_fields_strict_warn_ignore(self):
         o = sp('web')
         o['spec']['bogus'] = 1
-        r = self.sim.request('POST', sp_path(), o)  # Strict by default, as kubectl asks
+        o['metadata']['labels'] = {'a': 'b'}
+        o['metadata']['colour'] = 'red'
+        r = self.sim.request('POST', sp_path() + '?fieldValidation=Strict', o)  # what kubectl asks
         self.assertStatus(r, 400, 'BadRequest')
-        self.assertEqual(r.json['message'], 'strict decoding error: unknown field "spec.bogus"')
-        r = self.sim.request('POST', sp_path() + '?fieldValidation=Warn', o)
+        self.assertEqual(r.json['message'], 'strict decoding error: unknown field "metadata.colour", '
+                                            'unknown field "spec.bogus"')
+        r = self.sim.request('POST', sp_path(), o)  # no parameter: Warn
         self.assertStatus(r, 201)
         self.assertIn('unknown field \\"spec.bogus\\"', r.headers.get('Warning', ''))
         self.assertNotIn('bogus', r.json['spec'])  # pruned
+        self.assertNotIn('colour', r.json['metadata'])
+        self.assertEqual(r.json['metadata']['labels'], {'a': 'b'})
         o['metadata']['name'] = 'web2'
         r = self.sim.request('POST', sp_path() + '?fieldValidation=Ignore', o)
         self.assertStatus(r, 201)

@@ -317,6 +317,50 @@ class TestExplainDiffPatch(KubectlCase):
         self.assertEqual(self.k('get', 'sp', '-n', 'data', '-o', 'name').stdout.strip(), '')
 
 
+class TestHelm(KubectlCase):
+    def test_install_upgrade_uninstall(self):
+        # helm (from the same npm package) keeps its releases in Secrets, written as protobuf.
+        import tempfile
+        helm = subprocess.run([os.path.join(ROOT, 'scripts', 'kubectl.sh'), '--helm'], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        self.install(examples=False)
+        chart = tempfile.mkdtemp(prefix='chart-', dir=self.sim.dir)
+        os.makedirs(os.path.join(chart, 'templates'))
+        with open(os.path.join(chart, 'Chart.yaml'), 'w') as f:
+            f.write('apiVersion: v2\nname: shop\nversion: 0.1.0\n')
+        with open(os.path.join(chart, 'values.yaml'), 'w') as f:
+            f.write('max: 3\n')
+        with open(os.path.join(chart, 'templates', 'sp.yaml'), 'w') as f:
+            f.write('apiVersion: trimtab.dev/v1alpha1\nkind: ScalingPolicy\nmetadata:\n  name: {{ .Release.Name }}-web\n'
+                    'spec:\n  target: {ecs: {cluster: prod, service: web}}\n  minCapacity: 1\n'
+                    '  maxCapacity: {{ .Values.max }}\n')
+
+        def h(*args):
+            p = subprocess.run([helm] + list(args) + ['-n', 'shop'], capture_output=True, text=True,
+                               env=self.sim.kubectl_env(), timeout=120)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return p.stdout
+        h('install', 'rel', chart)
+        self.assertEqual(self.sim.request('GET', sp_path(name='rel-web')).json['spec']['maxCapacity'], 3)
+        h('upgrade', 'rel', chart, '--set', 'max=5')
+        self.assertEqual(self.sim.request('GET', sp_path(name='rel-web')).json['spec']['maxCapacity'], 5)
+        rows = [ln.split() for ln in h('list').splitlines()]
+        self.assertEqual(rows[1][:3], ['rel', 'shop', '2'])
+        secrets = self.k('get', 'secrets', '-n', 'shop', '-l', 'owner=helm', '-o', 'name').stdout.split()
+        self.assertEqual(secrets, ['secret/sh.helm.release.v1.rel.v1', 'secret/sh.helm.release.v1.rel.v2'])
+        h('uninstall', 'rel')
+        self.assertEqual(self.sim.request('GET', sp_path(name='rel-web')).status, 404)
+        self.assertEqual(self.k('get', 'secrets', '-n', 'shop', '-o', 'name').stdout.strip(), '')
+
+    def test_create_secret_and_configmap(self):
+        self.install(examples=False)
+        self.k('create', 'secret', 'generic', 'creds', '-n', 'shop', '--from-literal=password=hunter2')
+        self.assertEqual(self.k('get', 'secret', 'creds', '-n', 'shop', '-o', 'jsonpath={.data.password}').stdout,
+                         'aHVudGVyMg==')
+        self.k('create', 'configmap', 'cfg', '-n', 'shop', '--from-literal=a=1', '--from-literal=b=2')
+        self.assertEqual(self.k('get', 'cm', 'cfg', '-n', 'shop', '--no-headers').stdout.split()[:2], ['cfg', '2'])
+
+
 if __name__ == '__main__':
     harness.need_yaml()
     main()
