@@ -873,7 +873,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self._send(404, {'error': 'no such control endpoint: %s %s' % (m, what)})
 
 
-def make_handler(sim, verbose=False):
+def make_handler(sim):
     return type('KubesimHandler', (Handler,), {'sim': sim})
 
 

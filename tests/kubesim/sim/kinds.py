@@ -216,7 +216,6 @@ def validate_builtin(t, obj, errs, creating):
                                        'must be greater than or equal to 0'))
     elif t.kind == 'CustomResourceDefinition':
         spec = obj.get('spec') or {}
-        names = spec.get('names') or {}
         group = _req(obj, 'spec.group', errs)
         plural = _req(obj, 'spec.names.plural', errs)
         _req(obj, 'spec.names.kind', errs)
@@ -236,7 +235,6 @@ def validate_builtin(t, obj, errs, creating):
             s = (v.get('schema') or {}).get('openAPIV3Schema')
             if s is not None:
                 sch.compile_rules(sch.strip_compiled(s), errs, 'spec.versions[%d].schema.openAPIV3Schema' % i)
-        del names
 
 
 # ---- Tables -------------------------------------------------------------------------------------
