@@ -51,8 +51,10 @@ class KubectlCase(SimTestCase):
         self.k('wait', '--for=condition=Established', '--timeout=20s', '-f', CRDS)
         self.k('apply', '-f', '-', input=NAMESPACES % 'shop' + '---\n' + NAMESPACES % 'data')
         if examples:
+            args = ['apply']
             for d in EXAMPLES:
-                self.k('apply', '-f', d)
+                args += ['-f', d]
+            self.k(*args)
 
 
 class TestApply(KubectlCase):
