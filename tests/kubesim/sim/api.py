@@ -232,7 +232,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _read_body(self):
         n = self.headers.get('Content-Length')
         if self.headers.get('Transfer-Encoding', '').lower() == 'chunked':
-            raise ApiError(400, 'BadRequest', 'chunked request bodies are not supported by kubesim')
+            return self._read_chunked()
         if not n:
             return b''
         try:
@@ -253,6 +253,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.close_connection = True
             raise ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is %d' % MAX_BODY)
         return self.rfile.read(n)
+
+    def _read_chunked(self):
+        """A chunked request body (what clients send when they stream from stdin, e.g.
+        `kubectl create --raw -f -`), with the same size limit."""
+        parts, total = [], 0
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b';')[0].strip(), 16)
+            except ValueError:
+                self.close_connection = True
+                raise ApiError(400, 'BadRequest', 'malformed chunked request body')
+            if size == 0:
+                while self.rfile.readline(1024).strip():
+                    pass  # trailers
+                return b''.join(parts)
+            total += size
+            if total > MAX_BODY:
+                self.close_connection = True  # the rest is not read: the connection is done
+                raise ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is %d' % MAX_BODY)
+            parts.append(self.rfile.read(size))
+            self.rfile.readline(16)  # the CRLF after the chunk
 
     def _json_body(self, raw):
         ctype = (self.headers.get('Content-Type') or 'application/json').split(';')[0].strip()
@@ -352,6 +374,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.sim.log_call(entry)
 
     def _read_body_quietly(self):
+        if self.headers.get('Transfer-Encoding', '').lower() == 'chunked':
+            try:
+                self._read_chunked()
+            except (ApiError, OSError):
+                pass
+            return
         try:
             n = int(self.headers.get('Content-Length') or 0)
             if 0 < n <= MAX_BODY:

@@ -304,11 +304,17 @@ class TestExplainDiffPatch(KubectlCase):
               'note': 'created the scalable target',
               'regarding': {'apiVersion': 'trimtab.dev/v1alpha1', 'kind': 'ScalingPolicy', 'name': 'web',
                             'namespace': 'shop'}}
-        r = self.sim.request('POST', '/apis/events.k8s.io/v1/namespaces/shop/events', ev)
-        self.assertEqual(r.status, 201, r.raw)
+        ev['regarding']['uid'] = self.sim.request('GET', sp_path(name='web')).json['metadata']['uid']
+        # kubectl streams a body read from stdin as a chunked request.
+        self.k('create', '--raw', '/apis/events.k8s.io/v1/namespaces/shop/events', '-f', '-', input=json.dumps(ev))
         out = self.k('get', 'events', '-n', 'shop').stdout
         self.assertIn('created the scalable target', out)
         self.assertIn('scalingpolicy/web', out)
+        # describe finds it through the core API's involvedObject field selectors.
+        out = self.k('describe', 'sp', 'web', '-n', 'shop').stdout
+        self.assertRegex(out, r'Normal\s+Created\s+\S+\s+trimtab.dev/controller\s+created the scalable target')
+        out = self.k('events', '-n', 'shop', '--for', 'sp/web').stdout
+        self.assertIn('ScalingPolicy/web', out)
         lease = ('apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: trimtab, namespace: shop}\n'
                  'spec: {holderIdentity: pod-a, leaseDurationSeconds: 15}\n')
         self.k('apply', '-f', '-', input=lease)
