@@ -308,23 +308,22 @@ class Store:
             return t.to_api(copy.deepcopy(stored))
 
     def update(self, t, ns, name, obj, subresource=None, dry_run=False, field_validation='Strict',
-               manager=None, operation='Update', warnings=None, create_missing=False):
-        """PUT semantics (patches arrive here after being applied to the current object)."""
+               manager=None, operation='Update', warnings=None):
+        """PUT semantics (patches arrive here after being applied to the current object). Returns
+        (object, created); an update never creates (PUT of a missing object is 404, as for every
+        kind kubesim serves)."""
         warnings = [] if warnings is None else warnings
         with self.lock:
             self._common_checks(t, obj, ns, name)
             key = (ns or '', name)
             cur_stored = self.bucket(t).get(key)
             if cur_stored is None:
-                if create_missing and subresource is None:
-                    obj['metadata'].pop('resourceVersion', None)
-                    return self.create(t, ns, obj, dry_run, field_validation, manager, warnings), True
                 raise not_found(t, name)
             cur = t.to_api(copy.deepcopy(cur_stored))
             md = obj['metadata']
             want_rv = md.get('resourceVersion')
             if want_rv in (None, ''):
-                if t.crd and operation == 'Update' and not create_missing:
+                if t.crd and operation == 'Update':
                     # Custom resources do not allow unconditional updates (PUT without a version).
                     raise invalid(t, name, [sch.FieldError('FieldValueInvalid', 'metadata.resourceVersion', 0,
                                                            'must be specified for an update')])
