@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "events.h"
+#include "metrics.h"
 #include "plan.h"
 #include "provider.h"
 #include "queue.h"
@@ -464,8 +465,10 @@ static void pump(tt_engine *e)
         maybe_idle(e);
         return;
     }
-    while (!e->stopping && e->in_flight < limit && (key = tt_queue_pop(e->q, &waited)) != NULL)
+    while (!e->stopping && e->in_flight < limit && (key = tt_queue_pop(e->q, &waited)) != NULL) {
+        tt_metrics_queue_wait(e->cfg.metrics, waited);
         start_job(e, key);
+    }
     maybe_idle(e);
 }
 
@@ -565,6 +568,20 @@ static bool persist_record(struct job *j)
     return true;
 }
 
+static tt_metrics_result metrics_result(enum outcome outcome)
+{
+    switch (outcome) {
+    case OUT_FAILED:
+        return TT_METRICS_ERROR;
+    case OUT_NOT_READY:
+        return TT_METRICS_NOT_READY;
+    case OUT_INVALID:
+        return TT_METRICS_INVALID;
+    default:
+        return TT_METRICS_SUCCESS;
+    }
+}
+
 /* Persists the record, re-queues as asked, and lets the next job in. */
 static void job_finish(struct job *j, enum requeue rq, double after)
 {
@@ -574,6 +591,8 @@ static void job_finish(struct job *j, enum requeue rq, double after)
     bool gone = false;
 
     e->stats.reconciles++;
+    tt_metrics_reconcile(e->cfg.metrics, en->r->kind, metrics_result(j->outcome),
+                         ev_time() - j->started);
     set_outcome(e, en, j->outcome);
     /* An unwritten record is retried like a failed reconcile, or its news would wait for the
      * next resync (or be lost, for a key that is not queued again). */
@@ -1550,4 +1569,6 @@ void tt_engine_stats_get(const tt_engine *e, tt_engine_stats *st)
     st->resources = tt_map_len(e->store);
     st->in_flight = e->in_flight;
     st->queued = tt_queue_len(e->q) + tt_queue_delayed_len(e->q);
+    st->synced = e->synced;
+    tt_queue_get_stats(e->q, &st->queue);
 }

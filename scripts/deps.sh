@@ -6,9 +6,11 @@ set -euo pipefail
 packages=(
     build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
     libcurl4-openssl-dev libyaml-dev libjansson-dev libev-dev libssl-dev libxml2-dev
+    libmicrohttpd-dev
     libcmocka-dev valgrind
     python3 python3-botocore python3-boto3 python3-jsonschema python3-yaml awscli
     unzip ca-certificates
+    prometheus
 )
 
 missing=()
@@ -24,3 +26,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# kubectl and helm for the chart and kustomize tests (not Debian packages): best effort, since
+# those tests skip without them.
+"$(dirname "$0")/k8s-tools.sh" >/dev/null || echo "deps: no kubectl/helm; the helm and deploy tests will skip"

@@ -253,6 +253,8 @@ static void http_done(void *ud, const tt_http_response *resp, const tt_error *he
         json_decref(out);
         return;
     }
+    if (e.code == TT_ETHROTTLED)
+        tt_aws_metrics_add(aws->metrics, c->svc->name, c->op, TT_AWS_THROTTLE, 1);
     int retryable = e.code == TT_ETHROTTLED || e.code == TT_EUNAVAILABLE;
     int cost = 0;
     if (retryable && c->attempt < aws->cfg.max_attempts)
@@ -768,31 +770,54 @@ uint64_t tt_aws_metric(const tt_aws *aws, const char *service, const char *opera
     return tt_aws_metrics_get(aws->metrics, service, operation, outcome);
 }
 
+/* The three counter families come from one table of counts; each visit prints one. */
+enum prom_family { PROM_CALLS, PROM_RETRIES, PROM_THROTTLES };
+
 struct prom {
     tt_buf *out;
     tt_code rc;
+    enum prom_family family;
 };
 
 static void prom_line(void *ud, const char *service, const char *operation, tt_aws_outcome outcome,
                       uint64_t count)
 {
     struct prom *p = ud;
+    int retry = outcome == TT_AWS_RETRIED, throttle = outcome == TT_AWS_THROTTLE;
+
+    if (p->rc != TT_OK)
+        return;
     /* Service and operation names are [A-Za-z0-9-]: nothing to escape in a label value. */
-    if (p->rc == TT_OK)
+    if (p->family == PROM_CALLS && !retry && !throttle)
         p->rc = tt_buf_printf(p->out,
                               "trimtab_aws_calls_total{service=\"%s\",operation=\"%s\","
                               "outcome=\"%s\"} %llu\n",
                               service, operation, tt_aws_outcome_name(outcome),
                               (unsigned long long)count);
+    else if ((p->family == PROM_RETRIES && retry) || (p->family == PROM_THROTTLES && throttle))
+        p->rc = tt_buf_printf(
+            p->out, "trimtab_aws_%s_total{service=\"%s\",operation=\"%s\"} %llu\n",
+            retry ? "retries" : "throttles", service, operation, (unsigned long long)count);
 }
 
 tt_code tt_aws_metrics_prometheus(const tt_aws *aws, tt_buf *out)
 {
-    struct prom p = {out, TT_OK};
-    p.rc = tt_buf_puts(out, "# HELP trimtab_aws_calls_total AWS API calls by service, operation "
-                            "and outcome (retried counts retry attempts).\n"
-                            "# TYPE trimtab_aws_calls_total counter\n");
-    tt_aws_metrics_visit(aws->metrics, prom_line, &p);
+    static const char *const headers[] = {
+        "# HELP trimtab_aws_calls_total AWS API calls by service, operation and how they ended "
+        "(after retries).\n# TYPE trimtab_aws_calls_total counter\n",
+        "# HELP trimtab_aws_retries_total Retry attempts by service and operation.\n"
+        "# TYPE trimtab_aws_retries_total counter\n",
+        "# HELP trimtab_aws_throttles_total Throttled AWS responses by service and operation, "
+        "retried or not.\n# TYPE trimtab_aws_throttles_total counter\n",
+    };
+    struct prom p = {out, TT_OK, PROM_CALLS};
+
+    for (int f = PROM_CALLS; f <= PROM_THROTTLES && p.rc == TT_OK; f++) {
+        p.family = (enum prom_family)f;
+        p.rc = tt_buf_puts(out, headers[f]);
+        if (p.rc == TT_OK)
+            tt_aws_metrics_visit(aws->metrics, prom_line, &p);
+    }
     if (p.rc == TT_OK)
         p.rc = tt_buf_printf(out,
                              "# HELP trimtab_aws_retry_quota Retry tokens left (of 500).\n"

@@ -396,9 +396,12 @@ static void throttling_exhausts_attempts(void **state)
     assert_non_null(strstr(tt_buf_str(&prom),
                            "trimtab_aws_calls_total{service=\"ecs\","
                            "operation=\"DescribeServices\",outcome=\"throttled\"} 1\n"));
-    assert_non_null(strstr(tt_buf_str(&prom),
-                           "trimtab_aws_calls_total{service=\"ecs\","
-                           "operation=\"DescribeServices\",outcome=\"retried\"} 2\n"));
+    assert_non_null(strstr(tt_buf_str(&prom), "trimtab_aws_retries_total{service=\"ecs\","
+                                              "operation=\"DescribeServices\"} 2\n"));
+    /* Every attempt was throttled: three responses, one call that ended throttled. */
+    assert_non_null(strstr(tt_buf_str(&prom), "trimtab_aws_throttles_total{service=\"ecs\","
+                                              "operation=\"DescribeServices\"} 3\n"));
+    assert_null(strstr(tt_buf_str(&prom), "outcome=\"retried\""));
     assert_non_null(strstr(tt_buf_str(&prom), "trimtab_aws_retry_quota 490\n"));
     tt_buf_cleanup(&prom);
     result_clear(&r);
