@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
 # Installs whatever trimtab's build and tests need that this machine lacks, and nothing else.
 # Fast when everything is present: one dpkg-query, no apt-get at all.
+# --build: only what compiling the trimtab binary needs (deploy/Dockerfile's build stage).
 set -euo pipefail
 
-packages=(
-    build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
+# Compiling trimtab.
+build_packages=(
+    build-essential cmake pkg-config
     libcurl4-openssl-dev libyaml-dev libjansson-dev libev-dev libssl-dev libxml2-dev
     libmicrohttpd-dev
+)
+if [ "${1:-}" = "--build" ]; then
+    packages=("${build_packages[@]}")
+else
+    packages=("${build_packages[@]}"
+    clang clang-format libclang-rt-14-dev
     libcmocka-dev valgrind
     python3 python3-botocore python3-boto3 python3-jsonschema python3-yaml awscli
     unzip ca-certificates
     prometheus
-)
+    )
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -29,4 +38,7 @@ fi
 
 # kubectl and helm for the chart and kustomize tests (not Debian packages): best effort, since
 # those tests skip without them.
-"$(dirname "$0")/k8s-tools.sh" >/dev/null || echo "deps: no kubectl/helm; the helm and deploy tests will skip"
+if [ "${1:-}" != "--build" ]; then
+    "$(dirname "$0")/k8s-tools.sh" >/dev/null ||
+        echo "deps: no kubectl/helm; the helm and deploy tests will skip"
+fi
