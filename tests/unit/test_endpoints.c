@@ -32,6 +32,7 @@ struct fixture {
     size_t len;
     ev_io pipe_w;
     ev_timer block;
+    int go[2]; /* the blocking callback writes here as it starts to block */
 };
 
 static tt_code fake_metrics(void *ud, tt_buf *out)
@@ -52,7 +53,7 @@ static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
 
-    if (f == NULL || (f->loop = ev_loop_new(EVFLAG_AUTO)) == NULL)
+    if (f == NULL || (f->loop = ev_loop_new(EVFLAG_AUTO)) == NULL || pipe(f->go) != 0)
         return -1;
     *state = f;
     return 0;
@@ -64,21 +65,23 @@ static int teardown(void **state)
 
     tt_endpoints_destroy(f->ep);
     ev_loop_destroy(f->loop);
+    close(f->go[0]);
+    close(f->go[1]);
     free(f);
     return 0;
 }
 
-/* The child: after `delay` seconds, sends `request` to the port and copies the answer into
- * the pipe. */
-static void client(int port, const char *request, double delay, int out)
+/* The child: once a byte can be read from `go` (when it is not -1), sends `request` to the
+ * port and copies the answer into the pipe. */
+static void client(int port, const char *request, int go, int out)
 {
     struct sockaddr_in sa = {0};
     char buf[4096];
     ssize_t n;
     int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct timespec ts = {(time_t)delay, (long)((delay - (double)(time_t)delay) * 1e9)};
 
-    nanosleep(&ts, NULL);
+    if (go >= 0 && read(go, buf, 1) != 1)
+        _exit(1);
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -108,8 +111,9 @@ static void on_pipe(struct ev_loop *loop, ev_io *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
-/* Runs the loop until a child has sent `request` (after `delay`) and read the whole answer. */
-static const char *exchange(struct fixture *f, int port, const char *request, double delay)
+/* Runs the loop until a child has sent `request` (once `go` is readable, unless it is -1) and
+ * read the whole answer. */
+static const char *exchange(struct fixture *f, int port, const char *request, int go)
 {
     int fds[2];
     pid_t pid;
@@ -120,7 +124,7 @@ static const char *exchange(struct fixture *f, int port, const char *request, do
     assert_true(pid >= 0);
     if (pid == 0) {
         close(fds[0]);
-        client(port, request, delay, fds[1]);
+        client(port, request, go, fds[1]);
     }
     close(fds[1]);
     f->len = 0;
@@ -133,6 +137,16 @@ static const char *exchange(struct fixture *f, int port, const char *request, do
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     f->response[f->len] = '\0';
     return f->response;
+}
+
+/* One GET on a new connection, as a probe or a scraper without keep-alive makes it. */
+static const char *get(struct fixture *f, int port, const char *path)
+{
+    char request[256];
+
+    snprintf(request, sizeof(request), "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+             path);
+    return exchange(f, port, request, -1);
 }
 
 static void start(struct fixture *f, const char *maddr, const char *haddr, double stall)
@@ -155,42 +169,44 @@ static void serves_each_path_on_its_listener(void **state)
     hp = tt_endpoints_port(f->ep, 1);
     assert_true(mp > 0 && hp > 0 && mp != hp);
 
-    exchange(f, mp, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 0);
+    get(f, mp, "/metrics");
     assert_non_null(strstr(f->response, "HTTP/1.1 200"));
     assert_non_null(strstr(f->response, "text/plain; version=0.0.4"));
     assert_non_null(strstr(f->response, "\r\n\r\n# TYPE scrapes counter\nscrapes 1\n"));
 
-    exchange(f, hp, "GET /readyz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 0);
+    get(f, hp, "/readyz");
     assert_non_null(strstr(f->response, "HTTP/1.1 503"));
     assert_non_null(strstr(f->response, "not ready: the source has not synced\n"));
     f->ready = true;
-    exchange(f, hp, "GET /readyz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 0);
+    get(f, hp, "/readyz");
     assert_non_null(strstr(f->response, "HTTP/1.1 200"));
-    exchange(f, hp, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 0);
+    get(f, hp, "/healthz");
     assert_non_null(strstr(f->response, "HTTP/1.1 200"));
 
     /* Each listener only has its own paths; only GET and HEAD. */
-    exchange(f, hp, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 0);
+    get(f, hp, "/metrics");
     assert_non_null(strstr(f->response, "HTTP/1.1 404"));
-    exchange(f, mp, "GET /readyz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 0);
+    get(f, mp, "/readyz");
     assert_non_null(strstr(f->response, "HTTP/1.1 404"));
-    exchange(f, mp, "DELETE /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 0);
+    exchange(f, mp, "DELETE /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", -1);
     assert_non_null(strstr(f->response, "HTTP/1.1 405"));
     /* A request that is not HTTP gets an error from MHD, and the server stays up. */
-    exchange(f, mp, "\x01\x02 garbage\r\n\r\n", 0);
+    exchange(f, mp, "\x01\x02 garbage\r\n\r\n", -1);
     assert_null(strstr(f->response, "HTTP/1.1 200"));
-    exchange(f, mp, "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 0);
+    get(f, mp, "/metrics");
     assert_non_null(strstr(f->response, "scrapes 2\n"));
 }
 
-/* A callback that blocks the loop, as a blocking call in a reconcile would. */
+/* A callback that blocks the loop, as a blocking call in a reconcile would, and lets the
+ * client go as it starts. */
 static void on_block(struct ev_loop *loop, ev_timer *w, int revents)
 {
+    struct fixture *f = w->data;
     struct timespec ts = {1, 300000000};
 
     (void)loop;
-    (void)w;
     (void)revents;
+    assert_int_equal(write(f->go[1], "g", 1), 1);
     nanosleep(&ts, NULL);
 }
 
@@ -202,13 +218,14 @@ static void blocked_loop_fails_healthz(void **state)
     start(f, NULL, "127.0.0.1:0", 0.5);
     hp = tt_endpoints_port(f->ep, 1);
     ev_timer_init(&f->block, on_block, 0.05, 0);
+    f->block.data = f;
     ev_timer_start(f->loop, &f->block);
     /* The probe arrives while the loop is blocked and is answered once it runs again. */
-    exchange(f, hp, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 0.3);
+    exchange(f, hp, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", f->go[0]);
     assert_non_null(strstr(f->response, "HTTP/1.1 500"));
     assert_non_null(strstr(f->response, "heartbeat"));
     /* The heartbeat ran after that answer: the next probe is healthy. */
-    exchange(f, hp, "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 0);
+    get(f, hp, "/healthz");
     assert_non_null(strstr(f->response, "HTTP/1.1 200"));
 }
 
