@@ -213,6 +213,7 @@ def main(argv):
         print(__doc__)
         return 2
     SOURCE, BINARY = os.path.abspath(argv[1]), os.path.abspath(argv[2])
+    test_helm.SOURCE = SOURCE
     case = case_dockerfile if argv[3] == 'dockerfile' else case_kustomize
     if case is case_dockerfile and not (shutil.which('ldd') and shutil.which('dpkg')):
         print('SKIP: ldd and dpkg are needed (a Debian system)')
