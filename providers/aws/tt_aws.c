@@ -161,6 +161,20 @@ static void halt(call *c)
     }
 }
 
+/*
+ * Fires the call's timer `delay` seconds of real time from now. libev counts a timer from the
+ * loop's cached time, which lags behind after a long iteration (a busy or starved process): a
+ * rate-limit or backoff delay counted from it would end early by that lag, and calls would
+ * leave closer together than --aws-rate or Retry-After allow.
+ */
+static void wait_real(call *c, double delay)
+{
+    struct ev_loop *loop = c->aws->loop;
+
+    ev_timer_set(&c->timer, delay + (ev_time() - ev_now(loop)), 0.0);
+    ev_timer_start(loop, &c->timer);
+}
+
 static tt_aws_outcome outcome_of(const tt_error *err)
 {
     if (err == NULL)
@@ -272,8 +286,7 @@ static void http_done(void *ud, const tt_http_response *resp, const tt_error *he
     tt_log(TT_LOG_DEBUG, NULL, "aws %s %s: retrying in %.3f s (%s)", c->svc->name, c->op, delay,
            tt_code_name(e.code));
     c->state = BACKOFF;
-    ev_timer_set(&c->timer, delay, 0.0);
-    ev_timer_start(aws->loop, &c->timer);
+    wait_real(c, delay);
 }
 
 /* Adds the header line "name: value" to this attempt. */
@@ -446,8 +459,7 @@ static tt_code start_attempt(call *c, tt_error *err)
     double delay = c->bucket != NULL ? tt_aws_bucket_take(c->bucket, ev_time()) : 0;
     if (delay > 0) {
         c->state = WAIT_RATE;
-        ev_timer_set(&c->timer, delay, 0.0);
-        ev_timer_start(c->aws->loop, &c->timer);
+        wait_real(c, delay);
         return TT_OK;
     }
     return acquire_creds(c, err);
