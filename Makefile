@@ -9,16 +9,20 @@ FUZZ_BUILD ?= build-fuzz
 RELEASE_BUILD ?= build-release
 CLANG_BUILD ?= build-clang
 FUZZ_SECONDS ?= 600
+# What installs the build's packages (deploy/Dockerfile passes "scripts/deps.sh --build") and
+# extra CMake arguments (the Dockerfile passes -DTT_TESTS=OFF).
+DEPS ?= scripts/deps.sh
+CMAKE_ARGS ?=
 
 .PHONY: all deps build build-asan build-release build-clang test test-plain test-asan test-builds demo fuzz format format-check crds clean
 
 all: build
 
 deps:
-	@scripts/deps.sh
+	@$(DEPS)
 
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 build-asan: deps
@@ -63,8 +67,11 @@ format:
 format-check:
 	@git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
 
+# The chart and the kustomize base carry copies of crds/ (tests keep them identical).
 crds: build
 	@$(BUILD)/tools/gencrd crds
+	@cp crds/*.yaml helm/trimtab/crds/
+	@cp crds/*.yaml deploy/crds/
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(RELEASE_BUILD) $(CLANG_BUILD)

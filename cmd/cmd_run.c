@@ -15,13 +15,16 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "endpoints.h"
 #include "engine.h"
 #include "loader.h"
+#include "metrics.h"
 #include "options.h"
 #include "plan.h"
 #include "providers.h"
 #include "source_dir.h"
 #include "tt_aws.h"
+#include "tt_buf.h"
 #include "tt_log.h"
 #include "tt_str.h"
 
@@ -32,6 +35,9 @@ struct run_cfg {
     const char *log_format;
     const char *log_level;
     const char *output;
+    const char *metrics_addr;
+    const char *health_addr;
+    double health_stall;
     double resync;
     double debounce;
     double grace;
@@ -82,6 +88,12 @@ static const tt_option run_opts[] = {
             "quiet time after a file change before reading it"),
     RUN_OPT("shutdown-grace", NULL, TT_OPT_DURATION, grace, "D", "20s",
             "on SIGTERM, how long in-flight AWS calls may take to finish"),
+    RUN_OPT("metrics-addr", "TRIMTAB_METRICS_ADDR", TT_OPT_STRING, metrics_addr, "HOST:PORT", NULL,
+            "serve Prometheus /metrics here (\":8080\": every interface; default: off)"),
+    RUN_OPT("health-addr", "TRIMTAB_HEALTH_ADDR", TT_OPT_STRING, health_addr, "HOST:PORT", NULL,
+            "serve /healthz and /readyz here (may equal --metrics-addr; default: off)"),
+    RUN_OPT("health-stall", NULL, TT_OPT_DURATION, health_stall, "D", "30s",
+            "/healthz fails once the event loop has not run for this long"),
 };
 
 static const tt_option plan_opts[] = {
@@ -134,6 +146,9 @@ struct app {
     tt_aws *aws;
     tt_engine *engine;
     tt_source_dir *source;
+    tt_metrics *metrics;
+    tt_endpoints *endpoints;
+    int concurrency;
     ev_signal sigterm;
     ev_signal sigint;
     ev_timer grace;
@@ -154,6 +169,66 @@ static tt_code engine_call(struct tt_aws *aws, const tt_engine_call *c, tt_engin
 
     return tt_aws_call(aws, &req, cb, ud, err);
 }
+
+/* ---- /metrics and /readyz: what the engine and the AWS client know, sampled per request ---- */
+
+static tt_code app_metrics(void *ud, tt_buf *out)
+{
+    struct app *a = ud;
+    tt_engine_stats st;
+    tt_metrics_sample s = {0};
+
+    tt_engine_stats_get(a->engine, &st);
+    s.queue = st.queue;
+    s.resources = st.resources;
+    s.in_flight = st.in_flight;
+    s.concurrency = a->concurrency;
+    s.failed = st.failed;
+    s.invalid = st.invalid;
+    s.not_ready = st.not_ready;
+    s.synced = st.synced;
+    /* Without leader election (not built yet) every replica writes: it is the leader. */
+    s.leader = true;
+    s.aws = a->aws;
+    return tt_metrics_render(a->metrics, &s, out);
+}
+
+static bool app_ready(void *ud, char *why, size_t len)
+{
+    struct app *a = ud;
+    tt_engine_stats st;
+
+    if (a->stopping) {
+        snprintf(why, len, "shutting down");
+        return false;
+    }
+    tt_engine_stats_get(a->engine, &st);
+    if (!st.synced) {
+        snprintf(why, len, "the source has not delivered its first full listing yet");
+        return false;
+    }
+    return true;
+}
+
+/* Serves the endpoints the flags ask for; 0, or -1 after printing why. */
+static int start_endpoints(struct app *a, const struct run_cfg *cfg)
+{
+    tt_endpoints_config c = {cfg->metrics_addr, cfg->health_addr, app_metrics, app_ready, a,
+                             cfg->health_stall};
+    tt_error e;
+
+    if ((c.metrics_addr == NULL || c.metrics_addr[0] == '\0') &&
+        (c.health_addr == NULL || c.health_addr[0] == '\0'))
+        return 0;
+    a->endpoints = tt_endpoints_create(a->loop, &c, &e);
+    if (a->endpoints == NULL) {
+        fprintf(stderr, "trimtab: %s\n", e.message);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the loop ---------------------------------------------------------------------------- */
 
 static void on_idle(void *ud)
 {
@@ -407,6 +482,12 @@ static int run_main(int argc, char **argv, int plan_mode)
         char events[PATH_MAX + 16];
         snprintf(events, sizeof(events), "%s/events.jsonl", cfg.state_dir);
         ecfg.events_path = events;
+        if ((a.metrics = tt_metrics_create()) == NULL) {
+            fprintf(stderr, "trimtab: out of memory\n");
+            goto out;
+        }
+        ecfg.metrics = a.metrics;
+        a.concurrency = (int)cfg.concurrency;
         a.engine = tt_engine_create(a.loop, a.aws, &ecfg, &e);
         ecfg.events_path = NULL;
     }
@@ -427,6 +508,8 @@ static int run_main(int argc, char **argv, int plan_mode)
     a.sigterm.data = a.sigint.data = &a;
     ev_signal_start(a.loop, &a.sigterm);
     ev_signal_start(a.loop, &a.sigint);
+    if (!plan_mode && start_endpoints(&a, &cfg) != 0)
+        goto out;
 
     if (ecfg.once) {
         if (deliver_once(&a, path, err, sizeof(err)) != 0) {
@@ -463,9 +546,11 @@ out:
     ev_signal_stop(a.loop, &a.sigint);
     ev_timer_stop(a.loop, &a.grace);
     tt_source_dir_destroy(a.source);
+    tt_endpoints_destroy(a.endpoints);
     if (a.aws != NULL)
         tt_aws_cancel_all(a.aws);
     tt_engine_destroy(a.engine);
+    tt_metrics_destroy(a.metrics);
     tt_aws_destroy(a.aws);
     json_decref(a.plans);
     return status;

@@ -10,6 +10,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "metrics.h"
 #include "tt_log.h"
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -192,8 +193,10 @@ void engine_pump(tt_engine *e)
         engine_maybe_idle(e);
         return;
     }
-    while (!e->stopping && e->in_flight < limit && (key = tt_queue_pop(e->q, &waited)) != NULL)
+    while (!e->stopping && e->in_flight < limit && (key = tt_queue_pop(e->q, &waited)) != NULL) {
+        tt_metrics_queue_wait(e->cfg.metrics, waited);
         job_start(e, key);
+    }
     engine_maybe_idle(e);
 }
 
@@ -488,4 +491,6 @@ void tt_engine_stats_get(const tt_engine *e, tt_engine_stats *st)
     st->resources = tt_map_len(e->store);
     st->in_flight = e->in_flight;
     st->queued = tt_queue_len(e->q) + tt_queue_delayed_len(e->q);
+    st->synced = e->synced;
+    tt_queue_get_stats(e->q, &st->queue);
 }

@@ -17,11 +17,13 @@
 #include <stddef.h>
 
 #include "model.h"
+#include "queue.h"
 #include "source.h"
 #include "tt_error.h"
 
 struct ev_loop;
 struct tt_aws;
+struct tt_metrics;
 struct tt_provider;
 typedef struct tt_engine tt_engine;
 
@@ -67,6 +69,7 @@ typedef struct tt_engine_config {
     void *on_plan_ud;
     void (*on_idle)(void *ud); /* once mode: all done; after tt_engine_stop: drained */
     void *on_idle_ud;
+    struct tt_metrics *metrics; /* reconcile and queue metrics go here; NULL: none (borrowed) */
 } tt_engine_config;
 
 typedef struct tt_engine_stats {
@@ -79,6 +82,8 @@ typedef struct tt_engine_stats {
     unsigned long invalid;   /* resources currently invalid */
     unsigned long not_ready; /* resources whose last reconcile was blocked or not converging */
     double first_call_at;    /* ev_time() of the first AWS call started, 0 before */
+    bool synced;             /* the source delivered its first full listing */
+    tt_queue_stats queue;    /* the work queue's counters */
 } tt_engine_stats;
 
 /*

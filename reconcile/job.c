@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "plan.h"
 #include "tt_log.h"
 #include "tt_str.h"
@@ -112,6 +113,20 @@ static bool persist_record(struct job *j)
     return true;
 }
 
+static tt_metrics_result metrics_result(enum outcome outcome)
+{
+    switch (outcome) {
+    case OUT_FAILED:
+        return TT_METRICS_ERROR;
+    case OUT_NOT_READY:
+        return TT_METRICS_NOT_READY;
+    case OUT_INVALID:
+        return TT_METRICS_INVALID;
+    default:
+        return TT_METRICS_SUCCESS;
+    }
+}
+
 /* Persists the record, re-queues as asked, and lets the next job in. */
 void job_finish(struct job *j, enum requeue rq, double after)
 {
@@ -122,6 +137,8 @@ void job_finish(struct job *j, enum requeue rq, double after)
 
     job_enter(j, JOB_DONE);
     e->stats.reconciles++;
+    tt_metrics_reconcile(e->cfg.metrics, en->r->kind, metrics_result(j->outcome),
+                         ev_time() - j->started);
     set_outcome(e, en, j->outcome);
     /* An unwritten record is retried like a failed reconcile, or its news would wait for the
      * next resync (or be lost, for a key that is not queued again). */
@@ -592,9 +609,11 @@ void job_start(tt_engine *e, const char *key)
     }
     if (j->removing) {
         bool retain = !r->invalid && strcmp(r->spec.common->deletion_policy, "Retain") == 0;
-        /* The memo holds what trimtab created or adopted; a resource that never had one (only
-         * ever invalid, suspended or blocked) leaves nothing behind to call orphaned. */
-        bool owns_nothing = json_object_size(json_object_get(j->record, "memo")) == 0;
+        /* The memo holds what trimtab created or adopted. An invalid resource without one never
+         * reached AWS, so nothing is orphaned. A valid one without a memo still goes the
+         * normal way: its state may have been lost (a pod without a persistent volume), and
+         * its objects are found by their deterministic names and owner tags. */
+        bool owns_nothing = r->invalid && json_object_size(json_object_get(j->record, "memo")) == 0;
         if (owns_nothing) {
             if (e->cfg.on_plan == NULL)
                 engine_event(e, key, "Normal", "Removed",

@@ -161,6 +161,20 @@ static void halt(call *c)
     }
 }
 
+/*
+ * Fires the call's timer `delay` seconds of real time from now. libev counts a timer from the
+ * loop's cached time, which lags behind after a long iteration (a busy or starved process): a
+ * rate-limit or backoff delay counted from it would end early by that lag, and calls would
+ * leave closer together than --aws-rate or Retry-After allow.
+ */
+static void wait_real(call *c, double delay)
+{
+    struct ev_loop *loop = c->aws->loop;
+
+    ev_timer_set(&c->timer, delay + (ev_time() - ev_now(loop)), 0.0);
+    ev_timer_start(loop, &c->timer);
+}
+
 static tt_aws_outcome outcome_of(const tt_error *err)
 {
     if (err == NULL)
@@ -253,6 +267,8 @@ static void http_done(void *ud, const tt_http_response *resp, const tt_error *he
         json_decref(out);
         return;
     }
+    if (e.code == TT_ETHROTTLED)
+        tt_aws_metrics_add(aws->metrics, c->svc->name, c->op, TT_AWS_THROTTLE, 1);
     int retryable = e.code == TT_ETHROTTLED || e.code == TT_EUNAVAILABLE;
     int cost = 0;
     if (retryable && c->attempt < aws->cfg.max_attempts)
@@ -270,8 +286,7 @@ static void http_done(void *ud, const tt_http_response *resp, const tt_error *he
     tt_log(TT_LOG_DEBUG, NULL, "aws %s %s: retrying in %.3f s (%s)", c->svc->name, c->op, delay,
            tt_code_name(e.code));
     c->state = BACKOFF;
-    ev_timer_set(&c->timer, delay, 0.0);
-    ev_timer_start(aws->loop, &c->timer);
+    wait_real(c, delay);
 }
 
 /* Adds the header line "name: value" to this attempt. */
@@ -444,8 +459,7 @@ static tt_code start_attempt(call *c, tt_error *err)
     double delay = c->bucket != NULL ? tt_aws_bucket_take(c->bucket, ev_time()) : 0;
     if (delay > 0) {
         c->state = WAIT_RATE;
-        ev_timer_set(&c->timer, delay, 0.0);
-        ev_timer_start(c->aws->loop, &c->timer);
+        wait_real(c, delay);
         return TT_OK;
     }
     return acquire_creds(c, err);
@@ -768,31 +782,54 @@ uint64_t tt_aws_metric(const tt_aws *aws, const char *service, const char *opera
     return tt_aws_metrics_get(aws->metrics, service, operation, outcome);
 }
 
+/* The three counter families come from one table of counts; each visit prints one. */
+enum prom_family { PROM_CALLS, PROM_RETRIES, PROM_THROTTLES };
+
 struct prom {
     tt_buf *out;
     tt_code rc;
+    enum prom_family family;
 };
 
 static void prom_line(void *ud, const char *service, const char *operation, tt_aws_outcome outcome,
                       uint64_t count)
 {
     struct prom *p = ud;
+    int retry = outcome == TT_AWS_RETRIED, throttle = outcome == TT_AWS_THROTTLE;
+
+    if (p->rc != TT_OK)
+        return;
     /* Service and operation names are [A-Za-z0-9-]: nothing to escape in a label value. */
-    if (p->rc == TT_OK)
+    if (p->family == PROM_CALLS && !retry && !throttle)
         p->rc = tt_buf_printf(p->out,
                               "trimtab_aws_calls_total{service=\"%s\",operation=\"%s\","
                               "outcome=\"%s\"} %llu\n",
                               service, operation, tt_aws_outcome_name(outcome),
                               (unsigned long long)count);
+    else if ((p->family == PROM_RETRIES && retry) || (p->family == PROM_THROTTLES && throttle))
+        p->rc = tt_buf_printf(
+            p->out, "trimtab_aws_%s_total{service=\"%s\",operation=\"%s\"} %llu\n",
+            retry ? "retries" : "throttles", service, operation, (unsigned long long)count);
 }
 
 tt_code tt_aws_metrics_prometheus(const tt_aws *aws, tt_buf *out)
 {
-    struct prom p = {out, TT_OK};
-    p.rc = tt_buf_puts(out, "# HELP trimtab_aws_calls_total AWS API calls by service, operation "
-                            "and outcome (retried counts retry attempts).\n"
-                            "# TYPE trimtab_aws_calls_total counter\n");
-    tt_aws_metrics_visit(aws->metrics, prom_line, &p);
+    static const char *const headers[] = {
+        "# HELP trimtab_aws_calls_total AWS API calls by service, operation and how they ended "
+        "(after retries).\n# TYPE trimtab_aws_calls_total counter\n",
+        "# HELP trimtab_aws_retries_total Retry attempts by service and operation.\n"
+        "# TYPE trimtab_aws_retries_total counter\n",
+        "# HELP trimtab_aws_throttles_total Throttled AWS responses by service and operation, "
+        "retried or not.\n# TYPE trimtab_aws_throttles_total counter\n",
+    };
+    struct prom p = {out, TT_OK, PROM_CALLS};
+
+    for (int f = PROM_CALLS; f <= PROM_THROTTLES && p.rc == TT_OK; f++) {
+        p.family = (enum prom_family)f;
+        p.rc = tt_buf_puts(out, headers[f]);
+        if (p.rc == TT_OK)
+            tt_aws_metrics_visit(aws->metrics, prom_line, &p);
+    }
     if (p.rc == TT_OK)
         p.rc = tt_buf_printf(out,
                              "# HELP trimtab_aws_retry_quota Retry tokens left (of 500).\n"

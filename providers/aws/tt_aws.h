@@ -39,10 +39,11 @@ typedef enum tt_aws_outcome {
     TT_AWS_UNAVAILABLE, /* 5xx, reset or timeout after every attempt */
     TT_AWS_CANCELLED,   /* cancelled by tt_aws_cancel_all() or tt_aws_destroy() */
     TT_AWS_RETRIED,     /* not an end: counts every retry attempt */
+    TT_AWS_THROTTLE,    /* not an end: counts every throttled response, retried or not */
     TT_AWS_OUTCOME_COUNT
 } tt_aws_outcome;
 
-/* "ok", "error", "throttled", "unavailable", "cancelled", "retried". */
+/* "ok", "error", "throttled", "unavailable", "cancelled", "retried", "throttle". */
 const char *tt_aws_outcome_name(tt_aws_outcome o);
 
 /* Passed to the per-call hook when a call ends. Everything is borrowed for the call. */
@@ -139,7 +140,9 @@ uint64_t tt_aws_metric(const tt_aws *aws, const char *service, const char *opera
  * Appends the counters in Prometheus' text exposition format to `out`:
  *   # TYPE trimtab_aws_calls_total counter
  *   trimtab_aws_calls_total{service="ecs",operation="DescribeServices",outcome="ok"} 12
- * plus trimtab_aws_retry_quota (a gauge). TT_ENOMEM on failure.
+ * (calls by how they ended), trimtab_aws_retries_total{service,operation} (retry attempts),
+ * trimtab_aws_throttles_total{service,operation} (throttled responses, retried or not) and
+ * trimtab_aws_retry_quota (a gauge). TT_ENOMEM on failure.
  */
 struct tt_buf;
 tt_code tt_aws_metrics_prometheus(const tt_aws *aws, struct tt_buf *out);

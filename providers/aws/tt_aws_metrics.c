@@ -17,7 +17,7 @@ struct tt_aws_metrics {
 };
 
 static const char *const outcome_names[TT_AWS_OUTCOME_COUNT] = {
-    "ok", "error", "throttled", "unavailable", "cancelled", "retried",
+    "ok", "error", "throttled", "unavailable", "cancelled", "retried", "throttle",
 };
 
 const char *tt_aws_outcome_name(tt_aws_outcome o)
