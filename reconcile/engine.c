@@ -136,6 +136,15 @@ static void event(tt_engine *e, const char *key, const char *type, const char *r
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     tt_events_record(e->events, key, type, reason, "%s", msg);
+    if (e->cfg.sink != NULL)
+        e->cfg.sink->event(e->cfg.sink_ud, key, type, reason, msg);
+}
+
+/* The removal of `key` is complete: the source may let the object go. */
+static void released(tt_engine *e, const char *key)
+{
+    if (e->cfg.sink != NULL)
+        e->cfg.sink->released(e->cfg.sink_ud, key);
 }
 
 /* Mirrors every event to the log, repeats included (the log is where people look first). */
@@ -534,6 +543,9 @@ static void job_finish(struct job *j, enum requeue rq, double after)
                 requeue_dependants(e, en->key);
         }
     }
+    if (j->record != NULL && e->cfg.sink != NULL && e->cfg.on_plan == NULL)
+        e->cfg.sink->status(e->cfg.sink_ud, en->key,
+                            json_object_get(j->record, "status"));
     en->in_flight = false;
     if (en->next_r != NULL) {
         tt_resource_destroy(en->r);
@@ -725,6 +737,7 @@ static void apply_done(struct job *j)
         }
         json_decref(j->record);
         j->record = NULL;
+        released(j->e, j->en->key);
         job_finish(j, RQ_FORGET, 0);
         return;
     }
@@ -1166,6 +1179,7 @@ static void start_job(tt_engine *e, const char *key)
             }
             json_decref(j->record);
             j->record = NULL;
+            released(e, key);
             job_finish(j, RQ_FORGET, 0);
             return;
         }
@@ -1297,7 +1311,7 @@ static void src_synced(void *ud)
 {
     tt_engine *e = ud;
 
-    if (e->state != NULL)
+    if (e->state != NULL && e->cfg.sink == NULL)
         tt_state_foreach(e->state, adopt_orphan_record, e);
     if (!e->synced) {
         /* The whole first listing is known: queue it in the order observe batches want. */
@@ -1455,6 +1469,12 @@ void tt_engine_destroy(tt_engine *e)
     tt_state_close(e->state);
     free(e->initial);
     free(e);
+}
+
+void tt_engine_set_sink(tt_engine *e, const tt_source_sink *sink, void *ud)
+{
+    e->cfg.sink = sink;
+    e->cfg.sink_ud = ud;
 }
 
 void tt_engine_stop(tt_engine *e)

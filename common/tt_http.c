@@ -1,4 +1,4 @@
-#include "tt_aws_http.h"
+#include "tt_http.h"
 
 #include <curl/curl.h>
 #include <ev.h>
@@ -21,6 +21,8 @@ struct tt_http_xfer {
     tt_http_response resp;
     size_t max_response;
     int too_large;
+    int aborted; /* on_data asked to stop */
+    int (*on_data)(void *ud, const char *data, size_t len);
     char errbuf[CURL_ERROR_SIZE];
     tt_http_xfer *prev, *next; /* the engine's list of transfers in flight */
 };
@@ -149,6 +151,17 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     tt_http_xfer *x = userdata;
     size_t n = size * nmemb;
+    if (x->on_data != NULL) {
+        long status = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200 && status < 300) {
+            if (x->on_data(x->ud, ptr, n) != 0) {
+                x->aborted = 1;
+                return 0;
+            }
+            return n;
+        }
+    }
     if (x->resp.body.len + n > x->max_response) {
         x->too_large = 1;
         return 0;
@@ -214,7 +227,9 @@ static void finish(tt_http_xfer *x, CURLcode result)
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->resp.status);
     if (result != CURLE_OK) {
         perr = &err;
-        if (x->too_large) {
+        if (x->aborted) {
+            tt_error_set(&err, TT_ECANCELLED, "the stream was stopped by its reader");
+        } else if (x->too_large) {
             tt_error_set(&err, TT_ELIMIT, "response larger than %zu bytes", x->max_response);
         } else if (result == CURLE_OPERATION_TIMEDOUT) {
             timed_out = 1;
@@ -327,6 +342,7 @@ tt_code tt_http_start(tt_http *h, const tt_http_request *req, tt_http_cb cb, voi
     x->cb = cb;
     x->ud = ud;
     x->max_response = req->max_response > 0 ? req->max_response : DEFAULT_MAX_RESPONSE;
+    x->on_data = req->on_data;
     tt_buf_init(&x->resp.body);
     x->easy = h->nidle > 0 ? h->idle[--h->nidle] : curl_easy_init();
     /* Link first so that xfer_free() below can unlink. */
@@ -372,7 +388,23 @@ tt_code tt_http_start(tt_http *h, const tt_http_request *req, tt_http_cb cb, voi
                      req->connect_timeout_ms > 0 ? req->connect_timeout_ms
                                                  : DEFAULT_CONNECT_TIMEOUT_MS);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
-                     req->timeout_ms > 0 ? req->timeout_ms : DEFAULT_TIMEOUT_MS);
+                     req->timeout_ms > 0   ? req->timeout_ms
+                     : req->timeout_ms < 0 ? 0L
+                                           : DEFAULT_TIMEOUT_MS);
+    if (req->ca_pem != NULL) {
+        struct curl_blob b = {(void *)req->ca_pem, req->ca_pem_len, CURL_BLOB_COPY};
+        if (curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b) != CURLE_OK)
+            goto fail;
+    }
+    if (req->cert_pem != NULL && req->key_pem != NULL) {
+        struct curl_blob c = {(void *)req->cert_pem, req->cert_pem_len, CURL_BLOB_COPY};
+        struct curl_blob k = {(void *)req->key_pem, req->key_pem_len, CURL_BLOB_COPY};
+        curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+        if (curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &c) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &k) != CURLE_OK)
+            goto fail;
+    }
     if (strcmp(req->method, "GET") == 0) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(req->method, "HEAD") == 0) {
