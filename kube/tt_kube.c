@@ -20,12 +20,13 @@
 #include "tt_kube_config.h"
 #include "tt_kube_lines.h"
 #include "tt_log.h"
+#include "tt_version.h"
 
-#define EXEC_TIMEOUT        60.0
-#define EXEC_MAX_OUTPUT     (1024u * 1024)
-#define EXPIRY_MARGIN       10.0 /* run the plugin again this long before the token expires */
-#define REQUEST_TIMEOUT_MS  30000L
-#define MAX_RESPONSE        (64u * 1024 * 1024) /* a list of 10,000 objects fits */
+#define EXEC_TIMEOUT       60.0
+#define EXEC_MAX_OUTPUT    (1024u * 1024)
+#define EXPIRY_MARGIN      10.0 /* run the plugin again this long before the token expires */
+#define REQUEST_TIMEOUT_MS 30000L
+#define MAX_RESPONSE       (64u * 1024 * 1024) /* a list of 10,000 objects fits */
 
 extern char **environ;
 
@@ -44,8 +45,8 @@ struct tt_kube_req {
     void *ud;
     tt_http_xfer *xfer;
     tt_kube_lines lines;
-    int stop;       /* on_event asked to stop */
-    int retried;    /* a 401 was retried once with a fresh credential */
+    int stop;    /* on_event asked to stop */
+    int retried; /* a 401 was retried once with a fresh credential */
     tt_kube_req *prev, *next;
 };
 
@@ -143,8 +144,8 @@ int tt_kube_cred_usable(const tt_kube_cred *cred, double now)
     return cred->expires == 0 || now + EXPIRY_MARGIN < cred->expires;
 }
 
-tt_code tt_kube_cred_parse(const char *out, size_t len, const char *api_version,
-                           tt_kube_cred *cred, tt_error *err)
+tt_code tt_kube_cred_parse(const char *out, size_t len, const char *api_version, tt_kube_cred *cred,
+                           tt_error *err)
 {
     json_error_t jerr;
     json_t *doc = json_loadb(out, len, 0, &jerr), *st;
@@ -155,8 +156,8 @@ tt_code tt_kube_cred_parse(const char *out, size_t len, const char *api_version,
     if (doc == NULL) {
         /* jerr.text may quote the input, which may hold a token: say only where it broke. */
         return tt_error_set(err, TT_EPARSE,
-                            "the exec plugin's output is not JSON (line %d, column %d)",
-                            jerr.line, jerr.column);
+                            "the exec plugin's output is not JSON (line %d, column %d)", jerr.line,
+                            jerr.column);
     }
     kind = json_string_value(json_object_get(doc, "kind"));
     api = json_string_value(json_object_get(doc, "apiVersion"));
@@ -437,7 +438,7 @@ static void launch(tt_kube_req *r)
 {
     tt_kube *k = r->k;
     char auth[8192 + 32], ctype[200];
-    const char *headers[4];
+    const char *headers[5];
     const char *token = NULL;
     size_t nh = 0;
     tt_http_request hr = {0};
@@ -451,6 +452,7 @@ static void launch(tt_kube_req *r)
     if (token == NULL)
         token = k->cfg->token;
     headers[nh++] = "Accept: application/json";
+    headers[nh++] = "User-Agent: trimtab/" TT_VERSION;
     if (token != NULL) {
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
         headers[nh++] = auth;
@@ -746,14 +748,14 @@ static tt_code exec_start(tt_kube *k, tt_error *err)
         envp[n] = NULL;
     }
     if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-        rc = tt_error_set(err, TT_EIO, "cannot run the exec credential plugin: %s",
-                          strerror(errno));
+        rc =
+            tt_error_set(err, TT_EIO, "cannot run the exec credential plugin: %s", strerror(errno));
         goto out;
     }
     x->pid = fork();
     if (x->pid < 0) {
-        rc = tt_error_set(err, TT_EIO, "cannot run the exec credential plugin: %s",
-                          strerror(errno));
+        rc =
+            tt_error_set(err, TT_EIO, "cannot run the exec credential plugin: %s", strerror(errno));
         goto out;
     }
     if (x->pid == 0) {

@@ -98,8 +98,8 @@ typedef struct tt_kube_cred {
 
 /* Parses a plugin's standard output (an ExecCredential of `api_version`). On TT_OK `cred` is
  * filled (the caller frees it with tt_kube_cred_cleanup). Messages never hold the token. */
-tt_code tt_kube_cred_parse(const char *out, size_t len, const char *api_version,
-                           tt_kube_cred *cred, tt_error *err);
+tt_code tt_kube_cred_parse(const char *out, size_t len, const char *api_version, tt_kube_cred *cred,
+                           tt_error *err);
 void tt_kube_cred_cleanup(tt_kube_cred *cred);
 /* True when the credential can be used at `now` (seconds since the epoch): it has something
  * and has not expired. */

@@ -12,7 +12,7 @@
 #include "doc.h"
 #include "tt_buf.h"
 
-#define MAX_FILE_BYTES (1024u * 1024)
+#define MAX_FILE_BYTES       (1024u * 1024)
 #define MAX_KUBECONFIG_FILES 16
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -133,8 +133,7 @@ static tt_code absolutize(json_t *obj, const char *key, const char *dir, tt_erro
 static tt_code absolutize_all(json_t *doc, const char *dir, tt_error *err)
 {
     static const char *const cluster_keys[] = {"certificate-authority", NULL};
-    static const char *const user_keys[] = {"client-certificate", "client-key", "tokenFile",
-                                            NULL};
+    static const char *const user_keys[] = {"client-certificate", "client-key", "tokenFile", NULL};
     struct {
         const char *list, *inner;
         const char *const *keys;

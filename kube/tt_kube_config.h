@@ -35,17 +35,17 @@ typedef struct tt_kube_exec {
 } tt_kube_exec;
 
 typedef struct tt_kube_config {
-    char *server;    /* "https://host:port" without a trailing slash */
-    char *context;   /* the context used, or "in-cluster" */
+    char *server;     /* "https://host:port" without a trailing slash */
+    char *context;    /* the context used, or "in-cluster" */
     char *namespace_; /* the context's namespace (or the service account's), or NULL */
-    char *ca_pem;    /* trusted roots; NULL: the system's */
+    char *ca_pem;     /* trusted roots; NULL: the system's */
     size_t ca_pem_len;
     char *cert_pem; /* client certificate and key, or NULL */
     size_t cert_pem_len;
     char *key_pem;
     size_t key_pem_len;
-    char *token;      /* a static bearer token, or NULL */
-    char *token_file; /* a bearer token read again whenever the file changes, or NULL */
+    char *token;        /* a static bearer token, or NULL */
+    char *token_file;   /* a bearer token read again whenever the file changes, or NULL */
     tt_kube_exec *exec; /* an exec credential plugin, or NULL */
 } tt_kube_config;
 

@@ -31,8 +31,8 @@ static int emit(char *line, size_t len, tt_kube_line_fn fn, void *ud)
     return fn(ud, line, len);
 }
 
-int tt_kube_lines_feed(tt_kube_lines *l, const char *data, size_t len, tt_kube_line_fn fn,
-                       void *ud, tt_code *code)
+int tt_kube_lines_feed(tt_kube_lines *l, const char *data, size_t len, tt_kube_line_fn fn, void *ud,
+                       tt_code *code)
 {
     *code = TT_OK;
     while (len > 0) {

@@ -33,7 +33,7 @@ typedef int (*tt_kube_line_fn)(void *ud, char *line, size_t len);
  * Feeds `len` bytes. Returns 0, the callback's non-zero return, or -1 when a line exceeds the
  * cap or memory runs out (`*code` says which: TT_ELIMIT or TT_ENOMEM).
  */
-int tt_kube_lines_feed(tt_kube_lines *l, const char *data, size_t len, tt_kube_line_fn fn,
-                       void *ud, tt_code *code);
+int tt_kube_lines_feed(tt_kube_lines *l, const char *data, size_t len, tt_kube_line_fn fn, void *ud,
+                       tt_code *code);
 
 #endif

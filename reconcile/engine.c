@@ -544,8 +544,7 @@ static void job_finish(struct job *j, enum requeue rq, double after)
         }
     }
     if (j->record != NULL && e->cfg.sink != NULL && e->cfg.on_plan == NULL)
-        e->cfg.sink->status(e->cfg.sink_ud, en->key,
-                            json_object_get(j->record, "status"));
+        e->cfg.sink->status(e->cfg.sink_ud, en->key, json_object_get(j->record, "status"));
     en->in_flight = false;
     if (en->next_r != NULL) {
         tt_resource_destroy(en->r);

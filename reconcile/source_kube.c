@@ -15,11 +15,11 @@
 #include "tt_map.h"
 #include "tt_str.h"
 
-#define LIST_PAGE        500
-#define STATUS_TRIES     5
-#define MAX_SERIES       4096
-#define EVENT_NOTE_MAX   1024
-#define API_PREFIX       "/apis/" TT_API_VERSION
+#define LIST_PAGE      500
+#define STATUS_TRIES   5
+#define MAX_SERIES     4096
+#define EVENT_NOTE_MAX 1024
+#define API_PREFIX     "/apis/" TT_API_VERSION
 
 /* ---- types ------------------------------------------------------------------------------ */
 
@@ -32,11 +32,11 @@ struct informer {
     char *base; /* "/apis/trimtab.dev/v1alpha1[/namespaces/NS]/plural" */
     char rv[128];
     enum inf_state state;
-    bool synced;         /* its first listing is complete */
-    bool relist;         /* the next start lists (410 Gone, or never listed) */
-    unsigned epoch;      /* bumped at each listing, to find what vanished */
-    unsigned failures;   /* consecutive, for the backoff */
-    tt_kube_req *req;    /* the list page or watch in flight */
+    bool synced;       /* its first listing is complete */
+    bool relist;       /* the next start lists (410 Gone, or never listed) */
+    unsigned epoch;    /* bumped at each listing, to find what vanished */
+    unsigned failures; /* consecutive, for the backoff */
+    tt_kube_req *req;  /* the list page or watch in flight */
     ev_timer backoff;
 };
 
@@ -70,7 +70,7 @@ struct op {
 
 /* Repeats of one event (same object, type, reason and note) update one Event's series. */
 struct series {
-    char *name;      /* the Event's name */
+    char *name; /* the Event's name */
     char *ns;
     unsigned count;  /* occurrences so far */
     unsigned posted; /* count the server has */
@@ -86,7 +86,7 @@ struct tt_source_kube {
     void *ud;
     struct informer *informers;
     size_t ninformers;
-    tt_map *cache; /* key → struct cobj */
+    tt_map *cache;  /* key → struct cobj */
     tt_map *series; /* "key\ntype\nreason\nnote" → struct series */
     struct op *ops;
     ev_timer series_timer;
@@ -279,6 +279,8 @@ static void deliver(tt_source_kube *s, const char *key, struct cobj *c)
     tt_diags_destroy(diags);
     c->delivered = true;
     s->stats.deliveries++;
+    tt_log(TT_LOG_DEBUG, key, "kubernetes: delivered (resourceVersion %s)",
+           or_empty(meta_str(c->obj, "resourceVersion")));
     s->h->upsert(s->ud, r);
 }
 
@@ -288,6 +290,7 @@ static void deliver_removal(tt_source_kube *s, const char *key, struct cobj *c)
         return;
     c->removal_sent = true;
     s->stats.deliveries++;
+    tt_log(TT_LOG_DEBUG, key, "kubernetes: delivered its removal");
     s->h->remove(s->ud, key);
 }
 
@@ -566,8 +569,8 @@ static void watch_start(struct informer *inf)
     tt_error err;
 
     snprintf(path, sizeof(path),
-             "%s?watch=1&resourceVersion=%s&allowWatchBookmarks=true&timeoutSeconds=%d",
-             inf->base, inf->rv, timeout);
+             "%s?watch=1&resourceVersion=%s&allowWatchBookmarks=true&timeoutSeconds=%d", inf->base,
+             inf->rv, timeout);
     inf->state = INF_WATCHING;
     s->stats.watches++;
     if (tt_kube_watch(s->kube, path, watch_event, watch_done, inf, &inf->req, &err) != TT_OK)
@@ -954,10 +957,10 @@ static void sink_event(void *ud, const char *key, const char *type, const char *
                    "namespace", se->ns, "eventTime", now, "reportingController",
                    "trimtab.dev/trimtab", "reportingInstance", s->instance, "action", reason,
                    "reason", reason, "type", type, "note", note, "regarding", "apiVersion",
-                   TT_API_VERSION, "kind", or_empty(json_string_value(json_object_get(obj, "kind"))),
-                   "namespace", se->ns, "name", meta_str(obj, "name"), "uid",
-                   or_empty(meta_str(obj, "uid")), "resourceVersion",
-                   or_empty(meta_str(obj, "resourceVersion")));
+                   TT_API_VERSION, "kind",
+                   or_empty(json_string_value(json_object_get(obj, "kind"))), "namespace", se->ns,
+                   "name", meta_str(obj, "name"), "uid", or_empty(meta_str(obj, "uid")),
+                   "resourceVersion", or_empty(meta_str(obj, "resourceVersion")));
     o = op_new(s, OP_EVENT, key);
     if (ev == NULL || o == NULL) {
         if (o != NULL)
@@ -1026,15 +1029,14 @@ tt_source_kube *tt_source_kube_create(struct ev_loop *loop, struct tt_kube *kube
         if ((inf->base = malloc(n)) == NULL)
             goto nomem;
         if (nns > 0)
-            snprintf(inf->base, n, API_PREFIX "/namespaces/%s/%s",
-                     s->namespaces[i / TT_KIND_COUNT], tt_kind_plural(inf->kind));
+            snprintf(inf->base, n, API_PREFIX "/namespaces/%s/%s", s->namespaces[i / TT_KIND_COUNT],
+                     tt_kind_plural(inf->kind));
         else
             snprintf(inf->base, n, API_PREFIX "/%s", tt_kind_plural(inf->kind));
         ev_timer_init(&inf->backoff, on_backoff, 0, 0);
         inf->backoff.data = inf;
     }
-    ev_timer_init(&s->series_timer, on_series_timer, s->cfg.event_interval,
-                  s->cfg.event_interval);
+    ev_timer_init(&s->series_timer, on_series_timer, s->cfg.event_interval, s->cfg.event_interval);
     s->series_timer.data = s;
     return s;
 nomem:

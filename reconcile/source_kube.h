@@ -35,20 +35,20 @@ typedef struct tt_source_kube tt_source_kube;
 typedef struct tt_source_kube_config {
     const char *const *namespaces; /* the namespaces to watch; none: all of them */
     size_t nnamespaces;
-    double backoff_min;     /* seconds; 0: 0.5 */
-    double backoff_max;     /* seconds; 0: 30 */
-    int watch_timeout;      /* timeoutSeconds asked of each watch; 0: 300 to 600 at random */
-    double event_interval;  /* a series is updated at most this often (seconds); 0: 10 */
-    const char *instance;   /* reportingInstance of events; NULL: the host name */
+    double backoff_min;    /* seconds; 0: 0.5 */
+    double backoff_max;    /* seconds; 0: 30 */
+    int watch_timeout;     /* timeoutSeconds asked of each watch; 0: 300 to 600 at random */
+    double event_interval; /* a series is updated at most this often (seconds); 0: 10 */
+    const char *instance;  /* reportingInstance of events; NULL: the host name */
 } tt_source_kube_config;
 
 typedef struct tt_source_kube_stats {
-    uint64_t lists;           /* list requests (pages) */
-    uint64_t relists;         /* full relists after 410 Gone */
-    uint64_t watches;         /* watches started */
-    uint64_t watch_events;    /* ADDED, MODIFIED and DELETED received */
-    uint64_t deliveries;      /* upserts and removals handed to the engine */
-    uint64_t status_writes;   /* status subresource updates sent */
+    uint64_t lists;         /* list requests (pages) */
+    uint64_t relists;       /* full relists after 410 Gone */
+    uint64_t watches;       /* watches started */
+    uint64_t watch_events;  /* ADDED, MODIFIED and DELETED received */
+    uint64_t deliveries;    /* upserts and removals handed to the engine */
+    uint64_t status_writes; /* status subresource updates sent */
     uint64_t status_conflicts;
     uint64_t finalizer_patches;
     uint64_t events_created;
