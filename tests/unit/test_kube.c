@@ -192,18 +192,18 @@ static void test_kubeconfig_merge_rules(void **state)
     json_t *into = json_pack("{s:[{s:s,s:{s:s}}]}", "clusters", "name", "x", "cluster", "server",
                              "https://first");
     json_t *from = json_pack("{s:s,s:[{s:s,s:{s:s}},{s:s,s:{s:s}}]}", "current-context", "y",
-                             "clusters", "name", "x", "cluster", "server", "https://second",
-                             "name", "y", "cluster", "server", "https://y");
+                             "clusters", "name", "x", "cluster", "server", "https://second", "name",
+                             "y", "cluster", "server", "https://y");
     tt_error err;
 
     (void)state;
     assert_int_equal(tt_kube_config_merge(into, from, &err), TT_OK);
     assert_int_equal(json_array_size(json_object_get(into, "clusters")), 2);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(json_array_get(json_object_get(into, "clusters"), 0),
-                                            "cluster"),
-                            "server")),
-                        "https://first");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_array_get(json_object_get(into, "clusters"), 0), "cluster"),
+            "server")),
+        "https://first");
     assert_string_equal(json_string_value(json_object_get(into, "current-context")), "y");
     json_decref(into);
     json_decref(from);
@@ -344,9 +344,8 @@ static void test_exec_credential(void **state)
     double exp;
 
     (void)state;
-    assert_int_equal(tt_kube_cred_parse(ok, strlen(ok), "client.authentication.k8s.io/v1", &cred,
-                                        &err),
-                     TT_OK);
+    assert_int_equal(
+        tt_kube_cred_parse(ok, strlen(ok), "client.authentication.k8s.io/v1", &cred, &err), TT_OK);
     assert_string_equal(cred.token, "k8s-aws-v1.secret");
     exp = tt_kube_parse_time("2030-01-01T00:00:00Z");
     assert_true(cred.expires == exp);

@@ -299,9 +299,9 @@ static void test_client(void **state)
     create_sp(k, "client", 3);
     a = call(k, "GET", NS_PATH "/client", NULL, NULL);
     assert_int_equal(a.status, 200);
-    snprintf(rv, sizeof(rv), "%s",
-             json_string_value(json_object_get(json_object_get(a.body, "metadata"),
-                                               "resourceVersion")));
+    snprintf(
+        rv, sizeof(rv), "%s",
+        json_string_value(json_object_get(json_object_get(a.body, "metadata"), "resourceVersion")));
     json_decref(a.body);
 
     a = call(k, "GET", NS_PATH "/none", NULL, NULL);
@@ -431,9 +431,8 @@ static void test_exec_plugin_cache(void **state)
     k = client_for(write_kubeconfig("exec.json", user));
     memset(many, 0, sizeof(many));
     for (int i = 0; i < 5; i++)
-        assert_int_equal(tt_kube_request(k, "GET", NS_PATH, NULL, NULL, answer_cb, &many[i], NULL,
-                                         &err),
-                         TT_OK);
+        assert_int_equal(
+            tt_kube_request(k, "GET", NS_PATH, NULL, NULL, answer_cb, &many[i], NULL, &err), TT_OK);
     for (int i = 0; i < 5; i++) {
         run_until(&many[i].done, 20);
         assert_int_equal(many[i].status, 200);
@@ -556,8 +555,8 @@ static void test_source_relist_difference(void **state)
     }
     run_for(0.5);
     a = call(admin, "GET", NS_PATH "/ra", NULL, NULL);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(a.body, "status"),
-                                                        "observedGeneration")),
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_object_get(a.body, "status"), "observedGeneration")),
                      1);
     json_decref(a.body);
     assert_string_equal(x.log, "");
