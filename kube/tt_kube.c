@@ -20,6 +20,7 @@
 #include "tt_kube_config.h"
 #include "tt_kube_lines.h"
 #include "tt_log.h"
+#include "tt_str.h"
 #include "tt_version.h"
 
 #define EXEC_TIMEOUT       60.0
@@ -77,53 +78,6 @@ struct tt_kube {
 };
 
 /* ---- time and credentials ----------------------------------------------------------------- */
-
-double tt_kube_parse_time(const char *s)
-{
-    struct tm tm;
-    int y, mo, d, h, mi, sec, n = 0;
-    double frac = 0;
-    time_t t;
-    const char *p;
-
-    if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
-        n != 19)
-        return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return -1;
-    p = s + 19;
-    if (*p == '.') {
-        double scale = 0.1;
-        p++;
-        if (*p < '0' || *p > '9')
-            return -1;
-        while (*p >= '0' && *p <= '9') {
-            frac += (*p - '0') * scale;
-            scale /= 10;
-            p++;
-        }
-    }
-    memset(&tm, 0, sizeof(tm));
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    t = timegm(&tm);
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int oh, om, m = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m) != 2 || m != 5 || oh > 23 || om > 59)
-            return -1;
-        t -= (*p == '+' ? 1 : -1) * (oh * 3600 + om * 60);
-        p += 6;
-    } else {
-        return -1;
-    }
-    return *p == '\0' ? (double)t + frac : -1;
-}
 
 void tt_kube_cred_cleanup(tt_kube_cred *cred)
 {
@@ -189,7 +143,7 @@ tt_code tt_kube_cred_parse(const char *out, size_t len, const char *api_version,
         tt_error_set(err, rc, "the exec plugin gave a client certificate without its key");
         goto out;
     }
-    if (exp != NULL && (cred->expires = tt_kube_parse_time(exp)) < 0) {
+    if (exp != NULL && tt_parse_iso8601(exp, &cred->expires) != 0) {
         cred->expires = 0;
         tt_error_set(err, rc, "the exec plugin's expirationTimestamp '%s' is not an RFC 3339 time",
                      exp);

@@ -105,8 +105,4 @@ void tt_kube_cred_cleanup(tt_kube_cred *cred);
  * and has not expired. */
 int tt_kube_cred_usable(const tt_kube_cred *cred, double now);
 
-/* Parses an RFC 3339 time ("2026-01-02T03:04:05Z", fractions and offsets allowed) into seconds
- * since the epoch; -1 on a malformed time. */
-double tt_kube_parse_time(const char *s);
-
 #endif

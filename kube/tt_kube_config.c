@@ -2,7 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -61,11 +61,10 @@ out:
 
 tt_code tt_kube_base64_decode(const char *in, size_t inlen, char **out, size_t *len)
 {
+    tt_buf b;
     char *clean = malloc(inlen + 1);
-    unsigned char *dec = NULL;
     size_t n = 0;
-    int got;
-    tt_code rc = TT_EINVAL;
+    tt_code rc;
 
     *out = NULL;
     *len = 0;
@@ -76,29 +75,16 @@ tt_code tt_kube_base64_decode(const char *in, size_t inlen, char **out, size_t *
         if (in[i] != '\n' && in[i] != '\r' && in[i] != ' ' && in[i] != '\t')
             clean[n++] = in[i];
     }
-    if (n % 4 != 0 || n > (size_t)INT32_MAX)
-        goto out;
-    dec = malloc(n / 4 * 3 + 1);
-    if (dec == NULL) {
+    tt_buf_init(&b);
+    rc = n % 4 != 0 ? TT_EINVAL : tt_buf_base64_decode(&b, clean, n);
+    if (rc == TT_OK && tt_buf_reserve(&b, 1) != TT_OK) /* an empty result still gets a buffer */
         rc = TT_ENOMEM;
-        goto out;
+    if (rc == TT_OK) {
+        *len = b.len;
+        *out = tt_buf_steal(&b);
     }
-    got = n > 0 ? EVP_DecodeBlock(dec, (const unsigned char *)clean, (int)n) : 0;
-    if (got < 0)
-        goto out;
-    /* EVP_DecodeBlock counts padding as zero bytes: drop them. */
-    if (n >= 1 && clean[n - 1] == '=')
-        got--;
-    if (n >= 2 && clean[n - 2] == '=')
-        got--;
-    dec[got] = '\0';
-    *out = (char *)dec;
-    *len = (size_t)got;
-    dec = NULL;
-    rc = TT_OK;
-out:
+    tt_buf_cleanup(&b);
     free(clean);
-    free(dec);
     return rc;
 }
 

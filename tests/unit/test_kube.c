@@ -19,6 +19,7 @@
 #include "tt_kube.h"
 #include "tt_kube_config.h"
 #include "tt_kube_lines.h"
+#include "tt_str.h"
 
 /* base64 of "CA PEM", "CERT PEM", "KEY PEM". */
 #define CA_B64   "Q0EgUEVN"
@@ -318,16 +319,21 @@ static void test_base64(void **state)
     free(out);
 }
 
+/* ExecCredential expiry times go through the shared ISO 8601 parser (common/tt_str.c). */
 static void test_parse_time(void **state)
 {
+    double t;
+
     (void)state;
-    assert_true(tt_kube_parse_time("1970-01-01T00:01:00Z") == 60);
-    assert_true(tt_kube_parse_time("1970-01-01T01:00:00+01:00") == 0);
-    assert_true(tt_kube_parse_time("1970-01-01T00:00:01.5Z") == 1.5);
-    assert_true(tt_kube_parse_time("1970-01-01T00:00:00") < 0);
-    assert_true(tt_kube_parse_time("1970-13-01T00:00:00Z") < 0);
-    assert_true(tt_kube_parse_time("soon") < 0);
-    assert_true(tt_kube_parse_time("1970-01-01T00:00:00Zjunk") < 0);
+    assert_int_equal(tt_parse_iso8601("1970-01-01T00:01:00Z", &t), 0);
+    assert_true(t == 60);
+    assert_int_equal(tt_parse_iso8601("1970-01-01T01:00:00+01:00", &t), 0);
+    assert_true(t == 0);
+    assert_int_equal(tt_parse_iso8601("1970-01-01T00:00:01.5Z", &t), 0);
+    assert_true(t == 1.5);
+    assert_int_equal(tt_parse_iso8601("1970-13-01T00:00:00Z", &t), -1);
+    assert_int_equal(tt_parse_iso8601("soon", &t), -1);
+    assert_int_equal(tt_parse_iso8601("1970-01-01T00:00:00Zjunk", &t), -1);
 }
 
 /* An ExecCredential: what is taken, what is refused, and when it stops being used (10 s
@@ -347,7 +353,7 @@ static void test_exec_credential(void **state)
     assert_int_equal(
         tt_kube_cred_parse(ok, strlen(ok), "client.authentication.k8s.io/v1", &cred, &err), TT_OK);
     assert_string_equal(cred.token, "k8s-aws-v1.secret");
-    exp = tt_kube_parse_time("2030-01-01T00:00:00Z");
+    assert_int_equal(tt_parse_iso8601("2030-01-01T00:00:00Z", &exp), 0);
     assert_true(cred.expires == exp);
     assert_true(tt_kube_cred_usable(&cred, exp - 60));
     assert_false(tt_kube_cred_usable(&cred, exp - 5));
