@@ -28,10 +28,15 @@
 #define EXPIRY_MARGIN      10.0 /* run the plugin again this long before the token expires */
 #define REQUEST_TIMEOUT_MS 30000L
 #define MAX_RESPONSE       (64u * 1024 * 1024) /* a list of 10,000 objects fits */
+/* Client-side rate limit, as client-go's (controller-runtime raises its 5/10 to 20/30; a
+ * reconciler of thousands of objects writing status wants more, an API server no burst of
+ * hundreds of connections at once). */
+#define DEFAULT_QPS   50.0
+#define DEFAULT_BURST 100.0
 
 extern char **environ;
 
-enum req_state { REQ_WAITING_AUTH, REQ_RUNNING };
+enum req_state { REQ_WAITING_AUTH, REQ_WAITING_RATE, REQ_RUNNING };
 
 struct tt_kube_req {
     tt_kube *k;
@@ -49,6 +54,7 @@ struct tt_kube_req {
     int stop;    /* on_event asked to stop */
     int retried; /* a 401 was retried once with a fresh credential */
     tt_kube_req *prev, *next;
+    tt_kube_req *qnext; /* the rate limiter's queue, in arrival order */
 };
 
 struct exec_run {
@@ -75,6 +81,10 @@ struct tt_kube {
     /* the exec plugin */
     tt_kube_cred cred;
     struct exec_run *run; /* the plugin running now, or NULL */
+    /* the rate limiter: a token bucket, and the requests waiting for a token */
+    double tokens, refilled_at;
+    tt_kube_req *qhead, *qtail;
+    ev_timer rate_timer;
 };
 
 /* ---- time and credentials ----------------------------------------------------------------- */
@@ -218,10 +228,29 @@ static void req_unlink(tt_kube_req *r)
     r->prev = r->next = NULL;
 }
 
+static void rate_unqueue(tt_kube_req *r)
+{
+    tt_kube *k = r->k;
+    tt_kube_req **pp = &k->qhead, *prev = NULL;
+
+    while (*pp != NULL && *pp != r) {
+        prev = *pp;
+        pp = &(*pp)->qnext;
+    }
+    if (*pp == NULL)
+        return;
+    *pp = r->qnext;
+    if (k->qtail == r)
+        k->qtail = prev;
+    r->qnext = NULL;
+}
+
 static void req_free(tt_kube_req *r)
 {
     if (r == NULL)
         return;
+    if (r->state == REQ_WAITING_RATE)
+        rate_unqueue(r);
     req_unlink(r);
     if (r->xfer != NULL)
         tt_http_cancel(r->xfer);
@@ -270,6 +299,7 @@ static void status_error(long status, const json_t *body, tt_error *err)
 }
 
 static void launch(tt_kube_req *r);
+static void dispatch(tt_kube_req *r);
 static tt_code exec_start(tt_kube *k, tt_error *err);
 
 /* Sends every request that waited for a credential, or fails them all with `err`. Requests
@@ -295,7 +325,7 @@ static void release_waiting(tt_kube *k, const tt_error *err)
             req_free(r);
             cb(ud, 0, NULL, err);
         } else {
-            launch(r);
+            dispatch(r);
         }
     }
 }
@@ -452,6 +482,64 @@ static void launch(tt_kube_req *r)
     OPENSSL_cleanse(auth, sizeof(auth));
 }
 
+/* ---- the rate limiter ------------------------------------------------------------------- */
+
+static void refill(tt_kube *k)
+{
+    double now = ev_now(k->loop);
+
+    k->tokens += (now - k->refilled_at) * DEFAULT_QPS;
+    if (k->tokens > DEFAULT_BURST)
+        k->tokens = DEFAULT_BURST;
+    k->refilled_at = now;
+}
+
+/* Sends the queued requests the bucket allows, and sets the timer for the next one. */
+static void rate_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    tt_kube *k = w->data;
+
+    (void)loop;
+    (void)revents;
+    refill(k);
+    while (k->qhead != NULL && k->tokens >= 1) {
+        tt_kube_req *r = k->qhead;
+        k->qhead = r->qnext;
+        if (k->qhead == NULL)
+            k->qtail = NULL;
+        r->qnext = NULL;
+        k->tokens -= 1;
+        launch(r);
+    }
+    if (k->qhead != NULL) {
+        ev_timer_set(&k->rate_timer, (1 - k->tokens) / DEFAULT_QPS, 0);
+        ev_timer_start(k->loop, &k->rate_timer);
+    }
+}
+
+/* Sends `r` now when the bucket has a token, else queues it behind the others. */
+static void dispatch(tt_kube_req *r)
+{
+    tt_kube *k = r->k;
+
+    refill(k);
+    if (k->qhead == NULL && k->tokens >= 1) {
+        k->tokens -= 1;
+        launch(r);
+        return;
+    }
+    r->state = REQ_WAITING_RATE;
+    if (k->qtail != NULL)
+        k->qtail->qnext = r;
+    else
+        k->qhead = r;
+    k->qtail = r;
+    if (!ev_is_active(&k->rate_timer)) {
+        ev_timer_set(&k->rate_timer, k->tokens >= 1 ? 0 : (1 - k->tokens) / DEFAULT_QPS, 0);
+        ev_timer_start(k->loop, &k->rate_timer);
+    }
+}
+
 static tt_code req_new(tt_kube *k, const char *method, const char *path, const json_t *body,
                        const char *content_type, tt_kube_cb cb, void *ud, tt_kube_req **out,
                        tt_error *err)
@@ -503,7 +591,7 @@ static tt_code submit(tt_kube_req *r, tt_error *err)
         }
         return TT_OK;
     }
-    launch(r);
+    dispatch(r);
     return TT_OK;
 }
 
@@ -719,6 +807,9 @@ static tt_code exec_start(tt_kube *k, tt_error *err)
         dup2(fds[1], 1);
         /* The pipe was opened non-blocking for the parent; the plugin writes normally. */
         fcntl(1, F_SETFL, 0);
+        /* Nothing of trimtab's (API and AWS connections) leaks into the plugin. */
+        for (int fd = 3; fd < 1024; fd++)
+            close(fd);
         execvpe(argv[0], argv, envp);
         _exit(127);
     }
@@ -771,6 +862,10 @@ tt_kube *tt_kube_create(struct ev_loop *loop, struct tt_http *http, struct tt_ku
     k->loop = loop;
     k->http = http;
     k->cfg = cfg;
+    k->tokens = DEFAULT_BURST;
+    k->refilled_at = ev_now(loop);
+    ev_timer_init(&k->rate_timer, rate_cb, 0, 0);
+    k->rate_timer.data = k;
     return k;
 }
 
@@ -780,6 +875,7 @@ void tt_kube_destroy(tt_kube *k)
         return;
     while (k->reqs != NULL)
         req_free(k->reqs);
+    ev_timer_stop(k->loop, &k->rate_timer);
     exec_free(k);
     tt_kube_cred_cleanup(&k->cred);
     if (k->file_token != NULL)

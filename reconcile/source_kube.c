@@ -74,6 +74,7 @@ struct series {
     char *ns;
     unsigned count;  /* occurrences so far */
     unsigned posted; /* count the server has */
+    bool dead;       /* the server does not have it: the next occurrence starts anew */
     double last_patch;
 };
 
@@ -840,17 +841,6 @@ static void sink_released(void *ud, const char *key)
 
 /* ---- events ------------------------------------------------------------------------------- */
 
-static void event_done(void *ud, long status, json_t *body, const tt_error *err)
-{
-    struct op *o = ud;
-
-    (void)status;
-    (void)body;
-    if (err != NULL)
-        tt_log(TT_LOG_DEBUG, o->key, "kubernetes: cannot record an event: %s", err->message);
-    op_free(o);
-}
-
 static void series_free(struct series *se)
 {
     if (se == NULL)
@@ -858,6 +848,24 @@ static void series_free(struct series *se)
     free(se->name);
     free(se->ns);
     free(se);
+}
+
+/* An Event created or its series updated. On failure the series is forgotten, so the next
+ * occurrence creates a new Event instead of updating one the server does not have. */
+static void event_done(void *ud, long status, json_t *body, const tt_error *err)
+{
+    struct op *o = ud;
+
+    (void)status;
+    (void)body;
+    if (err != NULL) {
+        tt_log(TT_LOG_DEBUG, NULL, "kubernetes: cannot record an event: %s", err->message);
+        struct series *se = o->key != NULL ? tt_map_get(o->s->series, o->key) : NULL;
+        /* Marked, not removed: this may run inside the flush's walk over the map. */
+        if (se != NULL)
+            se->dead = true;
+    }
+    op_free(o);
 }
 
 static void series_free_cb(void *ud, const char *key, void *value)
@@ -868,17 +876,17 @@ static void series_free_cb(void *ud, const char *key, void *value)
 }
 
 /* Sends the series count of one Event when it has grown. */
-static void series_patch(tt_source_kube *s, struct series *se)
+static void series_patch(tt_source_kube *s, const char *skey, struct series *se)
 {
     char path[700], now[40];
     json_t *patch;
     struct op *o;
 
-    if (se->count == se->posted)
+    if (se->count == se->posted || se->dead)
         return;
     now_micro(now, sizeof(now));
     patch = json_pack("{s:{s:i,s:s}}", "series", "count", (int)se->count, "lastObservedTime", now);
-    o = op_new(s, OP_EVENT, NULL);
+    o = op_new(s, OP_EVENT, skey);
     if (patch == NULL || o == NULL) {
         if (o != NULL)
             op_free(o);
@@ -896,8 +904,7 @@ static void series_patch(tt_source_kube *s, struct series *se)
 
 static void series_flush_cb(void *ud, const char *key, void *value)
 {
-    (void)key;
-    series_patch(ud, value);
+    series_patch(ud, key, value);
 }
 
 static void on_series_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -926,11 +933,15 @@ static void sink_event(void *ud, const char *key, const char *type, const char *
     snprintf(note, sizeof(note), "%s", message);
     snprintf(skey, sizeof(skey), "%s\n%s\n%s\n%s", key, type, reason, note);
     se = tt_map_get(s->series, skey);
+    if (se != NULL && se->dead) {
+        series_free(tt_map_del(s->series, skey));
+        se = NULL;
+    }
     if (se != NULL) {
         /* A repeat: count it; the series goes out at most every event_interval. */
         se->count++;
         if (ev_now(s->loop) - se->last_patch >= s->cfg.event_interval)
-            series_patch(s, se);
+            series_patch(s, skey, se);
         return;
     }
     if (tt_map_len(s->series) >= MAX_SERIES) {
@@ -961,7 +972,7 @@ static void sink_event(void *ud, const char *key, const char *type, const char *
                    or_empty(json_string_value(json_object_get(obj, "kind"))), "namespace", se->ns,
                    "name", meta_str(obj, "name"), "uid", or_empty(meta_str(obj, "uid")),
                    "resourceVersion", or_empty(meta_str(obj, "resourceVersion")));
-    o = op_new(s, OP_EVENT, key);
+    o = op_new(s, OP_EVENT, skey);
     if (ev == NULL || o == NULL) {
         if (o != NULL)
             op_free(o);
