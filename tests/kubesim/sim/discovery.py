@@ -108,6 +108,14 @@ BUILTIN_SCHEMAS = {
     'Namespace': {'description': 'Namespace provides a scope for Names.', 'type': 'object', 'properties': {
         'spec': {'type': 'object', 'properties': {'finalizers': {'type': 'array', 'items': _STR}}},
         'status': {'type': 'object', 'properties': {'phase': _STR, 'conditions': {'type': 'array', 'items': {'type': 'object'}}}}}},
+    'ConfigMap': {'description': 'ConfigMap holds configuration data for pods to consume.', 'type': 'object',
+                  'properties': {'data': {'type': 'object', 'additionalProperties': _STR},
+                                 'binaryData': {'type': 'object', 'additionalProperties': dict(_STR, format='byte')},
+                                 'immutable': {'type': 'boolean'}}},
+    'Secret': {'description': 'Secret holds secret data of a certain type.', 'type': 'object',
+               'properties': {'data': {'type': 'object', 'additionalProperties': dict(_STR, format='byte')},
+                              'stringData': {'type': 'object', 'additionalProperties': _STR},
+                              'type': _STR, 'immutable': {'type': 'boolean'}}},
     'Lease': {'description': 'Lease defines a lease concept.', 'type': 'object', 'properties': {
         'spec': {'type': 'object', 'properties': {
             'holderIdentity': _STR, 'leaseDurationSeconds': {'type': 'integer', 'format': 'int32'},

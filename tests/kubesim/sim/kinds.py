@@ -109,6 +109,8 @@ def builtin_types():
              field_labels=['regarding.kind', 'regarding.namespace', 'regarding.name', 'regarding.uid',
                            'regarding.apiVersion', 'regarding.resourceVersion', 'regarding.fieldPath',
                            'reason', 'reportingController', 'type']),
+        Type('', 'v1', 'ConfigMap', 'configmaps', 'configmap', True, ['cm'], smp=True),
+        Type('', 'v1', 'Secret', 'secrets', 'secret', True, smp=True, field_labels=['type']),
         Type('coordination.k8s.io', 'v1', 'Lease', 'leases', 'lease', True, smp=True),
         Type('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions',
              'customresourcedefinition', False, ['crd', 'crds'], ['api-extensions'], status=True,
@@ -154,8 +156,30 @@ def _req(obj, path, errs, maxlen=None):
     return cur
 
 
+def normalize_builtin(t, obj):
+    """What the API server does to built-in objects before storing them: a Secret's
+    stringData moves into data (base64) and its type defaults to Opaque."""
+    if t.kind == 'Secret':
+        import base64
+        sd = obj.pop('stringData', None) or {}
+        if sd:
+            data = obj.setdefault('data', {})
+            for k, v in sd.items():
+                data[k] = base64.b64encode(str(v).encode()).decode()
+        obj.setdefault('type', 'Opaque')
+
+
 def validate_builtin(t, obj, errs, creating):
     """The checks of the built-in kinds' API validation that clients are likely to trip on."""
+    if t.kind == 'Secret':
+        import base64
+        import binascii
+        for k, v in (obj.get('data') or {}).items():
+            try:
+                base64.b64decode(v, validate=True)
+            except (binascii.Error, TypeError, ValueError):
+                errs.append(sch.FieldError('FieldValueInvalid', 'data[%s]' % k, '<secret contents redacted>',
+                                           'illegal base64 data'))
     if t.kind == 'Namespace':
         name = obj['metadata'].get('name', '')
         if name and not DNS1123_LABEL.match(name):
@@ -192,7 +216,6 @@ def validate_builtin(t, obj, errs, creating):
                                        'must be greater than or equal to 0'))
     elif t.kind == 'CustomResourceDefinition':
         spec = obj.get('spec') or {}
-        names = spec.get('names') or {}
         group = _req(obj, 'spec.group', errs)
         plural = _req(obj, 'spec.names.plural', errs)
         _req(obj, 'spec.names.kind', errs)
@@ -212,7 +235,6 @@ def validate_builtin(t, obj, errs, creating):
             s = (v.get('schema') or {}).get('openAPIV3Schema')
             if s is not None:
                 sch.compile_rules(sch.strip_compiled(s), errs, 'spec.versions[%d].schema.openAPIV3Schema' % i)
-        del names
 
 
 # ---- Tables -------------------------------------------------------------------------------------
@@ -343,6 +365,16 @@ def table(t, objs, rv, include, now=None):
         def cells(o):
             return [o['metadata']['name'], (o.get('status') or {}).get('phase', 'Active'),
                     age(o['metadata'].get('creationTimestamp'), now)]
+    elif t.kind in ('Secret', 'ConfigMap'):
+        cols = [name_col] + ([{'name': 'Type', 'type': 'string', 'format': '', 'priority': 0,
+                               'description': 'The type of the secret'}] if t.kind == 'Secret' else []) + [
+            {'name': 'Data', 'type': 'string', 'format': '', 'priority': 0, 'description': 'The number of keys'},
+            age_col]
+
+        def cells(o):
+            n = len(o.get('data') or {}) + len(o.get('binaryData') or {})
+            return [o['metadata']['name']] + ([o.get('type', 'Opaque')] if t.kind == 'Secret' else []) + [
+                n, age(o['metadata'].get('creationTimestamp'), now)]
     elif t.kind == 'Lease':
         cols = [name_col, {'name': 'Holder', 'type': 'string', 'format': '', 'priority': 0,
                            'description': 'The holder of the lease'}, age_col]

@@ -317,9 +317,9 @@ def validate(schema, v, path, errs, old=None, has_old=False):
     for rule in schema.get('_rules') or []:
         if rule.transition and not has_old:
             continue  # a transition rule only runs on updates where the old value exists
-        act = {'self': _cel_value(v)}
+        act = {'self': v}
         if rule.transition:
-            act['oldSelf'] = _cel_value(old)
+            act['oldSelf'] = old
         try:
             ok = rule.program.evaluate(act)
             failed = ok is not True
@@ -334,10 +334,6 @@ def validate(schema, v, path, errs, old=None, has_old=False):
                 fpath = path + rule.field_path if rule.field_path.startswith('.') else _join(path, rule.field_path)
             errs.append(FieldError(rule.reason if rule.reason.startswith('Field') else 'FieldValueInvalid',
                                    fpath, v, detail))
-
-
-def _cel_value(v):
-    return v
 
 
 def strip_compiled(schema):

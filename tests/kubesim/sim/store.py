@@ -82,6 +82,7 @@ class Store:
             self.rv = 1
             self.objects = {}            # storage key → {(namespace, name): obj}
             self.history = []            # Events, rv ascending
+            self.history_rvs = []        # their rvs, for bisecting
             self.compacted = 0           # watches from an rv below this get 410 Gone
             self.types = kinds.builtin_types()
             self.epoch = uuid.uuid4().hex  # changes on every reset (continue tokens die with it)
@@ -152,12 +153,17 @@ class Store:
         return self.rv
 
     def _emit(self, t, type_, obj, old):
-        self.history.append(Event(self.rv, t.storage, type_, copy.deepcopy(obj),
-                                  copy.deepcopy(old) if old is not None else None))
+        self._append(Event(self.rv, t.storage, type_, copy.deepcopy(obj),
+                           copy.deepcopy(old) if old is not None else None))
+
+    def _append(self, event):
+        self.history.append(event)
+        self.history_rvs.append(event.rv)
         if len(self.history) > HISTORY_MAX:
             drop = len(self.history) - HISTORY_MAX
             self.compacted = self.history[drop - 1].rv + 1
             del self.history[:drop]
+            del self.history_rvs[:drop]
         self.cond.notify_all()
 
     def _insert(self, t, obj):
@@ -174,8 +180,7 @@ class Store:
 
     def events_since(self, rv):
         """History events with an rv above `rv` (the caller holds the lock)."""
-        i = bisect.bisect_right([e.rv for e in self.history], rv) if self.history else 0
-        return self.history[i:]
+        return self.history[bisect.bisect_right(self.history_rvs, rv):]
 
     def compact(self):
         """Forgets the event history (as an etcd compaction does): a watch or a continue token
@@ -183,6 +188,7 @@ class Store:
         with self.lock:
             self.compacted = self.rv + 1
             self.history = []
+            self.history_rvs = []
             # A compaction also moves the counter on, so "the current rv" is never too old.
             self._next_rv()
             self.cond.notify_all()
@@ -231,6 +237,7 @@ class Store:
                                               "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
                                               "characters, '-' or '.', and must start and end with an alphanumeric character"))
         else:
+            kinds.normalize_builtin(t, obj)
             kinds.validate_builtin(t, obj, errs, creating)
         if errs:
             raise invalid(t, name, errs)
@@ -239,13 +246,12 @@ class Store:
         if not isinstance(obj, dict) or not isinstance(obj.get('metadata', {}), dict):
             raise ApiError(400, 'BadRequest', 'the body of the request was in an unknown format')
         kind, api_version = obj.get('kind'), obj.get('apiVersion')
-        if kind and kind != t.kind:
-            raise ApiError(400, 'BadRequest', 'the API version in the data (%s) does not match the expected API '
-                           'version (%s)' % (api_version, t.api_version) if api_version != t.api_version else
-                           'kind %s does not match the expected kind %s' % (kind, t.kind))
         if api_version and api_version != t.api_version:
             raise ApiError(400, 'BadRequest', 'the API version in the data (%s) does not match the expected API '
                            'version (%s)' % (api_version, t.api_version))
+        if kind and kind != t.kind:
+            raise ApiError(400, 'BadRequest', 'the kind in the data (%s) does not match the expected kind (%s)'
+                           % (kind, t.kind))
         md = obj.setdefault('metadata', {})
         if t.namespaced:
             if md.get('namespace') not in (None, '', ns):
@@ -259,7 +265,8 @@ class Store:
                            % (md.get('name'), name))
         obj['apiVersion'], obj['kind'] = t.api_version, t.kind
 
-    def create(self, t, ns, obj, dry_run=False, field_validation='Strict', manager=None, warnings=None):
+    def create(self, t, ns, obj, dry_run=False, field_validation='Strict', manager=None, warnings=None,
+               operation='Update'):
         warnings = [] if warnings is None else warnings
         with self.lock:
             self._common_checks(t, obj, ns, None)
@@ -275,7 +282,7 @@ class Store:
                       'deletionGracePeriodSeconds', 'selfLink'):
                 md.pop(k, None)
             if t.status and t.crd:
-                pass  # status given on create is kept, as the API server does for CRs
+                obj.pop('status', None)  # with a status subresource, create does not set status
             self._validate(t, obj, None, True, field_validation, warnings)
             key = (md.get('namespace', ''), md['name'])
             if key in self.bucket(t):
@@ -284,9 +291,11 @@ class Store:
             if t.kind == 'CustomResourceDefinition':
                 self._crd_prepare(obj, None)
             if t.kind == 'Namespace':
+                # The label every namespace carries since Kubernetes 1.21 (for selectors).
+                md.setdefault('labels', {})['kubernetes.io/metadata.name'] = md['name']
                 obj.setdefault('spec', {}).setdefault('finalizers', ['kubernetes'])
                 obj['status'] = {'phase': 'Active'}
-            self._set_managed(obj, None, manager, 'Update', None)
+            self._set_managed(obj, None, manager, operation, None)
             if dry_run:
                 md['uid'] = str(uuid.uuid4())
                 md['creationTimestamp'] = now_ts()
@@ -351,6 +360,8 @@ class Store:
                     raise invalid(t, name, [sch.FieldError('FieldValueForbidden', 'metadata.finalizers',
                                                            sorted(added), 'no new finalizers can be added if the '
                                                            'object is being deleted', show_value=False)])
+            if t.kind == 'Namespace':
+                new['metadata'].setdefault('labels', {})['kubernetes.io/metadata.name'] = name
             self._validate(t, new, cur, False, field_validation, warnings)
             if t.kind == 'CustomResourceDefinition' and subresource is None:
                 self._crd_prepare(new, cur)
@@ -549,8 +560,7 @@ class Store:
                 self._next_rv()
                 last = copy.deepcopy(o)
                 last['metadata']['resourceVersion'] = str(self.rv)
-                self.history.append(Event(self.rv, storage, 'DELETED', last, o))
-            self.cond.notify_all()
+                self._append(Event(self.rv, storage, 'DELETED', last, o))
 
     def dump(self):
         with self.lock:
