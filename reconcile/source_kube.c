@@ -149,6 +149,20 @@ static void object_path(tt_kind kind, const json_t *obj, const char *sub, char *
              tt_kind_plural(kind), meta_str(obj, "name"), sub != NULL ? sub : "");
 }
 
+/*
+ * Drops what trimtab never reads from an object before caching it: managedFields (often the
+ * largest part) and kubectl's last-applied-configuration (a copy of the whole object). A status
+ * update ignores everything but status, so sending the slimmed object there loses nothing.
+ */
+static void slim(json_t *obj)
+{
+    json_t *meta = json_object_get(obj, "metadata");
+
+    json_object_del(meta, "managedFields");
+    json_object_del(json_object_get(meta, "annotations"),
+                    "kubectl.kubernetes.io/last-applied-configuration");
+}
+
 uint64_t tt_source_kube_fingerprint(const json_t *obj)
 {
     json_t *copy = json_copy((json_t *)obj), *meta;
@@ -326,6 +340,7 @@ static void cobj_apply(tt_source_kube *s, size_t informer, json_t *obj)
             return;
         }
     }
+    slim(obj);
     json_decref(c->obj);
     c->obj = obj;
     c->informer = informer;
@@ -676,6 +691,7 @@ static void status_done(void *ud, long status, json_t *body, const tt_error *err
         /* The answer is the newest version; the watch will bring it too, unchanged. */
         json_decref(c->obj);
         c->obj = json_incref(body);
+        slim(c->obj);
     }
     c->server_status_fp = json_hash(json_object_get(c->obj, "status"));
     op_free(o);
