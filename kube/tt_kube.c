@@ -541,8 +541,8 @@ static void dispatch(tt_kube_req *r)
 }
 
 static tt_code req_new(tt_kube *k, const char *method, const char *path, const json_t *body,
-                       const char *content_type, tt_kube_cb cb, void *ud, tt_kube_req **out,
-                       tt_error *err)
+                       const char *content_type, tt_kube_cb cb, tt_kube_event_fn on_event, void *ud,
+                       tt_kube_req **out, tt_error *err)
 {
     tt_kube_req *r = calloc(1, sizeof(*r));
     size_t n;
@@ -552,6 +552,7 @@ static tt_code req_new(tt_kube *k, const char *method, const char *path, const j
         return tt_error_set(err, TT_ENOMEM, "out of memory");
     r->k = k;
     r->cb = cb;
+    r->on_event = on_event;
     r->ud = ud;
     tt_kube_lines_init(&r->lines, 0);
     n = strlen(k->cfg->server) + strlen(path) + 1;
@@ -600,7 +601,7 @@ tt_code tt_kube_request(tt_kube *k, const char *method, const char *path, const 
                         tt_error *err)
 {
     tt_kube_req *r;
-    tt_code rc = req_new(k, method, path, body, content_type, cb, ud, &r, err);
+    tt_code rc = req_new(k, method, path, body, content_type, cb, NULL, ud, &r, err);
 
     if (rc != TT_OK)
         return rc;
@@ -616,11 +617,10 @@ tt_code tt_kube_watch(tt_kube *k, const char *path, tt_kube_event_fn on_event, t
                       void *ud, tt_kube_req **out, tt_error *err)
 {
     tt_kube_req *r;
-    tt_code rc = req_new(k, "GET", path, NULL, NULL, cb, ud, &r, err);
+    tt_code rc = req_new(k, "GET", path, NULL, NULL, cb, on_event, ud, &r, err);
 
     if (rc != TT_OK)
         return rc;
-    r->on_event = on_event;
     k->stats.watches++;
     if (out != NULL)
         *out = r;
