@@ -4,6 +4,7 @@
  *
  * Wiring only: the options table, the AWS client, the engine, the source, signals.
  */
+#include <errno.h>
 #include <ev.h>
 #include <limits.h>
 #include <signal.h>
@@ -50,9 +51,9 @@ static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const outputs[] = {"text", "json", NULL};
 
-#define RUN_OPT(n, e, t, field, mv, d, h)                              \
-    {                                                                  \
-        n, e, t, offsetof(struct run_cfg, field), mv, d, h, 0, 0, NULL \
+#define RUN_OPT(n, e, t, field, mv, d, h)                                 \
+    {                                                                     \
+        n, e, t, offsetof(struct run_cfg, field), mv, d, h, 0, 0, NULL, 0 \
     }
 
 static const tt_option source_opts[] = {
@@ -63,11 +64,12 @@ static const tt_option source_opts[] = {
     RUN_OPT("region", "AWS_REGION", TT_OPT_STRING, region, "R", NULL,
             "the AWS region of resources that name none"),
     {"aws-rate", "TRIMTAB_AWS_RATE", TT_OPT_INT, offsetof(struct run_cfg, aws_rate), "N", "20",
-     "AWS requests per second per service and region (0: no client-side limit)", 0, 100000, NULL},
+     "AWS requests per second per service and region (0: no client-side limit)", 0, 100000, NULL,
+     0},
     {"log-format", "TRIMTAB_LOG_FORMAT", TT_OPT_CHOICE, offsetof(struct run_cfg, log_format),
-     "text|json", "text", "one line per event, as text or JSON", 0, 0, log_formats},
+     "text|json", "text", "one line per event, as text or JSON", 0, 0, log_formats, 0},
     {"log-level", "TRIMTAB_LOG_LEVEL", TT_OPT_CHOICE, offsetof(struct run_cfg, log_level),
-     "debug|info|warn|error", "info", "least important lines to log", 0, 0, log_levels},
+     "debug|info|warn|error", "info", "least important lines to log", 0, 0, log_levels, 0},
 };
 
 static const tt_option run_opts[] = {
@@ -86,7 +88,7 @@ static const tt_option run_opts[] = {
     RUN_OPT("resync", "TRIMTAB_RESYNC", TT_OPT_DURATION, resync, "D", "10m",
             "re-read every resource this often, spread over the period"),
     {"concurrency", "TRIMTAB_CONCURRENCY", TT_OPT_INT, offsetof(struct run_cfg, concurrency), "N",
-     "256", "resources reconciled at once", 1, 100000, NULL},
+     "256", "resources reconciled at once", 1, 100000, NULL, 0},
     RUN_OPT("debounce", NULL, TT_OPT_DURATION, debounce, "D", "10ms",
             "quiet time after a file change before reading it"),
     RUN_OPT("shutdown-grace", NULL, TT_OPT_DURATION, grace, "D", "20s",
@@ -95,23 +97,32 @@ static const tt_option run_opts[] = {
 
 static const tt_option plan_opts[] = {
     {"output", NULL, TT_OPT_CHOICE, offsetof(struct run_cfg, output), "text|json", "text",
-     "a readable diff, or JSON for bots that comment on pull requests", 0, 0, outputs},
+     "a readable diff, or JSON for bots that comment on pull requests", 0, 0, outputs, 'o'},
     RUN_OPT("prune", NULL, TT_OPT_BOOL, prune, NULL, NULL,
             "also show what run --prune would delete for manifests that are gone"),
 };
 
-/* Parses both tables: source options, then the command's own. */
-static int parse(const tt_option *own, size_t nown, struct run_cfg *cfg, int argc, char **argv,
-                 char *err, size_t errlen)
+#define MAX_OPTS 32
+
+/* One table of the source options, then the command's own; returns how many. */
+static size_t all_options(const tt_option *own, size_t nown, tt_option *all)
 {
-    tt_option all[32];
     size_t n = 0;
-    int nargs;
 
     for (size_t i = 0; i < sizeof(source_opts) / sizeof(source_opts[0]); i++)
         all[n++] = source_opts[i];
-    for (size_t i = 0; i < nown; i++)
+    for (size_t i = 0; i < nown && n < MAX_OPTS; i++)
         all[n++] = own[i];
+    return n;
+}
+
+static int parse(const tt_option *own, size_t nown, struct run_cfg *cfg, int argc, char **argv,
+                 char *err, size_t errlen)
+{
+    tt_option all[MAX_OPTS];
+    size_t n = all_options(own, nown, all);
+    int nargs;
+
     if (tt_opt_parse(all, n, cfg, argc, argv, &nargs, err, errlen) != 0)
         return -1;
     if (nargs > 0) {
@@ -123,9 +134,10 @@ static int parse(const tt_option *own, size_t nown, struct run_cfg *cfg, int arg
 
 static void help(const char *usage, const char *what, const tt_option *own, size_t nown)
 {
+    tt_option all[MAX_OPTS];
+
     printf("Usage: %s\n\n%s\n\n", usage, what);
-    tt_opt_help(stdout, source_opts, sizeof(source_opts) / sizeof(source_opts[0]));
-    tt_opt_help(stdout, own, nown);
+    tt_opt_help(stdout, all, all_options(own, nown, all));
 }
 
 struct app {
@@ -140,6 +152,7 @@ struct app {
     ev_timer grace;
     double grace_seconds;
     int stopping;
+    int idle; /* the engine reported its work done (possibly before the loop ran) */
     /* plan mode */
     json_t *plans;
     int plan_json;
@@ -150,6 +163,9 @@ static void on_idle(void *ud)
 {
     struct app *a = ud;
 
+    /* The engine may finish before ev_run starts (an empty tree in once mode), and ev_run
+     * forgets an ev_break made before it: the flag is what run_main checks. */
+    a->idle = 1;
     ev_break(a->loop, EVBREAK_ALL);
 }
 
@@ -161,6 +177,8 @@ static void on_grace(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     tt_log(TT_LOG_WARN, NULL, "shutdown: in-flight AWS calls did not finish in time; cancelling");
     tt_aws_cancel_all(a->aws);
+    /* The grace period is the bound on shutdown, whatever state the engine is in. */
+    ev_break(loop, EVBREAK_ALL);
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -298,16 +316,19 @@ static int configure_log(const struct run_cfg *cfg)
     return 0;
 }
 
-/* Reads every manifest once and hands them to the engine (plan, run --once). */
-static int deliver_once(struct app *a, const char *path)
+/* Reads every manifest once and hands them to the engine (plan, run --once); -1 on error. */
+static int deliver_once(struct app *a, const char *path, char *err, size_t errlen)
 {
     tt_manifest_set set;
-    tt_diags *diags = tt_diags_create();
+    tt_diags *diags;
 
-    if (diags == NULL)
+    if ((diags = tt_diags_create()) == NULL) {
+        snprintf(err, errlen, "out of memory reading %s", path);
         return -1;
+    }
     tt_manifest_set_init(&set);
     if (tt_loader_add_path(&set, path, diags) != TT_OK) {
+        snprintf(err, errlen, "out of memory reading %s", path);
         tt_diags_destroy(diags);
         tt_manifest_set_cleanup(&set);
         return -1;
@@ -356,6 +377,7 @@ static int run_main(int argc, char **argv, int plan_mode)
     tt_engine_config ecfg = {0};
     tt_source_dir_config scfg = {0};
     tt_engine_stats st;
+    struct stat sb;
     char err[600], state_dir[PATH_MAX];
     const char *path;
     tt_error e;
@@ -381,6 +403,13 @@ static int run_main(int argc, char **argv, int plan_mode)
     else if ((path = tt_cmd_source_path(cfg.source, err, sizeof(err))) == NULL) {
         fprintf(stderr, "trimtab %s: %s\n", plan_mode ? "plan" : "run", err);
         return 2;
+    }
+    /* A source that does not exist is an error before anything is created: a typo must not
+     * read as "nothing to do", nor leave a state directory behind. */
+    if (!kube_mode && stat(path, &sb) != 0) {
+        fprintf(stderr, "trimtab %s: source %s: %s\n", plan_mode ? "plan" : "run", path,
+                strerror(errno));
+        return 1;
     }
     configure_log(&cfg);
     if (cfg.state_dir == NULL) {
@@ -410,7 +439,6 @@ static int run_main(int argc, char **argv, int plan_mode)
     ecfg.on_idle = on_idle;
     ecfg.on_idle_ud = &a;
     if (plan_mode) {
-        struct stat sb;
         a.plans = json_array();
         a.plan_json = strcmp(cfg.output, "json") == 0;
         ecfg.on_plan = on_plan;
@@ -449,8 +477,8 @@ static int run_main(int argc, char **argv, int plan_mode)
     ev_signal_start(a.loop, &a.sigint);
 
     if (ecfg.once) {
-        if (deliver_once(&a, path) != 0) {
-            fprintf(stderr, "trimtab: out of memory reading %s\n", path);
+        if (deliver_once(&a, path, err, sizeof(err)) != 0) {
+            fprintf(stderr, "trimtab %s: %s\n", plan_mode ? "plan" : "run", err);
             goto out;
         }
     } else if (kube_mode) {
@@ -467,7 +495,8 @@ static int run_main(int argc, char **argv, int plan_mode)
             goto out;
         }
     }
-    ev_run(a.loop, 0);
+    if (!a.idle)
+        ev_run(a.loop, 0);
 
     tt_engine_stats_get(a.engine, &st);
     if (plan_mode) {

@@ -14,7 +14,12 @@ tt_code tt_error_setv(tt_error *err, tt_code code, const char *fmt, va_list ap)
 {
     if (err == NULL)
         return code;
+    /* A new error owns the whole record: fields of an earlier one (or of an uninitialised
+     * stack record) must not be reported beside this message. */
     err->code = code;
+    err->http_status = 0;
+    err->service_code[0] = '\0';
+    err->request_id[0] = '\0';
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
     return code;
 }

@@ -36,6 +36,7 @@ struct entry {
     int apply_streak;      /* applies without a clean diff in between */
     char **deps;           /* keys this resource refers to (owned) */
     size_t ndeps;
+    char *write_error; /* since when and why its record could not be written, or NULL (owned) */
 };
 
 /* Resources that refer to one key. */
@@ -365,6 +366,7 @@ static void entry_free(tt_engine *e, struct entry *en)
     set_deps(e, en, NULL);
     tt_resource_destroy(en->r);
     tt_resource_destroy(en->next_r);
+    free(en->write_error);
     free(en);
 }
 
@@ -519,6 +521,59 @@ static void set_outcome(tt_engine *e, struct entry *en, enum outcome outcome)
     en->outcome = (unsigned char)outcome;
 }
 
+/*
+ * Notes that the record of `en` could not be written (a full or read-only disk). The first
+ * failure of a spell is an event and keeps its time; the job is retried with backoff, and the
+ * record that finally gets written says Synced=False with the error, so `trimtab status` shows
+ * that it was stale in between instead of silently showing the old record.
+ */
+static void note_write_failure(tt_engine *e, struct entry *en, const tt_error *err)
+{
+    char now[32], text[700];
+
+    tt_log(TT_LOG_ERROR, en->key, "cannot write status: %s", err->message);
+    if (en->write_error != NULL)
+        return;
+    now_iso(now, sizeof(now));
+    snprintf(text, sizeof(text),
+             "the status record could not be written from %s (%s); it may have missed changes "
+             "until this write",
+             now, err->message);
+    en->write_error = strdup(text);
+    event(e, en->key, "Warning", "StatusWriteFailed", "cannot write the status record: %s",
+          err->message);
+}
+
+/* Writes the record of a finishing job; false when it could not be written. */
+static bool persist_record(struct job *j)
+{
+    tt_engine *e = j->e;
+    struct entry *en = j->en;
+    size_t before, after, skipped;
+    tt_error err;
+
+    if (j->record == NULL || e->state == NULL || e->cfg.state_readonly)
+        return true;
+    if (en->write_error != NULL)
+        set_condition(j->status, "Synced", "False", "StatusWriteFailed", en->write_error,
+                      generation_of(j->record));
+    tt_state_stats(e->state, &before, &skipped);
+    if (tt_state_write(e->state, en->key, j->record, &err) != TT_OK) {
+        note_write_failure(e, en, &err);
+        return false;
+    }
+    if (en->write_error != NULL) {
+        tt_log(TT_LOG_INFO, en->key, "status record written again");
+        free(en->write_error);
+        en->write_error = NULL;
+    }
+    tt_state_stats(e->state, &after, &skipped);
+    /* The status changed: whoever depends on it must look again. */
+    if (after > before)
+        requeue_dependants(e, en->key);
+    return true;
+}
+
 /* Persists the record, re-queues as asked, and lets the next job in. */
 static void job_finish(struct job *j, enum requeue rq, double after)
 {
@@ -526,23 +581,13 @@ static void job_finish(struct job *j, enum requeue rq, double after)
     struct entry *en = j->en;
     char *key = strdup(en->key);
     bool gone = false;
-    tt_error err;
 
     e->stats.reconciles++;
     set_outcome(e, en, j->outcome);
-    if (j->record != NULL && e->state != NULL && !e->cfg.state_readonly) {
-        size_t before, skipped;
-        tt_state_stats(e->state, &before, &skipped);
-        if (tt_state_write(e->state, en->key, j->record, &err) != TT_OK)
-            tt_log(TT_LOG_ERROR, en->key, "cannot write status: %s", err.message);
-        else {
-            size_t after_w;
-            tt_state_stats(e->state, &after_w, &skipped);
-            /* The status changed: whoever depends on it must look again. */
-            if (after_w > before)
-                requeue_dependants(e, en->key);
-        }
-    }
+    /* An unwritten record is retried like a failed reconcile, or its news would wait for the
+     * next resync (or be lost, for a key that is not queued again). */
+    if (!persist_record(j) && (rq == RQ_FORGET || rq == RQ_NONE) && !j->removing)
+        rq = RQ_BACKOFF;
     if (j->record != NULL && e->cfg.sink != NULL && e->cfg.on_plan == NULL)
         e->cfg.sink->status(e->cfg.sink_ud, en->key, json_object_get(j->record, "status"));
     en->in_flight = false;
@@ -617,10 +662,11 @@ static void finish_local(struct job *j, const char *ready, const char *reason, c
     job_finish(j, rq, 0);
 }
 
-static void finish_error(struct job *j, const char *during, const tt_error *err)
+/* Ends the job on `err` with `reason` (CamelCase) in its conditions and event. */
+static void finish_failed(struct job *j, const char *during, const tt_error *err,
+                          const char *reason)
 {
     char text[700], msg[900];
-    const char *reason = reason_of(err);
     json_int_t gen = generation_of(j->record);
 
     error_text(err, text, sizeof(text));
@@ -637,6 +683,11 @@ static void finish_error(struct job *j, const char *during, const tt_error *err)
         report_plan_problem(j, reason, msg, err);
     /* A conflict (CloudFront's stale ETag) is cured by reading again at once. */
     job_finish(j, err->code == TT_ECONFLICT ? RQ_NOW : RQ_BACKOFF, 0);
+}
+
+static void finish_error(struct job *j, const char *during, const tt_error *err)
+{
+    finish_failed(j, during, err, reason_of(err));
 }
 
 /* ---- the record ---------------------------------------------------------------------------- */
@@ -785,18 +836,17 @@ static void apply_next(struct job *j)
  * (or --prune) finds and deletes what the spec no longer wants. Only lists are merged; other
  * memo fields (ownership among them) keep their old value until the apply has succeeded.
  */
-static void write_ahead(struct job *j)
+static tt_code write_ahead(struct job *j, tt_error *err)
 {
     tt_engine *e = j->e;
     json_t *old = json_object_get(j->record, "memo"), *merged, *v;
     const char *k;
-    tt_error err;
 
     if (j->memo == NULL || e->state == NULL || e->cfg.state_readonly)
-        return;
+        return TT_OK;
     merged = json_is_object(old) ? json_deep_copy(old) : json_object();
     if (merged == NULL)
-        return;
+        return tt_error_set(err, TT_ENOMEM, "out of memory");
     json_object_foreach(j->memo, k, v)
     {
         json_t *have = json_object_get(merged, k);
@@ -820,11 +870,14 @@ static void write_ahead(struct job *j)
     }
     if (json_equal(merged, old)) {
         json_decref(merged);
-        return;
+        return TT_OK;
     }
     json_object_set_new(j->record, "memo", merged);
-    if (tt_state_write(e->state, j->en->key, j->record, &err) != TT_OK)
-        tt_log(TT_LOG_ERROR, j->en->key, "cannot write status: %s", err.message);
+    if (tt_state_write(e->state, j->en->key, j->record, err) != TT_OK) {
+        note_write_failure(e, j->en, err);
+        return err->code;
+    }
+    return TT_OK;
 }
 
 /* ---- after observe ----------------------------------------------------------------------- */
@@ -837,7 +890,7 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
     tt_diff_output out;
     json_int_t gen = generation_of(j->record);
     json_t *memo = json_object_get(j->record, "memo");
-    tt_error derr;
+    tt_error derr, werr;
     tt_code rc;
 
     if (err != NULL) {
@@ -939,7 +992,13 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
         return;
     }
     json_object_del(j->status, "drift");
-    write_ahead(j);
+    /* Without the memo on disk, a kill -9 during the apply would leave AWS objects that no
+     * later run knows it owns: no record, no write. */
+    if (write_ahead(j, &werr) != TT_OK) {
+        finish_failed(j, "saving the status record before writing to AWS", &werr,
+                      "StatusWriteFailed");
+        return;
+    }
     j->next_action = 0;
     apply_next(j);
 }
@@ -1104,6 +1163,22 @@ static void status_target(const tt_resource *r, char *out, size_t len)
 
 /* ---- starting a job ------------------------------------------------------------------------ */
 
+/* Ends the job of a resource that is gone for good: its record goes, the key is forgotten. */
+static void forget_record(struct job *j)
+{
+    tt_engine *e = j->e;
+
+    if (e->state != NULL && !e->cfg.state_readonly) {
+        tt_error err;
+        tt_state_remove(e->state, j->en->key, &err);
+    }
+    json_decref(j->record);
+    j->record = NULL;
+    /* Nothing of it is left to delete: the source may let the object go. */
+    released(e, j->en->key);
+    job_finish(j, RQ_FORGET, 0);
+}
+
 static void start_job(tt_engine *e, const char *key)
 {
     struct entry *en = tt_map_get(e->store, key);
@@ -1149,6 +1224,16 @@ static void start_job(tt_engine *e, const char *key)
     }
     if (j->removing) {
         bool retain = !r->invalid && strcmp(r->spec.common->deletion_policy, "Retain") == 0;
+        /* The memo holds what trimtab created or adopted; a resource that never had one (only
+         * ever invalid, suspended or blocked) leaves nothing behind to call orphaned. */
+        bool owns_nothing = json_object_size(json_object_get(j->record, "memo")) == 0;
+        if (owns_nothing) {
+            if (e->cfg.on_plan == NULL)
+                event(e, key, "Normal", "Removed",
+                      "deleted from the source; it had created no AWS objects");
+            forget_record(j);
+            return;
+        }
         if (e->cfg.on_plan != NULL && (!e->cfg.prune || retain || j->p == NULL)) {
             /* Plan mode: say what happens to a resource whose manifest is gone. */
             json_t *none = tt_plan_new();
@@ -1172,14 +1257,7 @@ static void start_job(tt_engine *e, const char *key)
             event(e, key, "Normal", "Retained",
                   "deleted from the source; AWS objects left in place (%s)",
                   retain ? "deletionPolicy: Retain" : "nothing to delete");
-            if (e->state != NULL && !e->cfg.state_readonly) {
-                tt_error err;
-                tt_state_remove(e->state, key, &err);
-            }
-            json_decref(j->record);
-            j->record = NULL;
-            released(e, key);
-            job_finish(j, RQ_FORGET, 0);
+            forget_record(j);
             return;
         }
         enqueue_observe(e, j);

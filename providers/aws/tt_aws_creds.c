@@ -667,7 +667,8 @@ tt_creds_provider *tt_creds_assume_role(tt_creds_ctx *ctx, tt_creds_provider *so
 struct http_provider {
     tt_creds_provider base;
     int imds;
-    int step; /* IMDS: 0 token, 1 role name, 2 credentials */
+    int last_resort; /* IMDS as the default chain's last source: its failure means "none" */
+    int step;        /* IMDS: 0 token, 1 role name, 2 credentials */
     char url[1024];
     char base_url[512];
     char *token; /* IMDS session token (owned) */
@@ -678,11 +679,50 @@ struct http_provider {
 
 static void http_step(struct http_provider *hp);
 
+/* An environment variable's value, NULL when unset or empty (as the SDKs treat both). */
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/*
+ * The message for "no source had credentials", the way the AWS CLI says it but with what was
+ * tried and what to set; `imds` is why instance metadata failed, or NULL when it was disabled.
+ */
+static void no_credentials(tt_error *err, const char *imds)
+{
+    const char *profile = env("AWS_PROFILE");
+
+    tt_error_set(err, TT_ECREDENTIALS,
+                 "no AWS credentials in any source (tried: environment, profile %s of "
+                 "~/.aws/config and credentials, web identity, container credentials, EC2 "
+                 "instance metadata: %s); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
+                 "AWS_PROFILE, or IRSA (AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE)",
+                 profile != NULL ? profile : "default",
+                 imds != NULL ? imds : "disabled by AWS_EC2_METADATA_DISABLED");
+}
+
+/* Ends a fetch of `hp` with `err` (borrowed), as "no credentials anywhere" when IMDS was the
+ * default chain's last resort. */
+static void http_done_error(struct http_provider *hp, const tt_error *err)
+{
+    tt_error none;
+
+    if (!hp->last_resort) {
+        creds_done(&hp->base, NULL, err);
+        return;
+    }
+    no_credentials(&none, err->message);
+    creds_done(&hp->base, NULL, &none);
+}
+
 static void http_fail(struct http_provider *hp, tt_code code, const char *what, const char *msg)
 {
     tt_error err;
+    tt_error_clear(&err);
     tt_error_set(&err, code, "%s%s", what, msg);
-    creds_done(&hp->base, NULL, &err);
+    http_done_error(hp, &err);
 }
 
 static void http_cb(void *ud, const tt_http_response *resp, const tt_error *err, int timed_out)
@@ -699,7 +739,7 @@ static void http_cb(void *ud, const tt_http_response *resp, const tt_error *err,
         tt_error e = *err;
         tt_error_prefix(&e, "%s", what);
         e.code = TT_ECREDENTIALS;
-        creds_done(&hp->base, NULL, &e);
+        http_done_error(hp, &e);
         return;
     }
     if (resp->status != 200) {
@@ -747,7 +787,7 @@ static void http_cb(void *ud, const tt_http_response *resp, const tt_error *err,
     json_decref(doc);
     if (rc != TT_OK) {
         tt_error_prefix(&e, "%s", what);
-        creds_done(&hp->base, NULL, &e);
+        http_done_error(hp, &e);
         return;
     }
     creds_done(&hp->base, &fresh, NULL);
@@ -788,7 +828,7 @@ static void http_step(struct http_provider *hp)
     }
     hp->headers[0] = tt_buf_steal(&h);
     if (http_start(hp, "GET", 1, &err) != TT_OK)
-        creds_done(&hp->base, NULL, &err);
+        http_done_error(hp, &err);
 }
 
 /* The SDKs allow plain http for the container endpoint only to these hosts. */
@@ -914,12 +954,6 @@ tt_creds_provider *tt_creds_imds(tt_creds_ctx *ctx, tt_error *err)
 
 /* --- the default chain --- */
 
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    return v != NULL && v[0] != '\0' ? v : NULL;
-}
-
 static tt_creds_provider *from_profile(tt_creds_ctx *ctx, json_t *files, const char *name,
                                        int depth, tt_error *err);
 
@@ -1033,11 +1067,12 @@ tt_creds_provider *tt_creds_default_chain(tt_creds_ctx *ctx, const char *profile
         env("AWS_CONTAINER_CREDENTIALS_FULL_URI") != NULL)
         return tt_creds_container(ctx, err);
     const char *disabled = env("AWS_EC2_METADATA_DISABLED");
-    if (disabled == NULL || strcasecmp(disabled, "true") != 0)
-        return tt_creds_imds(ctx, err);
-    tt_error_set(err, TT_ECREDENTIALS,
-                 "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, "
-                 "web identity (AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE) or container "
-                 "credentials");
+    if (disabled == NULL || strcasecmp(disabled, "true") != 0) {
+        p = tt_creds_imds(ctx, err);
+        if (p != NULL)
+            ((struct http_provider *)p)->last_resort = 1;
+        return p;
+    }
+    no_credentials(err, NULL);
     return NULL;
 }
