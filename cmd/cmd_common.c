@@ -13,7 +13,7 @@ const char *tt_cmd_source_path(const char *source, char *err, size_t errlen)
     if (strncmp(source, "dir:", 4) == 0 && source[4] != '\0')
         return source + 4;
     if (strcmp(source, "kube") == 0)
-        snprintf(err, errlen, "--source kube is not available in this version; use dir:PATH");
+        snprintf(err, errlen, "--source kube works with `trimtab run` only; use dir:PATH here");
     else
         snprintf(err, errlen, "--source must be dir:PATH, not '%s'", source);
     return NULL;

@@ -23,8 +23,11 @@
 #include "plan.h"
 #include "providers.h"
 #include "source_dir.h"
+#include "source_kube.h"
 #include "tt_aws.h"
 #include "tt_buf.h"
+#include "tt_kube.h"
+#include "tt_kube_config.h"
 #include "tt_log.h"
 #include "tt_str.h"
 
@@ -38,6 +41,9 @@ struct run_cfg {
     const char *metrics_addr;
     const char *health_addr;
     double health_stall;
+    const char *kubeconfig;
+    const char *context;
+    tt_opt_list namespaces;
     double resync;
     double debounce;
     double grace;
@@ -58,8 +64,8 @@ static const char *const outputs[] = {"text", "json", NULL};
     }
 
 static const tt_option source_opts[] = {
-    RUN_OPT("source", "TRIMTAB_SOURCE", TT_OPT_STRING, source, "dir:PATH", "dir:.",
-            "where the manifests come from: a directory (GitOps checkout)"),
+    RUN_OPT("source", "TRIMTAB_SOURCE", TT_OPT_STRING, source, "dir:PATH|kube", "dir:.",
+            "where the manifests come from: a directory (GitOps checkout) or the Kubernetes API"),
     RUN_OPT("state-dir", "TRIMTAB_STATE_DIR", TT_OPT_STRING, state_dir, "DIR", NULL,
             "status and events of directory mode (default: ~/.local/state/trimtab/<source>)"),
     RUN_OPT("region", "AWS_REGION", TT_OPT_STRING, region, "R", NULL,
@@ -74,6 +80,12 @@ static const tt_option source_opts[] = {
 };
 
 static const tt_option run_opts[] = {
+    RUN_OPT("kubeconfig", NULL, TT_OPT_STRING, kubeconfig, "FILE", NULL,
+            "--source kube: the kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)"),
+    RUN_OPT("context", NULL, TT_OPT_STRING, context, "NAME", NULL,
+            "--source kube: the kubeconfig context (default: its current-context)"),
+    RUN_OPT("namespace", "TRIMTAB_NAMESPACES", TT_OPT_LIST, namespaces, "NS", NULL,
+            "--source kube: watch only this namespace (repeatable; default: all)"),
     RUN_OPT("once", NULL, TT_OPT_BOOL, once, NULL, NULL,
             "reconcile everything once, then exit (1 if anything is not ready)"),
     RUN_OPT("dry-run", NULL, TT_OPT_BOOL, dry_run, NULL, NULL,
@@ -149,6 +161,8 @@ struct app {
     tt_metrics *metrics;
     tt_endpoints *endpoints;
     int concurrency;
+    tt_kube *kube;               /* --source kube */
+    tt_source_kube *kube_source; /* --source kube */
     ev_signal sigterm;
     ev_signal sigint;
     ev_timer grace;
@@ -172,6 +186,12 @@ static tt_code engine_call(struct tt_aws *aws, const tt_engine_call *c, tt_engin
 
 /* ---- /metrics and /readyz: what the engine and the AWS client know, sampled per request ---- */
 
+/* The AWS client's own series for /metrics (wiring: reconcile/ does not know the client). */
+static tt_code render_aws(const void *aws, tt_buf *out)
+{
+    return tt_aws_metrics_prometheus(aws, out);
+}
+
 static tt_code app_metrics(void *ud, tt_buf *out)
 {
     struct app *a = ud;
@@ -189,6 +209,7 @@ static tt_code app_metrics(void *ud, tt_buf *out)
     s.synced = st.synced;
     /* Without leader election (not built yet) every replica writes: it is the leader. */
     s.leader = true;
+    s.render_aws = render_aws;
     s.aws = a->aws;
     return tt_metrics_render(a->metrics, &s, out);
 }
@@ -264,6 +285,9 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     tt_log(TT_LOG_INFO, NULL, "shutdown: signal %d; finishing in-flight work", w->signum);
     tt_source_dir_destroy(a->source);
     a->source = NULL;
+    /* The Kubernetes source stops watching but stays: in-flight reconciles still write status
+     * and release finalizers through it. */
+    tt_source_kube_stop(a->kube_source);
     ev_timer_init(&a->grace, on_grace, a->grace_seconds, 0);
     a->grace.data = a;
     ev_timer_start(loop, &a->grace);
@@ -410,6 +434,33 @@ static int deliver_once(struct app *a, const char *path, char *err, size_t errle
     return 0;
 }
 
+/*
+ * --source kube: the client (on the AWS client's HTTP engine, so one curl multi handle serves
+ * both) and the source, which feeds the engine and is also its status sink.
+ */
+static tt_code start_kube(struct app *a, const struct run_cfg *cfg, tt_error *e)
+{
+    tt_kube_config_opts kopts = {cfg->kubeconfig, cfg->context, NULL};
+    tt_kube_config *kcfg = NULL;
+    tt_source_kube_config scfg = {0};
+    tt_code rc = tt_kube_config_load(&kopts, &kcfg, e);
+
+    if (rc != TT_OK)
+        return rc;
+    tt_log(TT_LOG_INFO, NULL, "kubernetes: %s (context %s)", kcfg->server, kcfg->context);
+    a->kube = tt_kube_create(a->loop, tt_aws_http(a->aws), kcfg, e);
+    if (a->kube == NULL)
+        return e->code;
+    scfg.namespaces = cfg->namespaces.items;
+    scfg.nnamespaces = cfg->namespaces.n;
+    a->kube_source =
+        tt_source_kube_create(a->loop, a->kube, &scfg, &tt_engine_source_handler, a->engine, e);
+    if (a->kube_source == NULL)
+        return e->code;
+    tt_engine_set_sink(a->engine, &tt_source_kube_sink, a->kube_source);
+    return TT_OK;
+}
+
 static int run_main(int argc, char **argv, int plan_mode)
 {
     struct run_cfg cfg = {0};
@@ -423,6 +474,7 @@ static int run_main(int argc, char **argv, int plan_mode)
     const char *path;
     tt_error e;
     int status = 1;
+    bool kube_mode;
 
     memset(&a, 0, sizeof(a));
     if (parse(plan_mode ? plan_opts : run_opts,
@@ -432,20 +484,31 @@ static int run_main(int argc, char **argv, int plan_mode)
         fprintf(stderr, "trimtab %s: %s\n", plan_mode ? "plan" : "run", err);
         return 2;
     }
-    if ((path = tt_cmd_source_path(cfg.source, err, sizeof(err))) == NULL) {
+    kube_mode = !plan_mode && strcmp(cfg.source, "kube") == 0;
+    if (kube_mode && cfg.once) {
+        fprintf(stderr, "trimtab run: --once reads a directory; with --source kube trimtab keeps "
+                        "watching\n");
+        return 2;
+    }
+    if (kube_mode)
+        path = "kube";
+    else if ((path = tt_cmd_source_path(cfg.source, err, sizeof(err))) == NULL) {
         fprintf(stderr, "trimtab %s: %s\n", plan_mode ? "plan" : "run", err);
         return 2;
     }
     /* A source that does not exist is an error before anything is created: a typo must not
      * read as "nothing to do", nor leave a state directory behind. */
-    if (stat(path, &sb) != 0) {
+    if (!kube_mode && stat(path, &sb) != 0) {
         fprintf(stderr, "trimtab %s: source %s: %s\n", plan_mode ? "plan" : "run", path,
                 strerror(errno));
         return 1;
     }
     configure_log(&cfg);
     if (cfg.state_dir == NULL) {
-        tt_cmd_default_state_dir(path, state_dir, sizeof(state_dir));
+        char kube_name[300];
+        /* Kubernetes mode keeps its memos (the AWS names it owns) per context. */
+        snprintf(kube_name, sizeof(kube_name), "kube-%s", cfg.context ? cfg.context : "default");
+        tt_cmd_default_state_dir(kube_mode ? kube_name : path, state_dir, sizeof(state_dir));
         cfg.state_dir = state_dir;
     }
 
@@ -464,7 +527,8 @@ static int run_main(int argc, char **argv, int plan_mode)
     ecfg.concurrency = (int)cfg.concurrency;
     ecfg.resync = cfg.resync;
     ecfg.dry_run = cfg.dry_run;
-    ecfg.prune = cfg.prune;
+    /* In Kubernetes a deletion is explicit (and guarded by the finalizer): always carried out. */
+    ecfg.prune = cfg.prune || kube_mode;
     ecfg.once = cfg.once || plan_mode;
     ecfg.state_dir = cfg.state_dir;
     ecfg.on_idle = on_idle;
@@ -489,6 +553,10 @@ static int run_main(int argc, char **argv, int plan_mode)
         ecfg.metrics = a.metrics;
         a.concurrency = (int)cfg.concurrency;
         a.engine = tt_engine_create(a.loop, a.aws, &ecfg, &e);
+        if (a.engine != NULL && kube_mode && start_kube(&a, &cfg, &e) != TT_OK) {
+            fprintf(stderr, "trimtab: %s\n", e.message);
+            goto out;
+        }
         ecfg.events_path = NULL;
     }
     if (plan_mode)
@@ -514,6 +582,11 @@ static int run_main(int argc, char **argv, int plan_mode)
     if (ecfg.once) {
         if (deliver_once(&a, path, err, sizeof(err)) != 0) {
             fprintf(stderr, "trimtab %s: %s\n", plan_mode ? "plan" : "run", err);
+            goto out;
+        }
+    } else if (kube_mode) {
+        if (tt_source_kube_start(a.kube_source, &e) != TT_OK) {
+            fprintf(stderr, "trimtab: %s\n", e.message);
             goto out;
         }
     } else {
@@ -547,10 +620,15 @@ out:
     ev_timer_stop(a.loop, &a.grace);
     tt_source_dir_destroy(a.source);
     tt_endpoints_destroy(a.endpoints);
+    tt_source_kube_stop(a.kube_source);
     if (a.aws != NULL)
         tt_aws_cancel_all(a.aws);
     tt_engine_destroy(a.engine);
     tt_metrics_destroy(a.metrics);
+    /* The engine is gone, so nothing reports to the sink any more; the HTTP engine the
+     * Kubernetes client borrows goes with the AWS client, last. */
+    tt_source_kube_destroy(a.kube_source);
+    tt_kube_destroy(a.kube);
     tt_aws_destroy(a.aws);
     json_decref(a.plans);
     return status;

@@ -59,6 +59,39 @@ static int set_value(const tt_option *o, void *cfg, const char *value, const cha
         *(double *)(void *)dst = (double)i;
         return 0;
     }
+    case TT_OPT_LIST: {
+        tt_opt_list *l = (tt_opt_list *)(void *)dst;
+        char *p;
+        if (origin[0] != '$') {
+            /* A flag replaces what the environment said, then accumulates. */
+            if (l->from_env) {
+                l->n = 0;
+                l->from_env = 0;
+            }
+            if (l->n == TT_OPT_LIST_MAX) {
+                snprintf(err, errlen, "%s: at most %d values", origin, TT_OPT_LIST_MAX);
+                return -1;
+            }
+            l->items[l->n++] = value;
+            return 0;
+        }
+        if (strlen(value) >= sizeof(l->env_copy)) {
+            snprintf(err, errlen, "%s: too long", origin);
+            return -1;
+        }
+        memcpy(l->env_copy, value, strlen(value) + 1);
+        l->n = 0;
+        l->from_env = 1;
+        for (p = l->env_copy; *p != '\0' && l->n < TT_OPT_LIST_MAX;) {
+            size_t len = strcspn(p, ",");
+            if (len > 0)
+                l->items[l->n++] = p;
+            p += len;
+            if (*p == ',')
+                *p++ = '\0';
+        }
+        return 0;
+    }
     case TT_OPT_BOOL:
         if (strcmp(value, "1") == 0 || strcmp(value, "true") == 0)
             *(bool *)(void *)dst = true;

@@ -19,7 +19,17 @@ typedef enum tt_opt_type {
     TT_OPT_DURATION, /* double seconds: "10m", "30s", "500ms" or a number of seconds */
     TT_OPT_BOOL,     /* bool; a flag without a value; env "1/true/0/false" */
     TT_OPT_CHOICE,   /* const char *, one of `choices` */
+    TT_OPT_LIST,     /* tt_opt_list: the flag repeated, or the variable comma-separated */
 } tt_opt_type;
+
+#define TT_OPT_LIST_MAX 32
+
+typedef struct tt_opt_list {
+    const char *items[TT_OPT_LIST_MAX]; /* borrowed from argv or the environment */
+    size_t n;
+    int from_env;        /* the items came from the variable (a flag replaces them) */
+    char env_copy[1024]; /* the variable's value, split in place */
+} tt_opt_list;
 
 typedef struct tt_option {
     const char *name; /* "resync" for --resync */

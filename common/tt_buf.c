@@ -1,5 +1,6 @@
 #include "tt_buf.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,4 +110,22 @@ char *tt_buf_steal(tt_buf *b)
         p = calloc(1, 1);
     tt_buf_init(b);
     return p;
+}
+
+tt_code tt_buf_base64_decode(tt_buf *out, const char *in, size_t len)
+{
+    if (tt_buf_reserve(out, len) != TT_OK)
+        return TT_ENOMEM;
+    int n =
+        EVP_DecodeBlock((unsigned char *)out->data + out->len, (const unsigned char *)in, (int)len);
+    if (n < 0)
+        return TT_EINVAL;
+    /* EVP_DecodeBlock counts padding as zero bytes: drop them. */
+    if (len >= 1 && in[len - 1] == '=')
+        n--;
+    if (len >= 2 && in[len - 2] == '=')
+        n--;
+    out->len += (size_t)n;
+    out->data[out->len] = '\0';
+    return TT_OK;
 }

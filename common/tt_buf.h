@@ -35,4 +35,8 @@ const char *tt_buf_str(const tt_buf *b);
  * the allocation of an empty string fails. */
 char *tt_buf_steal(tt_buf *b);
 
+/* Appends the decoded bytes of standard base64 `in` (`len` a multiple of 4; no line breaks).
+ * TT_EINVAL when it is not base64, TT_ENOMEM; the buffer is unchanged on failure. */
+tt_code tt_buf_base64_decode(tt_buf *b, const char *in, size_t len);
+
 #endif

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int tt_parse_i64(const char *s, int64_t *out)
 {
@@ -113,4 +114,77 @@ int tt_edit_distance(const char *a, const char *b, int max)
             return max + 1;
     }
     return row[lb] > max ? max + 1 : row[lb];
+}
+
+/* --- ISO 8601 / RFC 3339 times --- */
+
+static int parse_digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if ((*p)[i] < '0' || (*p)[i] > '9')
+            return -1;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+int tt_parse_iso8601(const char *s, double *out)
+{
+    struct tm tm;
+    int y, mo, d, h = 0, mi = 0, sec = 0;
+    double frac = 0;
+    const char *p = s;
+
+    memset(&tm, 0, sizeof(tm));
+    if (parse_digits(&p, 4, &y) || *p++ != '-' || parse_digits(&p, 2, &mo) || *p++ != '-' ||
+        parse_digits(&p, 2, &d))
+        return -1;
+    if (*p == 'T' || *p == 't' || *p == ' ') {
+        p++;
+        if (parse_digits(&p, 2, &h) || *p++ != ':' || parse_digits(&p, 2, &mi))
+            return -1;
+        if (*p == ':') {
+            p++;
+            if (parse_digits(&p, 2, &sec))
+                return -1;
+        }
+        if (*p == '.' || *p == ',') {
+            double scale = 0.1;
+            p++;
+            if (*p < '0' || *p > '9')
+                return -1;
+            while (*p >= '0' && *p <= '9') {
+                frac += (*p - '0') * scale;
+                scale /= 10;
+                p++;
+            }
+        }
+    }
+    long offset = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p == '-' ? -1 : 1, oh, om = 0;
+        p++;
+        if (parse_digits(&p, 2, &oh))
+            return -1;
+        if (*p == ':')
+            p++;
+        if (*p != '\0' && parse_digits(&p, 2, &om))
+            return -1;
+        offset = sign * (oh * 3600L + om * 60L);
+    }
+    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return -1;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    *out = (double)timegm(&tm) - (double)offset + frac;
+    return 0;
 }

@@ -28,4 +28,10 @@ uint64_t tt_hash64_more(uint64_t h, const void *data, size_t len);
  */
 int tt_edit_distance(const char *a, const char *b, int max);
 
+/*
+ * Parses an ISO 8601 / RFC 3339 date or date-time ("2026-01-02", "2026-01-02T03:04:05.5Z",
+ * "...+01:00"; no zone means UTC) into seconds since the epoch; 0 on success, -1 otherwise.
+ */
+int tt_parse_iso8601(const char *s, double *out);
+
 #endif

@@ -61,6 +61,7 @@ static void apply_done(struct job *j)
         }
         json_decref(j->record);
         j->record = NULL;
+        engine_released(j->e, j->en->key);
         job_finish(j, RQ_FORGET, 0);
         return;
     }

@@ -79,6 +79,14 @@ void engine_event(tt_engine *e, const char *key, const char *type, const char *r
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     tt_events_record(e->events, key, type, reason, "%s", msg);
+    if (e->cfg.sink != NULL)
+        e->cfg.sink->event(e->cfg.sink_ud, key, type, reason, msg);
+}
+
+void engine_released(tt_engine *e, const char *key)
+{
+    if (e->cfg.sink != NULL)
+        e->cfg.sink->released(e->cfg.sink_ud, key);
 }
 
 /* Mirrors every engine_event to the log, repeats included (the log is where people look first). */
@@ -306,7 +314,7 @@ static void src_synced(void *ud)
 {
     tt_engine *e = ud;
 
-    if (e->state != NULL)
+    if (e->state != NULL && e->cfg.sink == NULL)
         tt_state_foreach(e->state, adopt_orphan_record, e);
     if (!e->synced) {
         /* The whole first listing is known: queue it in the order observe batches want. */
@@ -493,4 +501,10 @@ void tt_engine_stats_get(const tt_engine *e, tt_engine_stats *st)
     st->queued = tt_queue_len(e->q) + tt_queue_delayed_len(e->q);
     st->synced = e->synced;
     tt_queue_get_stats(e->q, &st->queue);
+}
+
+void tt_engine_set_sink(tt_engine *e, const tt_source_sink *sink, void *ud)
+{
+    e->cfg.sink = sink;
+    e->cfg.sink_ud = ud;
 }

@@ -67,6 +67,10 @@ typedef struct tt_engine_config {
     size_t batch_max;          /* keys per observe batch; 0: 100 */
     tt_engine_plan_fn on_plan; /* plan mode: report plans, apply nothing */
     void *on_plan_ud;
+    const tt_source_sink *sink; /* status, events and releases to the source (Kubernetes mode):
+                                 * resources deleted while trimtab was down are then the
+                                 * source's to report (finalizers), not the state directory's */
+    void *sink_ud;
     void (*on_idle)(void *ud); /* once mode: all done; after tt_engine_stop: drained */
     void *on_idle_ud;
     struct tt_metrics *metrics; /* reconcile and queue metrics go here; NULL: none (borrowed) */
@@ -97,6 +101,10 @@ void tt_engine_destroy(tt_engine *e);
 
 /* The handler to give a source; its `ud` must be the engine. */
 extern const tt_source_handler tt_engine_source_handler;
+
+/* Sets the sink after creation (a source that is also the sink needs the engine first).
+ * Call before the source delivers anything. */
+void tt_engine_set_sink(tt_engine *e, const tt_source_sink *sink, void *ud);
 
 /* Stops taking new work; on_idle fires once everything in flight has finished. */
 void tt_engine_stop(tt_engine *e);

@@ -144,6 +144,8 @@ void job_finish(struct job *j, enum requeue rq, double after)
      * next resync (or be lost, for a key that is not queued again). */
     if (!persist_record(j) && (rq == RQ_FORGET || rq == RQ_NONE) && !j->removing)
         rq = RQ_BACKOFF;
+    if (j->record != NULL && e->cfg.sink != NULL && e->cfg.on_plan == NULL)
+        e->cfg.sink->status(e->cfg.sink_ud, en->key, json_object_get(j->record, "status"));
     en->in_flight = false;
     if (en->next_r != NULL) {
         tt_resource_destroy(en->r);
@@ -561,6 +563,8 @@ static void forget_record(struct job *j)
     }
     json_decref(j->record);
     j->record = NULL;
+    /* Nothing of it is left to delete: the source may let the object go. */
+    engine_released(e, j->en->key);
     job_finish(j, RQ_FORGET, 0);
 }
 

@@ -8,7 +8,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tt_aws.h"
 #include "tt_buf.h"
 #include "tt_version.h"
 
@@ -299,8 +298,8 @@ tt_code tt_metrics_render(const tt_metrics *m, const tt_metrics_sample *s, tt_bu
         rc = render_queue(m, s, out);
     if (rc == TT_OK)
         rc = render_engine(s, out);
-    if (rc == TT_OK && s->aws != NULL)
-        rc = tt_aws_metrics_prometheus(s->aws, out);
+    if (rc == TT_OK && s->render_aws != NULL)
+        rc = s->render_aws(s->aws, out);
     if (rc == TT_OK)
         rc = render_process(m, out);
     return rc;

@@ -23,7 +23,6 @@
 #include "queue.h"
 #include "tt_error.h"
 
-struct tt_aws;
 struct tt_buf;
 
 typedef struct tt_metrics tt_metrics;
@@ -40,15 +39,18 @@ typedef enum tt_metrics_result {
 /* The gauges, sampled by the caller at scrape time. Pointers are borrowed for the call. */
 typedef struct tt_metrics_sample {
     tt_queue_stats queue;
-    size_t resources;         /* in the engine's store */
-    size_t in_flight;         /* reconciles running */
-    int concurrency;          /* the most reconciles that may run at once */
-    unsigned long failed;     /* resources whose last reconcile failed */
-    unsigned long invalid;    /* resources with an invalid spec */
-    unsigned long not_ready;  /* resources blocked or not converging */
-    bool synced;              /* the source delivered its first full listing */
-    bool leader;              /* this replica may write (true when not electing) */
-    const struct tt_aws *aws; /* AWS call counters and the retry quota; NULL: none */
+    size_t resources;        /* in the engine's store */
+    size_t in_flight;        /* reconciles running */
+    int concurrency;         /* the most reconciles that may run at once */
+    unsigned long failed;    /* resources whose last reconcile failed */
+    unsigned long invalid;   /* resources with an invalid spec */
+    unsigned long not_ready; /* resources blocked or not converging */
+    bool synced;             /* the source delivered its first full listing */
+    bool leader;             /* this replica may write (true when not electing) */
+    /* Appends the AWS client's series (calls, retries, throttles, the retry quota), or NULL:
+     * the engine knows AWS only through what cmd/ hands it, so the client renders itself. */
+    tt_code (*render_aws)(const void *aws, tt_buf *out);
+    const void *aws; /* what render_aws reads (borrowed) */
 } tt_metrics_sample;
 
 /* NULL on ENOMEM. */

@@ -6,6 +6,8 @@
 #ifndef TT_SOURCE_H
 #define TT_SOURCE_H
 
+#include <jansson.h>
+
 #include "diag.h"
 #include "model.h"
 
@@ -25,5 +27,23 @@ typedef struct tt_source_handler {
      * borrowed for the call. May be NULL. */
     void (*problems)(void *ud, const tt_diags *diags);
 } tt_source_handler;
+
+/*
+ * The other direction, for a source that keeps status where the resources live (the Kubernetes
+ * API): the engine reports to it. Everything passed is borrowed for the call. Directory mode
+ * has no sink (status and events go to the state directory).
+ */
+typedef struct tt_source_sink {
+    /* The resource's status after a reconcile. Called after every reconcile, changed or not:
+     * the sink writes it only when it differs from what the API server holds. */
+    void (*status)(void *ud, const char *key, const json_t *status);
+    /* An event: `type` "Normal" or "Warning", `reason` CamelCase. Repeats are the sink's to
+     * count. */
+    void (*event)(void *ud, const char *key, const char *type, const char *reason,
+                  const char *message);
+    /* The removal of `key` is complete: its AWS objects are gone, or retained by policy. The
+     * source may now let the object go (remove its finalizer). */
+    void (*released)(void *ud, const char *key);
+} tt_source_sink;
 
 #endif

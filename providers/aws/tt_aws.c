@@ -21,7 +21,7 @@
 #include "tt_aws_config_file.h"
 #include "tt_aws_creds.h"
 #include "tt_aws_endpoint.h"
-#include "tt_aws_http.h"
+#include "tt_http.h"
 #include "tt_aws_internal.h"
 #include "tt_aws_metrics.h"
 #include "tt_aws_model.h"
@@ -759,6 +759,11 @@ void tt_aws_destroy(tt_aws *aws)
     tt_aws_models_destroy(aws->models);
     json_decref(aws->files);
     free(aws);
+}
+
+struct tt_http *tt_aws_http(tt_aws *aws)
+{
+    return aws->http;
 }
 
 const char *tt_aws_region(const tt_aws *aws)

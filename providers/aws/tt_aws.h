@@ -122,6 +122,11 @@ size_t tt_aws_inflight(const tt_aws *aws);
  */
 int tt_aws_call_sync(tt_aws *aws, const tt_aws_req *req, int paginate, json_t **out, tt_error *err);
 
+/* The HTTP engine (one curl multi handle on the loop), borrowed, so other clients on the same
+ * loop (the Kubernetes client) share its connections and timers instead of running their own. */
+struct tt_http;
+struct tt_http *tt_aws_http(tt_aws *aws);
+
 /* The region calls use by default ("" when none is configured). */
 const char *tt_aws_region(const tt_aws *aws);
 

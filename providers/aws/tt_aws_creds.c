@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tt_aws_http.h"
+#include "tt_http.h"
 #include "tt_aws_protocol.h"
 #include "tt_buf.h"
 #include "tt_log.h"

@@ -222,24 +222,6 @@ static tt_code add_query_value(const tt_aws_service *svc, tt_aws_wire *w, const 
     return rc;
 }
 
-static tt_code base64_decode(const char *in, size_t len, tt_buf *out)
-{
-    if (tt_buf_reserve(out, len) != TT_OK)
-        return TT_ENOMEM;
-    int n =
-        EVP_DecodeBlock((unsigned char *)out->data + out->len, (const unsigned char *)in, (int)len);
-    if (n < 0)
-        return TT_EINVAL;
-    /* EVP_DecodeBlock counts padding as zero bytes: drop them. */
-    if (len >= 1 && in[len - 1] == '=')
-        n--;
-    if (len >= 2 && in[len - 2] == '=')
-        n--;
-    out->len += (size_t)n;
-    out->data[out->len] = '\0';
-    return TT_OK;
-}
-
 static tt_code serialize_rest(const tt_aws_service *svc, json_t *op, json_t *shape, json_t *input,
                               tt_aws_wire *w, tt_error *err)
 {
@@ -313,7 +295,7 @@ static tt_code serialize_rest(const tt_aws_service *svc, json_t *op, json_t *sha
         if (v == NULL || json_is_null(v))
             return TT_OK;
         if (strcmp(ptype, "blob") == 0) {
-            rc = base64_decode(json_string_value(v), json_string_length(v), &w->body);
+            rc = tt_buf_base64_decode(&w->body, json_string_value(v), json_string_length(v));
             if (rc == TT_EINVAL)
                 return tt_error_set(err, TT_EINVAL, "parameter %s must be base64", payload);
         } else if (strcmp(ptype, "string") == 0) {

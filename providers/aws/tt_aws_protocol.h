@@ -20,7 +20,7 @@
 #include <jansson.h>
 #include <libxml/tree.h>
 
-#include "tt_aws_http.h"
+#include "tt_http.h"
 #include "tt_aws_model.h"
 #include "tt_buf.h"
 #include "tt_error.h"

@@ -74,77 +74,6 @@ const char *tt_aws_member_wire_name(json_t *member_ref, const char *name)
 
 /* --- timestamps --- */
 
-static int parse_digits(const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if ((*p)[i] < '0' || (*p)[i] > '9')
-            return -1;
-        v = v * 10 + ((*p)[i] - '0');
-    }
-    *p += n;
-    *out = v;
-    return 0;
-}
-
-static int parse_iso8601(const char *s, double *out)
-{
-    struct tm tm;
-    int y, mo, d, h = 0, mi = 0, sec = 0;
-    double frac = 0;
-    const char *p = s;
-
-    memset(&tm, 0, sizeof(tm));
-    if (parse_digits(&p, 4, &y) || *p++ != '-' || parse_digits(&p, 2, &mo) || *p++ != '-' ||
-        parse_digits(&p, 2, &d))
-        return -1;
-    if (*p == 'T' || *p == 't' || *p == ' ') {
-        p++;
-        if (parse_digits(&p, 2, &h) || *p++ != ':' || parse_digits(&p, 2, &mi))
-            return -1;
-        if (*p == ':') {
-            p++;
-            if (parse_digits(&p, 2, &sec))
-                return -1;
-        }
-        if (*p == '.' || *p == ',') {
-            double scale = 0.1;
-            p++;
-            if (*p < '0' || *p > '9')
-                return -1;
-            while (*p >= '0' && *p <= '9') {
-                frac += (*p - '0') * scale;
-                scale /= 10;
-                p++;
-            }
-        }
-    }
-    long offset = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p == '-' ? -1 : 1, oh, om = 0;
-        p++;
-        if (parse_digits(&p, 2, &oh))
-            return -1;
-        if (*p == ':')
-            p++;
-        if (*p != '\0' && parse_digits(&p, 2, &om))
-            return -1;
-        offset = sign * (oh * 3600L + om * 60L);
-    }
-    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return -1;
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    *out = (double)timegm(&tm) - (double)offset + frac;
-    return 0;
-}
-
 static int parse_http_date(const char *s, double *out)
 {
     static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -191,7 +120,7 @@ int tt_aws_parse_time(const char *s, double *out)
         return -1;
     if (tt_parse_double(s, out) == 0)
         return time_ok(*out) ? 0 : -1;
-    if (parse_iso8601(s, out) == 0)
+    if (tt_parse_iso8601(s, out) == 0)
         return 0;
     return parse_http_date(s, out);
 }

@@ -1,5 +1,5 @@
 /*
- * tt_aws_http — HTTP transfers on the libev loop through one long-lived curl multi handle.
+ * tt_http — HTTP transfers on the libev loop through one long-lived curl multi handle.
  *
  * curl's multi "socket" interface is driven by libev (CURLMOPT_SOCKETFUNCTION sets one ev_io
  * per socket, CURLMOPT_TIMERFUNCTION one ev_timer), so any number of transfers run at once on
@@ -10,8 +10,8 @@
  * Life cycle of a transfer: tt_http_start() → exactly one callback, unless tt_http_cancel()
  * is called first (then none). When tt_http_start() fails the callback is never called.
  */
-#ifndef TT_AWS_HTTP_H
-#define TT_AWS_HTTP_H
+#ifndef TT_HTTP_H
+#define TT_HTTP_H
 
 #include <stddef.h>
 
@@ -31,7 +31,26 @@ typedef struct tt_http_request {
     size_t body_len;
     long connect_timeout_ms; /* 0: 5 s */
     long timeout_ms;         /* whole transfer; 0: 60 s */
-    size_t max_response;     /* body bytes accepted; 0: 16 MiB */
+    size_t max_response;     /* body bytes accepted; 0: 16 MiB (buffered bodies only) */
+    /*
+     * TLS material for this request only, PEM in memory (borrowed until tt_http_start returns;
+     * curl copies it). `ca_pem` replaces the trusted roots (a cluster's own CA); a client
+     * certificate and key authenticate the client. Verification of the peer stays on.
+     */
+    const char *ca_pem;
+    size_t ca_pem_len;
+    const char *cert_pem;
+    size_t cert_pem_len;
+    const char *key_pem;
+    size_t key_pem_len;
+    /*
+     * Streaming (a Kubernetes watch): when set, the body of a 2xx response is handed to
+     * `on_data` as it arrives instead of being buffered (other statuses are buffered as usual,
+     * so their error document can be read). Return 0 to go on, anything else to abort the
+     * transfer (the callback then gets TT_ECANCELLED). `timeout_ms` < 0 means no overall
+     * timeout; a stream ends when the server closes it.
+     */
+    int (*on_data)(void *ud, const char *data, size_t len);
 } tt_http_request;
 
 typedef struct tt_http_response_header {

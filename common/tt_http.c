@@ -1,4 +1,4 @@
-#include "tt_aws_http.h"
+#include "tt_http.h"
 
 #include <curl/curl.h>
 #include <ev.h>
@@ -21,6 +21,9 @@ struct tt_http_xfer {
     tt_http_response resp;
     size_t max_response;
     int too_large;
+    int aborted;  /* on_data asked to stop */
+    int deferred; /* waiting in h->deferred to be added to the multi handle */
+    int (*on_data)(void *ud, const char *data, size_t len);
     char errbuf[CURL_ERROR_SIZE];
     tt_http_xfer *prev, *next; /* the engine's list of transfers in flight */
 };
@@ -38,6 +41,9 @@ struct tt_http {
     ev_timer timer;
     tt_http_xfer *active;
     size_t nactive;
+    /* Transfers started from inside a curl callback (a watch's data handler starting a
+     * request): curl refuses to add handles then, so they are added from this timer. */
+    ev_timer deferred_timer;
     CURL *idle[IDLE_EASY_HANDLES]; /* easy handles kept for reuse */
     size_t nidle;
     char *ca_bundle; /* CA certificates to trust instead of the system's (owned), or NULL */
@@ -79,6 +85,28 @@ static void xfer_free(tt_http_xfer *x)
         x->next->prev = x->prev;
     h->nactive--;
     free(x);
+}
+
+/* Adds the transfers that were started inside a curl callback. */
+static void deferred_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    tt_http *h = w->data;
+    (void)loop;
+    (void)revents;
+    for (tt_http_xfer *x = h->active, *next; x != NULL; x = next) {
+        next = x->next;
+        if (!x->deferred)
+            continue;
+        x->deferred = 0;
+        if (curl_multi_add_handle(h->multi, x->easy) != CURLM_OK) {
+            tt_error err;
+            tt_error_set(&err, TT_ENOMEM, "cannot start an HTTP request");
+            x->cb(x->ud, &x->resp, &err, 0);
+            xfer_free(x);
+            /* The callback may have cancelled others: start over from the head. */
+            next = h->active;
+        }
+    }
 }
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -149,6 +177,17 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     tt_http_xfer *x = userdata;
     size_t n = size * nmemb;
+    if (x->on_data != NULL) {
+        long status = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200 && status < 300) {
+            if (x->on_data(x->ud, ptr, n) != 0) {
+                x->aborted = 1;
+                return 0;
+            }
+            return n;
+        }
+    }
     if (x->resp.body.len + n > x->max_response) {
         x->too_large = 1;
         return 0;
@@ -214,7 +253,9 @@ static void finish(tt_http_xfer *x, CURLcode result)
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->resp.status);
     if (result != CURLE_OK) {
         perr = &err;
-        if (x->too_large) {
+        if (x->aborted) {
+            tt_error_set(&err, TT_ECANCELLED, "the stream was stopped by its reader");
+        } else if (x->too_large) {
             tt_error_set(&err, TT_ELIMIT, "response larger than %zu bytes", x->max_response);
         } else if (result == CURLE_OPERATION_TIMEDOUT) {
             timed_out = 1;
@@ -278,6 +319,8 @@ tt_http *tt_http_create(struct ev_loop *loop, long max_host_connections, tt_erro
         curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, max_host_connections);
     ev_init(&h->timer, timer_cb);
     h->timer.data = h;
+    ev_timer_init(&h->deferred_timer, deferred_cb, 0, 0);
+    h->deferred_timer.data = h;
     return h;
 fail:
     tt_error_set(err, TT_ENOMEM, "cannot initialise libcurl");
@@ -293,8 +336,10 @@ void tt_http_destroy(tt_http *h)
         xfer_free(h->active);
     for (size_t i = 0; i < h->nidle; i++)
         curl_easy_cleanup(h->idle[i]);
-    if (h->loop != NULL)
+    if (h->loop != NULL) {
         ev_timer_stop(h->loop, &h->timer);
+        ev_timer_stop(h->loop, &h->deferred_timer);
+    }
     /* Cleaning the multi handle closes the pooled connections, which removes their watchers. */
     if (h->multi != NULL)
         curl_multi_cleanup(h->multi);
@@ -327,6 +372,7 @@ tt_code tt_http_start(tt_http *h, const tt_http_request *req, tt_http_cb cb, voi
     x->cb = cb;
     x->ud = ud;
     x->max_response = req->max_response > 0 ? req->max_response : DEFAULT_MAX_RESPONSE;
+    x->on_data = req->on_data;
     tt_buf_init(&x->resp.body);
     x->easy = h->nidle > 0 ? h->idle[--h->nidle] : curl_easy_init();
     /* Link first so that xfer_free() below can unlink. */
@@ -372,7 +418,23 @@ tt_code tt_http_start(tt_http *h, const tt_http_request *req, tt_http_cb cb, voi
                      req->connect_timeout_ms > 0 ? req->connect_timeout_ms
                                                  : DEFAULT_CONNECT_TIMEOUT_MS);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
-                     req->timeout_ms > 0 ? req->timeout_ms : DEFAULT_TIMEOUT_MS);
+                     req->timeout_ms > 0   ? req->timeout_ms
+                     : req->timeout_ms < 0 ? 0L
+                                           : DEFAULT_TIMEOUT_MS);
+    if (req->ca_pem != NULL) {
+        struct curl_blob b = {(void *)req->ca_pem, req->ca_pem_len, CURL_BLOB_COPY};
+        if (curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b) != CURLE_OK)
+            goto fail;
+    }
+    if (req->cert_pem != NULL && req->key_pem != NULL) {
+        struct curl_blob c = {(void *)req->cert_pem, req->cert_pem_len, CURL_BLOB_COPY};
+        struct curl_blob k = {(void *)req->key_pem, req->key_pem_len, CURL_BLOB_COPY};
+        curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+        if (curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &c) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &k) != CURLE_OK)
+            goto fail;
+    }
     if (strcmp(req->method, "GET") == 0) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(req->method, "HEAD") == 0) {
@@ -384,8 +446,13 @@ tt_code tt_http_start(tt_http *h, const tt_http_request *req, tt_http_cb cb, voi
         if (strcmp(req->method, "POST") != 0)
             curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
     }
-    if (curl_multi_add_handle(h->multi, e) != CURLM_OK)
+    CURLMcode mc = curl_multi_add_handle(h->multi, e);
+    if (mc == CURLM_RECURSIVE_API_CALL) {
+        x->deferred = 1;
+        ev_timer_start(h->loop, &h->deferred_timer);
+    } else if (mc != CURLM_OK) {
         goto fail;
+    }
     if (out != NULL)
         *out = x;
     return TT_OK;
