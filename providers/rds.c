@@ -46,8 +46,8 @@
 #include "provider.h"
 #include "tt_str.h"
 
-#define RDS_BATCH 100   /* DescribeDBInstances: at most 100 values in a filter */
-#define ALARM_BATCH 100 /* DescribeAlarms: at most 100 AlarmNames */
+#define RDS_BATCH      100 /* DescribeDBInstances: at most 100 values in a filter */
+#define ALARM_BATCH    100 /* DescribeAlarms: at most 100 AlarmNames */
 #define ALARM_NAME_MAX 255
 
 static double alarm_poll = 60.0;
@@ -98,15 +98,14 @@ static json_t *instances_input(tt_batch *b, const char *group, const tt_batch_ke
                      tt_batch_key_list(keys, n));
 }
 
-static tt_code instances_join(tt_batch *b, const json_t *output, const tt_batch_key *keys,
-                              size_t n)
+static tt_code instances_join(tt_batch *b, const json_t *output, const tt_batch_key *keys, size_t n)
 {
     return tt_batch_join(b, output, "DBInstances", "DBInstanceIdentifier", keys, n, "instance",
                          NULL);
 }
 
-static const tt_batch_op op_instances = {"rds", "DescribeDBInstances", RDS_BATCH, false, false,
-                                         instances_input, instances_join};
+static const tt_batch_op op_instances = {"rds", "DescribeDBInstances", RDS_BATCH,     false,
+                                         false, instances_input,       instances_join};
 
 /* Both types: a composite alarm ("writes high AND cpu high") may drive a ladder too. */
 static json_t *alarms_input(tt_batch *b, const char *group, const tt_batch_key *keys, size_t n)
@@ -142,8 +141,8 @@ static tt_code alarms_join(tt_batch *b, const json_t *output, const tt_batch_key
     return failed ? TT_ENOMEM : TT_OK;
 }
 
-static const tt_batch_op op_alarms = {"cloudwatch", "DescribeAlarms", ALARM_BATCH, false, false,
-                                      alarms_input, alarms_join};
+static const tt_batch_op op_alarms = {"cloudwatch", "DescribeAlarms", ALARM_BATCH, false,
+                                      false,        alarms_input,     alarms_join};
 
 static double wall_now(void)
 {
@@ -288,9 +287,9 @@ static const json_t *newest_attempt(const json_t *memo)
 
 /* What the vertical part of the diff found, for the plan and the memo. */
 struct vert {
-    const char *cls;     /* the instance's class now */
-    const char *pending; /* its pending class (maintenance window or modifying), or NULL */
-    json_t *last;        /* the last accepted step (owned), or NULL */
+    const char *cls;       /* the instance's class now */
+    const char *pending;   /* its pending class (maintenance window or modifying), or NULL */
+    json_t *last;          /* the last accepted step (owned), or NULL */
     const json_t *refused; /* an attempt RDS refused under this spec (borrowed), or NULL */
 };
 
@@ -354,9 +353,8 @@ static json_t *new_memo(const struct vert *v, json_t *attempt)
  * Decides the ladder move: sets *to (the class to move to) and *cause, or leaves *to NULL.
  * May block (off-ladder classes are drift to correct, not blocks).
  */
-static void decide_step(const tt_diff_input *in, const json_t *observed, double now,
-                        struct vert *v, const char **to, char *cause, size_t causelen,
-                        tt_diff_output *out)
+static void decide_step(const tt_diff_input *in, const json_t *observed, double now, struct vert *v,
+                        const char **to, char *cause, size_t causelen, tt_diff_output *out)
 {
     const tt_vertical *vt = in->r->spec.sp->vertical;
     const tt_target_rds *t = in->r->spec.sp->target->rds;
@@ -384,8 +382,8 @@ static void decide_step(const tt_diff_input *in, const json_t *observed, double 
                  "CloudWatch alarm %s does not exist in this region yet (the Alarm resource "
                  "%s); DB instance %s stays on %s until it does",
                  up_state == NULL ? up : down,
-                 up_state == NULL ? vt->scale_up_on->alarm : vt->scale_down_on->alarm,
-                 t->instance, v->cls);
+                 up_state == NULL ? vt->scale_up_on->alarm : vt->scale_down_on->alarm, t->instance,
+                 v->cls);
         return;
     }
     if (strcmp(up_state, "ALARM") == 0) {
@@ -465,8 +463,8 @@ static tt_code rds_diff(const tt_diff_input *in, tt_diff_output *out, tt_error *
     if (to != NULL) {
         char hash[24];
         spec_hash(in->r, hash, sizeof(hash));
-        attempt = json_pack("{s:f,s:s,s:s,s:s,s:s}", "time", now, "from", v.cls, "to", to,
-                            "cause", cause, "spec", hash);
+        attempt = json_pack("{s:f,s:s,s:s,s:s,s:s}", "time", now, "from", v.cls, "to", to, "cause",
+                            cause, "spec", hash);
         if (attempt == NULL)
             goto nomem;
         json_object_set_new(input, "DBInstanceClass", json_string(to));
@@ -492,8 +490,8 @@ static tt_code rds_diff(const tt_diff_input *in, tt_diff_output *out, tt_error *
         }
     }
     if (json_object_size(input) > 1) {
-        action = tt_plan_add(out->plan, "update", object, "rds", "ModifyDBInstance", in->region,
-                             input);
+        action =
+            tt_plan_add(out->plan, "update", object, "rds", "ModifyDBInstance", in->region, input);
         input = NULL;
         if (action == NULL)
             goto nomem;
@@ -561,9 +559,9 @@ static void rds_status(const tt_diff_input *in, json_t *status)
     if (vt != NULL && cls != NULL) {
         long rung = rung_of(vt, cls);
         if (rung >= 0)
-            json_object_set_new(status, "ladderPosition",
-                                json_pack("{s:I,s:I}", "index", (json_int_t)rung, "of",
-                                          (json_int_t)vt->nladder));
+            json_object_set_new(
+                status, "ladderPosition",
+                json_pack("{s:I,s:I}", "index", (json_int_t)rung, "of", (json_int_t)vt->nladder));
         else
             json_object_set_new(status, "nearestRung",
                                 json_string(vt->ladder[nearest_rung(vt, cls)]));
@@ -571,11 +569,10 @@ static void rds_status(const tt_diff_input *in, json_t *status)
     if (json_is_object(last)) {
         char when[32];
         iso_time(num(last, "time"), when, sizeof(when));
-        json_object_set_new(status, "lastScalingActivity",
-                            json_pack("{s:s,s:O?,s:O?,s:O?}", "time", when, "from",
-                                      json_object_get(last, "from"), "to",
-                                      json_object_get(last, "to"), "cause",
-                                      json_object_get(last, "cause")));
+        json_object_set_new(
+            status, "lastScalingActivity",
+            json_pack("{s:s,s:O?,s:O?,s:O?}", "time", when, "from", json_object_get(last, "from"),
+                      "to", json_object_get(last, "to"), "cause", json_object_get(last, "cause")));
     }
 }
 

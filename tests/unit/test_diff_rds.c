@@ -18,8 +18,8 @@
 #include "plan.h"
 #include "providers.h"
 
-#define HEAD                                                                                   \
-    "apiVersion: trimtab.dev/v1alpha1\nkind: ScalingPolicy\nmetadata: {name: orders-db, "      \
+#define HEAD                                                                              \
+    "apiVersion: trimtab.dev/v1alpha1\nkind: ScalingPolicy\nmetadata: {name: orders-db, " \
     "namespace: shop}\n"
 
 static const char *const ladder_spec =
@@ -32,9 +32,9 @@ static const char *const ladder_spec =
          "    cooldown: 10m\n"
          "  storage: {maxAllocatedGiB: 200}\n";
 
-#define UP "trimtab-shop-writes-high"
+#define UP   "trimtab-shop-writes-high"
 #define DOWN "trimtab-shop-writes-low"
-#define NOW 1000000.0
+#define NOW  1000000.0
 
 struct fixture {
     tt_manifest_set set;
@@ -48,20 +48,20 @@ struct fixture {
 
 /* An observation at NOW + `dt`: the instance (class, status, pending class or NULL) and the two
  * alarms' states (NULL: the alarm does not exist). */
-static json_t *observation(const char *cls, const char *status, const char *pending,
-                           const char *up, const char *down, double dt)
+static json_t *observation(const char *cls, const char *status, const char *pending, const char *up,
+                           const char *down, double dt)
 {
-    json_t *o = json_pack("{s:{s:s,s:s,s:s,s:i,s:i,s:{}},s:{},s:f,s:f}", "instance",
-                          "DBInstanceIdentifier", "orders-db", "DBInstanceClass", cls,
-                          "DBInstanceStatus", status, "AllocatedStorage", 20,
-                          "MaxAllocatedStorage", 200, "PendingModifiedValues", "alarms", "now",
-                          NOW + dt, "alarmPoll", 60.0);
+    json_t *o =
+        json_pack("{s:{s:s,s:s,s:s,s:i,s:i,s:{}},s:{},s:f,s:f}", "instance", "DBInstanceIdentifier",
+                  "orders-db", "DBInstanceClass", cls, "DBInstanceStatus", status,
+                  "AllocatedStorage", 20, "MaxAllocatedStorage", 200, "PendingModifiedValues",
+                  "alarms", "now", NOW + dt, "alarmPoll", 60.0);
     json_t *alarms = json_object_get(o, "alarms");
 
     if (pending != NULL)
-        json_object_set_new(json_object_get(json_object_get(o, "instance"),
-                                            "PendingModifiedValues"),
-                            "DBInstanceClass", json_string(pending));
+        json_object_set_new(
+            json_object_get(json_object_get(o, "instance"), "PendingModifiedValues"),
+            "DBInstanceClass", json_string(pending));
     if (up != NULL)
         json_object_set_new(alarms, UP, json_pack("{s:s}", "state", up));
     if (down != NULL)
@@ -135,9 +135,9 @@ static void quiet_alarms_no_plan_and_aligned_requeue(void **state)
     assert_true(f.out.requeue_after > 2.99 && f.out.requeue_after < 3.01);
     assert_string_equal(json_string_value(json_object_get(f.status, "currentClass")),
                         "db.m5.large");
-    assert_int_equal(json_integer_value(json_object_get(
-                         json_object_get(f.status, "ladderPosition"), "index")),
-                     1);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(f.status, "ladderPosition"), "index")),
+        1);
     release(&f);
 }
 
@@ -156,14 +156,13 @@ static void up_from_each_rung(void **state)
             assert_int_equal(tt_plan_len(f.out.plan), 0); /* never past the top */
         } else {
             const json_t *in = input_of(&f);
-            const json_t *ch = json_array_get(
-                json_object_get(json_array_get(f.out.plan, 0), "changes"), 0);
+            const json_t *ch =
+                json_array_get(json_object_get(json_array_get(f.out.plan, 0), "changes"), 0);
             assert_int_equal(tt_plan_len(f.out.plan), 1);
             assert_string_equal(moves_to(&f), ladder[i + 1]);
             assert_true(json_is_true(json_object_get(in, "ApplyImmediately")));
             assert_null(json_object_get(in, "MaxAllocatedStorage")); /* already 200 */
-            assert_string_equal(json_string_value(json_object_get(ch, "field")),
-                                "instanceClass");
+            assert_string_equal(json_string_value(json_object_get(ch, "field")), "instanceClass");
             assert_string_equal(json_string_value(json_object_get(ch, "old")), ladder[i]);
             assert_string_equal(json_string_value(json_object_get(
                                     json_object_get(f.out.memo, "lastStep"), "cause")),
@@ -198,8 +197,7 @@ static void both_alarms_go_up(void **state)
     struct fixture f;
     (void)state;
 
-    load(&f, ladder_spec, observation("db.m5.large", "available", NULL, "ALARM", "ALARM", 0),
-         NULL);
+    load(&f, ladder_spec, observation("db.m5.large", "available", NULL, "ALARM", "ALARM", 0), NULL);
     diff(&f);
     assert_string_equal(moves_to(&f), "db.m5.xlarge");
     release(&f);
@@ -239,9 +237,9 @@ static void completion_is_recorded(void **state)
     assert_int_equal(tt_plan_len(f.out.plan), 0); /* cooldown starts now */
     assert_true(json_number_value(json_object_get(json_object_get(f.out.memo, "lastStep"),
                                                   "doneAt")) == NOW + 120);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(f.status, "lastScalingActivity"), "to")),
-                        "db.m5.large");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(f.status, "lastScalingActivity"), "to")),
+        "db.m5.large");
     release(&f);
 }
 
@@ -254,8 +252,7 @@ static void busy_instance_waits(void **state)
     for (size_t i = 0; i < 3; i++) {
         struct fixture f;
         load(&f, ladder_spec,
-             observation("db.t4g.small", busy[i], i == 0 ? "db.r5.large" : NULL, "ALARM", "OK",
-                         0),
+             observation("db.t4g.small", busy[i], i == 0 ? "db.r5.large" : NULL, "ALARM", "OK", 0),
              NULL);
         diff(&f);
         assert_int_equal(tt_plan_len(f.out.plan), 0);
@@ -268,13 +265,12 @@ static void busy_instance_waits(void **state)
 /* A step waiting for the maintenance window shows as pending and is not taken again. */
 static void pending_for_the_maintenance_window(void **state)
 {
-    static const char *const spec =
-        HEAD "spec:\n"
-             "  target: {rds: {instance: orders-db}}\n"
-             "  vertical:\n"
-             "    ladder: [db.t4g.small, db.m5.large]\n"
-             "    scaleUpOn: {alarm: writes-high}\n"
-             "    applyImmediately: false\n";
+    static const char *const spec = HEAD "spec:\n"
+                                         "  target: {rds: {instance: orders-db}}\n"
+                                         "  vertical:\n"
+                                         "    ladder: [db.t4g.small, db.m5.large]\n"
+                                         "    scaleUpOn: {alarm: writes-high}\n"
+                                         "    applyImmediately: false\n";
     struct fixture f;
     (void)state;
 
@@ -300,15 +296,16 @@ static void pending_for_the_maintenance_window(void **state)
 static void off_ladder_goes_to_the_nearest_rung(void **state)
 {
     static const char *const cases[][2] = {
-        {"db.r5.large", "db.m5.large"},     {"db.t4g.micro", "db.t4g.small"},
-        {"db.r6g.4xlarge", "db.m5.xlarge"}, {"db.t4g.medium", "db.m5.large"},
+        {"db.r5.large", "db.m5.large"},
+        {"db.t4g.micro", "db.t4g.small"},
+        {"db.r6g.4xlarge", "db.m5.xlarge"},
+        {"db.t4g.medium", "db.m5.large"},
     };
     (void)state;
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct fixture f;
-        load(&f, ladder_spec, observation(cases[i][0], "available", NULL, "OK", "ALARM", 0),
-             NULL);
+        load(&f, ladder_spec, observation(cases[i][0], "available", NULL, "OK", "ALARM", 0), NULL);
         diff(&f);
         assert_int_equal(tt_plan_len(f.out.plan), 1);
         assert_string_equal(moves_to(&f), cases[i][1]);
@@ -327,8 +324,7 @@ static void refused_class_is_not_retried(void **state)
     char memo[600];
     (void)state;
 
-    load(&f, ladder_spec, observation("db.t4g.small", "available", NULL, "ALARM", "OK", 30),
-         NULL);
+    load(&f, ladder_spec, observation("db.t4g.small", "available", NULL, "ALARM", "OK", 30), NULL);
     snprintf(memo, sizeof(memo),
              "{\"attempts\": [{\"time\": 1000000.0, \"from\": \"db.t4g.small\", \"to\": "
              "\"db.m5.large\", \"cause\": \"c\", \"spec\": \"%016llx\"}]}",
@@ -372,9 +368,9 @@ static void reached_attempt_counts_as_accepted(void **state)
     diff(&f);
     assert_int_equal(tt_plan_len(f.out.plan), 0);
     assert_null(f.out.blocked);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(f.out.memo, "lastStep"), "to")),
-                        "db.m5.large");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(f.out.memo, "lastStep"), "to")),
+        "db.m5.large");
     release(&f);
 }
 
@@ -416,8 +412,7 @@ static void storage_autoscaling(void **state)
     load(&f, spec, o, NULL);
     diff(&f);
     assert_int_equal(tt_plan_len(f.out.plan), 1);
-    assert_int_equal(json_integer_value(json_object_get(input_of(&f), "MaxAllocatedStorage")),
-                     500);
+    assert_int_equal(json_integer_value(json_object_get(input_of(&f), "MaxAllocatedStorage")), 500);
     assert_null(json_object_get(input_of(&f), "DBInstanceClass"));
     assert_null(f.out.memo);
     assert_true(f.out.requeue_after == 0); /* no alarms to poll */
@@ -444,10 +439,8 @@ static void step_and_storage_in_one_call(void **state)
     diff(&f);
     assert_int_equal(tt_plan_len(f.out.plan), 1);
     assert_string_equal(moves_to(&f), "db.m5.large");
-    assert_int_equal(json_integer_value(json_object_get(input_of(&f), "MaxAllocatedStorage")),
-                     200);
-    assert_int_equal(
-        json_array_size(json_object_get(json_array_get(f.out.plan, 0), "changes")), 2);
+    assert_int_equal(json_integer_value(json_object_get(input_of(&f), "MaxAllocatedStorage")), 200);
+    assert_int_equal(json_array_size(json_object_get(json_array_get(f.out.plan, 0), "changes")), 2);
     release(&f);
 }
 
