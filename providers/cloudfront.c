@@ -58,8 +58,8 @@ static tt_code distribution_join(tt_batch *b, const json_t *output, const tt_bat
                : TT_ENOMEM;
 }
 
-static const tt_batch_op op_distribution = {
-    "cloudfront", "GetDistribution", 1, false, false, distribution_input, distribution_join};
+static const tt_batch_op op_distribution = {"cloudfront",       "GetDistribution", 1, false, false,
+                                            distribution_input, distribution_join};
 
 static tt_code cloudfront_observe(struct tt_aws *aws, const char *role_arn,
                                   const tt_observe_item *items, size_t n, tt_observe_cb cb,
@@ -70,8 +70,8 @@ static tt_code cloudfront_observe(struct tt_aws *aws, const char *role_arn,
     if (b == NULL)
         return err->code;
     for (size_t i = 0; i < n; i++)
-        tt_batch_add(b, &op_distribution, "", items[i].r->spec.sp->target->cloudfront->distribution_id,
-                     i);
+        tt_batch_add(b, &op_distribution, "",
+                     items[i].r->spec.sp->target->cloudfront->distribution_id, i);
     return tt_batch_start(b, err);
 }
 
@@ -104,9 +104,8 @@ static const char *guard_price_class(const tt_diff_input *in, json_t *active)
         if (pc == NULL || price_rank(g->price_class) < price_rank(pc))
             pc = g->price_class;
         json_array_append_new(active, json_pack("{s:s,s:f,s:f,s:s}", "budget", g->budget,
-                                                "percentUsed", pu,
-                                                "abovePercent", g->above_percent.v, "priceClass",
-                                                g->price_class));
+                                                "percentUsed", pu, "abovePercent",
+                                                g->above_percent.v, "priceClass", g->price_class));
     }
     return pc;
 }
@@ -149,9 +148,9 @@ static void set_origin_shield(const tt_origin_shield *os, json_t *cfg, json_t *c
     json_array_foreach(json_object_get(json_object_get(cfg, "Origins"), "Items"), i, origin)
     {
         char field[400];
-        json_t *want = os->enabled.v ? json_pack("{s:b,s:s}", "Enabled", 1, "OriginShieldRegion",
-                                                 os->region)
-                                     : json_pack("{s:b}", "Enabled", 0);
+        json_t *want = os->enabled.v
+                           ? json_pack("{s:b,s:s}", "Enabled", 1, "OriginShieldRegion", os->region)
+                           : json_pack("{s:b}", "Enabled", 0);
         const json_t *have = json_object_get(origin, "OriginShield");
         /* Disabled with a region left over is still disabled: not drift. */
         if (!os->enabled.v && json_is_false(json_object_get(have, "Enabled"))) {
@@ -168,8 +167,8 @@ static tt_code cloudfront_diff(const tt_diff_input *in, tt_diff_output *out, tt_
 {
     const tt_scaling_policy_spec *s = in->r->spec.sp;
     const char *id = s->target->cloudfront->distribution_id;
-    const json_t *d = json_object_get(json_object_get(in->observed, "distribution"),
-                                      "Distribution");
+    const json_t *d =
+        json_object_get(json_object_get(in->observed, "distribution"), "Distribution");
     const char *etag =
         json_string_value(json_object_get(json_object_get(in->observed, "distribution"), "ETag"));
     const json_t *cfg = json_object_get(d, "DistributionConfig");
@@ -203,9 +202,9 @@ static tt_code cloudfront_diff(const tt_diff_input *in, tt_diff_output *out, tt_
     if (json_array_size(changes) > 0) {
         snprintf(object, sizeof(object), "CloudFront distribution %s%s", id,
                  json_array_size(active) > 0 ? " (budget guard)" : "");
-        action = tt_plan_add(out->plan, "update", object, "cloudfront", "UpdateDistribution", NULL,
-                             json_pack("{s:s,s:s,s:O}", "Id", id, "IfMatch", etag,
-                                       "DistributionConfig", want));
+        action = tt_plan_add(
+            out->plan, "update", object, "cloudfront", "UpdateDistribution", NULL,
+            json_pack("{s:s,s:s,s:O}", "Id", id, "IfMatch", etag, "DistributionConfig", want));
         if (action == NULL)
             goto nomem;
         json_object_set(action, "changes", changes);
@@ -230,8 +229,8 @@ out:
 
 static void cloudfront_status(const tt_diff_input *in, json_t *status)
 {
-    const json_t *d = json_object_get(json_object_get(in->observed, "distribution"),
-                                      "Distribution");
+    const json_t *d =
+        json_object_get(json_object_get(in->observed, "distribution"), "Distribution");
     const json_t *cfg = json_object_get(d, "DistributionConfig");
     json_t *active = json_array();
     char target[600];

@@ -224,7 +224,8 @@ def case_rds_faults_kill9(c):
     sent does not step twice after the restart. Invalid specs are refused with a clear error,
     a missing instance is TargetNotFound, and pruning leaves the instance as it is."""
     fixtures(c)
-    c.write('rds/orders-db.yaml', policy('orders-db'))
+    # An hour's cooldown: a second step after the restart could only be a duplicate.
+    c.write('rds/orders-db.yaml', policy('orders-db', cooldown='1h'))
     c.sim.fault(kind='throttle', service='rds', operation='DescribeDBInstances', count=2)
     c.sim.fault(kind='error', status=500, service='monitoring', operation='DescribeAlarms',
                 count=1)

@@ -15,8 +15,8 @@
 #include "diff_fixture.h"
 #include "plan.h"
 
-#define HEAD                                                                                   \
-    "apiVersion: trimtab.dev/v1alpha1\nkind: ScalingPolicy\nmetadata: {name: assets, "         \
+#define HEAD                                                                           \
+    "apiVersion: trimtab.dev/v1alpha1\nkind: ScalingPolicy\nmetadata: {name: assets, " \
     "namespace: shop}\n"
 
 static const char *const edge_spec =
@@ -111,13 +111,12 @@ static void every_field_and_nothing_else(void **state)
     assert_string_equal(json_string_value(json_object_get(input(&f), "IfMatch")), "E1ABC");
     assert_string_equal(json_string_value(json_object_get(input(&f), "Id")), "E2QWRUHAPOMQZL");
     /* priceClass, httpVersion, two origin shields, compress. */
-    assert_int_equal(json_array_size(json_object_get(json_array_get(f.out.plan, 0), "changes")),
-                     5);
+    assert_int_equal(json_array_size(json_object_get(json_array_get(f.out.plan, 0), "changes")), 5);
     sent = json_deep_copy(json_object_get(input(&f), "DistributionConfig"));
     assert_string_equal(json_string_value(json_object_get(sent, "PriceClass")), "PriceClass_200");
     assert_string_equal(json_string_value(json_object_get(sent, "HttpVersion")), "http2and3");
-    assert_true(json_is_true(
-        json_object_get(json_object_get(sent, "DefaultCacheBehavior"), "Compress")));
+    assert_true(
+        json_is_true(json_object_get(json_object_get(sent, "DefaultCacheBehavior"), "Compress")));
     json_array_foreach(json_object_get(json_object_get(sent, "Origins"), "Items"), i, origin)
     {
         const json_t *os = json_object_get(origin, "OriginShield");
@@ -151,9 +150,9 @@ static void converged_and_deploying(void **state)
     json_object_set_new(cfg, "HttpVersion", json_string("http2and3"));
     json_object_set_new(json_object_get(cfg, "DefaultCacheBehavior"), "Compress", json_true());
     json_array_foreach(json_object_get(json_object_get(cfg, "Origins"), "Items"), i, origin)
-        json_object_set_new(origin, "OriginShield",
-                            json_pack("{s:b,s:s}", "Enabled", 1, "OriginShieldRegion",
-                                      "eu-central-1"));
+        json_object_set_new(
+            origin, "OriginShield",
+            json_pack("{s:b,s:s}", "Enabled", 1, "OriginShieldRegion", "eu-central-1"));
     diff(&f);
     assert_int_equal(tt_plan_len(f.out.plan), 0);
     assert_null(f.out.blocked);
@@ -171,11 +170,12 @@ static void converged_and_deploying(void **state)
 /* Only the fields the spec sets: http3 false is http2; a disabled shield stays disabled. */
 static void unset_fields_are_left_alone(void **state)
 {
-    static const char *const spec = HEAD "spec:\n"
-                                         "  target: {cloudfront: {distributionId: E2QWRUHAPOMQZL}}\n"
-                                         "  cloudfront:\n"
-                                         "    http3: false\n"
-                                         "    originShield: {enabled: false}\n";
+    static const char *const spec =
+        HEAD "spec:\n"
+             "  target: {cloudfront: {distributionId: E2QWRUHAPOMQZL}}\n"
+             "  cloudfront:\n"
+             "    http3: false\n"
+             "    originShield: {enabled: false}\n";
     struct fixture f;
     (void)state;
 
@@ -183,14 +183,10 @@ static void unset_fields_are_left_alone(void **state)
     diff(&f);
     /* Origin "web" is disabled already; "media" has no OriginShield member: set it. */
     assert_int_equal(tt_plan_len(f.out.plan), 1);
-    assert_int_equal(json_array_size(json_object_get(json_array_get(f.out.plan, 0), "changes")),
-                     1);
+    assert_int_equal(json_array_size(json_object_get(json_array_get(f.out.plan, 0), "changes")), 1);
     assert_string_equal(
-        json_string_value(json_object_get(json_array_get(json_object_get(json_array_get(
-                                                              f.out.plan, 0),
-                                                          "changes"),
-                                                      0),
-                                          "field")),
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(json_array_get(f.out.plan, 0), "changes"), 0), "field")),
         "originShield[media]");
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(input(&f), "DistributionConfig"), "PriceClass")),
@@ -201,12 +197,13 @@ static void unset_fields_are_left_alone(void **state)
 /* Above the guard's percentage: the guard's cheaper class; below: back to where it was. */
 static void budget_guard_clamps_and_restores(void **state)
 {
-    static const char *const spec = HEAD "spec:\n"
-                                         "  target: {cloudfront: {distributionId: E2QWRUHAPOMQZL}}\n"
-                                         "  cloudfront: {compress: false}\n"
-                                         "  budgetGuard:\n"
-                                         "    - {budget: cdn, abovePercent: 80, priceClass: "
-                                         "PriceClass_100}\n";
+    static const char *const spec =
+        HEAD "spec:\n"
+             "  target: {cloudfront: {distributionId: E2QWRUHAPOMQZL}}\n"
+             "  cloudfront: {compress: false}\n"
+             "  budgetGuard:\n"
+             "    - {budget: cdn, abovePercent: 80, priceClass: "
+             "PriceClass_100}\n";
     struct fixture f;
     (void)state;
 
@@ -219,8 +216,8 @@ static void budget_guard_clamps_and_restores(void **state)
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(input(&f), "DistributionConfig"), "PriceClass")),
                         "PriceClass_100");
-    assert_string_equal(
-        json_string_value(json_object_get(f.out.memo, "priceClassBeforeClamp")), "PriceClass_All");
+    assert_string_equal(json_string_value(json_object_get(f.out.memo, "priceClassBeforeClamp")),
+                        "PriceClass_All");
     /* Clamped in AWS, spend still high: nothing more. */
     json_object_set_new(config(&f), "PriceClass", json_string("PriceClass_100"));
     f.memo = json_incref(f.out.memo);
@@ -240,12 +237,13 @@ static void budget_guard_clamps_and_restores(void **state)
 /* A guard never raises the class: the spec's cheaper one holds. */
 static void guard_never_raises(void **state)
 {
-    static const char *const spec = HEAD "spec:\n"
-                                         "  target: {cloudfront: {distributionId: E2QWRUHAPOMQZL}}\n"
-                                         "  cloudfront: {priceClass: PriceClass_100}\n"
-                                         "  budgetGuard:\n"
-                                         "    - {budget: cdn, abovePercent: 80, priceClass: "
-                                         "PriceClass_200}\n";
+    static const char *const spec =
+        HEAD "spec:\n"
+             "  target: {cloudfront: {distributionId: E2QWRUHAPOMQZL}}\n"
+             "  cloudfront: {priceClass: PriceClass_100}\n"
+             "  budgetGuard:\n"
+             "    - {budget: cdn, abovePercent: 80, priceClass: "
+             "PriceClass_200}\n";
     struct fixture f;
     (void)state;
 
