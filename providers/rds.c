@@ -107,12 +107,13 @@ static tt_code instances_join(tt_batch *b, const json_t *output, const tt_batch_
 static const tt_batch_op op_instances = {"rds", "DescribeDBInstances", RDS_BATCH,     false,
                                          false, instances_input,       instances_join};
 
-/* Both types: a composite alarm ("writes high AND cpu high") may drive a ladder too. */
+/* Both types: a composite alarm ("writes high AND cpu high") may drive a ladder too. A page
+ * holds 50 alarms unless MaxRecords says 100: without it every call would take two pages. */
 static json_t *alarms_input(tt_batch *b, const char *group, const tt_batch_key *keys, size_t n)
 {
     (void)b, (void)group;
-    return json_pack("{s:o,s:[s,s]}", "AlarmNames", tt_batch_key_list(keys, n), "AlarmTypes",
-                     "MetricAlarm", "CompositeAlarm");
+    return json_pack("{s:o,s:[s,s],s:i}", "AlarmNames", tt_batch_key_list(keys, n), "AlarmTypes",
+                     "MetricAlarm", "CompositeAlarm", "MaxRecords", ALARM_BATCH);
 }
 
 /* Files {state, since} of each alarm under view.alarms[name]; absent alarms stay absent. */
