@@ -116,7 +116,7 @@ static json_t *alarms_input(tt_batch *b, const char *group, const tt_batch_key *
                      "MetricAlarm", "CompositeAlarm", "MaxRecords", ALARM_BATCH);
 }
 
-/* Files {state, since} of each alarm under view.alarms[name]; absent alarms stay absent. */
+/* Files {state} of each alarm under view.alarms[name]; absent alarms stay absent. */
 static tt_code alarms_join(tt_batch *b, const json_t *output, const tt_batch_key *keys, size_t n)
 {
     static const char *const lists[] = {"MetricAlarms", "CompositeAlarms"};
@@ -133,9 +133,7 @@ static tt_code alarms_join(tt_batch *b, const json_t *output, const tt_batch_key
                 if (strcmp(keys[k].key, name) != 0)
                     continue;
                 failed |= json_object_set_new(
-                    alarms, name,
-                    json_pack("{s:O?,s:O?}", "state", json_object_get(a, "StateValue"), "since",
-                              json_object_get(a, "StateUpdatedTimestamp")));
+                    alarms, name, json_pack("{s:O?}", "state", json_object_get(a, "StateValue")));
             }
         }
     }
@@ -320,10 +318,11 @@ static void step_history(const tt_diff_input *in, const json_t *inst, double now
             v->refused = attempt;
         }
     }
-    /* Done: available on the class it went to, nothing pending. Recorded once, in the memo. */
+    /* Done: available with no class pending — on the class it went to, or on one someone set
+     * by hand since (the step is over either way; waiting for its class would wait forever).
+     * Recorded once, in the memo. */
     if (v->last != NULL && json_object_get(v->last, "doneAt") == NULL && v->pending == NULL &&
-        tt_streq(json_string_value(json_object_get(inst, "DBInstanceStatus")), "available") &&
-        tt_streq(json_string_value(json_object_get(v->last, "to")), v->cls))
+        tt_streq(json_string_value(json_object_get(inst, "DBInstanceStatus")), "available"))
         json_object_set_new(v->last, "doneAt", json_real(now));
 }
 

@@ -243,6 +243,29 @@ static void completion_is_recorded(void **state)
     release(&f);
 }
 
+/* A step overridden by hand (back to another rung) is over: the ladder moves on from there,
+ * after the cooldown counted from now. */
+static void step_overridden_by_hand_is_over(void **state)
+{
+    struct fixture f;
+    (void)state;
+
+    load(&f, ladder_spec, observation("db.t4g.small", "available", NULL, "ALARM", "OK", 60),
+         "{\"lastStep\": {\"time\": 1000000.0, \"from\": \"db.t4g.small\", \"to\": "
+         "\"db.m5.large\", \"cause\": \"c\"}, \"attempts\": []}");
+    diff(&f);
+    assert_int_equal(tt_plan_len(f.out.plan), 0); /* the cooldown starts now */
+    assert_true(json_number_value(json_object_get(json_object_get(f.out.memo, "lastStep"),
+                                                  "doneAt")) == NOW + 60);
+    release(&f);
+    load(&f, ladder_spec, observation("db.t4g.small", "available", NULL, "ALARM", "OK", 700),
+         "{\"lastStep\": {\"time\": 1000000.0, \"from\": \"db.t4g.small\", \"to\": "
+         "\"db.m5.large\", \"cause\": \"c\", \"doneAt\": 1000060.0}, \"attempts\": []}");
+    diff(&f);
+    assert_string_equal(moves_to(&f), "db.m5.large");
+    release(&f);
+}
+
 /* Modifying (trimtab's step or anyone's) or any other busy status: nothing is asked. */
 static void busy_instance_waits(void **state)
 {
@@ -453,6 +476,7 @@ int main(void)
         cmocka_unit_test(both_alarms_go_up),
         cmocka_unit_test(cooldown_counts_from_available_again),
         cmocka_unit_test(completion_is_recorded),
+        cmocka_unit_test(step_overridden_by_hand_is_over),
         cmocka_unit_test(busy_instance_waits),
         cmocka_unit_test(pending_for_the_maintenance_window),
         cmocka_unit_test(off_ladder_goes_to_the_nearest_rung),
