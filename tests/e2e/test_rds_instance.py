@@ -89,9 +89,9 @@ def case_rds_create_noop(c):
 
 
 def case_rds_ladder(c):
-    """The ladder walked up two rungs and back down by flipping alarms, one ModifyDBInstance per
-    step, each after the instance is available again; an event and lastScalingActivity for each;
-    never past the top. Also measures alarm change -> ModifyDBInstance."""
+    """The ladder walked up to the top and back down to the bottom by flipping alarms, one
+    ModifyDBInstance per rung, each after the instance is available again; an event per step and
+    lastScalingActivity; never past either end. Also measures alarm change -> ModifyDBInstance."""
     fixtures(c)
     c.sim.delays(rds=1.0)
     c.write('rds/orders-db.yaml', policy('orders-db', storage=None))
@@ -100,38 +100,38 @@ def case_rds_ladder(c):
              == 'True', 20, 'orders-db Ready')
     latencies = []
 
-    def step(alarm, state, want):
+    def walk(alarm, want):
+        """Flips `alarm` to ALARM and waits for the instance to reach the ladder's end `want`
+        (cooldown 0: the alarm stays in ALARM, so it keeps stepping); notes the latency of the
+        first ModifyDBInstance."""
         c.sim.reset_calls()
         t0 = time.time()
-        set_alarm(c, alarm, state)
+        set_alarm(c, alarm, 'ALARM')
         call = wait_for(lambda: [x for x in modifies(c.sim.calls()) if x['status'] == 200], 20,
-                        'ModifyDBInstance to %s' % want)[0]
+                        'ModifyDBInstance towards %s' % want)[0]
         latencies.append(call['time'] - t0)
         wait_for(lambda: instance(c, 'orders-db')['DBInstanceClass'] == want and
-                 instance(c, 'orders-db')['DBInstanceStatus'] == 'available', 20,
+                 instance(c, 'orders-db')['DBInstanceStatus'] == 'available', 30,
                  'orders-db on %s' % want)
+        # Held at the end: no step past it while the alarm still fires.
+        c.sim.reset_calls()
+        time.sleep(3)
+        check(not modifies(c.sim.calls()), 'stepped past the end of the ladder',
+              modifies(c.sim.calls()))
+        set_alarm(c, alarm, 'OK')
 
-    step(UP, 'ALARM', 'db.m5.large')
-    # The alarm stays in ALARM: one more rung once available (cooldown 0), then the top holds.
-    wait_for(lambda: instance(c, 'orders-db')['DBInstanceClass'] == 'db.m5.xlarge' and
-             instance(c, 'orders-db')['DBInstanceStatus'] == 'available', 20, 'the top rung')
-    c.sim.reset_calls()
-    time.sleep(3)
-    check(not modifies(c.sim.calls()), 'stepped past the top of the ladder',
-          modifies(c.sim.calls()))
-    set_alarm(c, UP, 'OK')
-    step(DOWN, 'ALARM', 'db.m5.large')
-    set_alarm(c, DOWN, 'OK')
+    walk(UP, 'db.m5.xlarge')
+    walk(DOWN, 'db.t4g.small')
     wait_for(lambda: (c.record('orders-db')['status'].get('lastScalingActivity') or {})
-             .get('to') == 'db.m5.large', 10, 'lastScalingActivity of the step down')
+             .get('to') == 'db.t4g.small', 10, 'lastScalingActivity of the last step down')
     st = c.record('orders-db')['status']
-    check(st['lastScalingActivity']['from'] == 'db.m5.xlarge' and
+    check(st['lastScalingActivity']['from'] == 'db.m5.large' and
           DOWN in st['lastScalingActivity']['cause'], 'lastScalingActivity', st)
     steps = [e['message'] for e in c.events('orders-db', 'Updated')]
-    check(len(steps) == 3 and '"db.t4g.small" → "db.m5.large"' in steps[0] and
-          '"db.m5.large" → "db.m5.xlarge"' in steps[1] and
-          '"db.m5.xlarge" → "db.m5.large"' in steps[2],
-          'one Updated event per step', *steps)
+    want = [('db.t4g.small', 'db.m5.large'), ('db.m5.large', 'db.m5.xlarge'),
+            ('db.m5.xlarge', 'db.m5.large'), ('db.m5.large', 'db.t4g.small')]
+    check(len(steps) == 4 and all('"%s" → "%s"' % w in m for w, m in zip(want, steps)),
+          'one Updated event per step, one rung at a time', *steps)
     stop(proc)
     log('  alarm state change -> ModifyDBInstance with --alarm-poll 1s: %s s'
         % ', '.join('%.2f' % x for x in latencies))
@@ -188,7 +188,9 @@ def case_rds_refused(c):
            'InvalidParameterCombination' in e['message']], 'no event with the AWS error',
           c.events('orders-db'))
     c.write('rds/orders-db.yaml', policy('orders-db', storage=None))
-    wait_for(lambda: instance(c, 'orders-db')['DBInstanceClass'] == 'db.m5.large', 20,
+    # The alarm still fires and the cooldown is 0: it may go on to the next rung at once.
+    wait_for(lambda: [e for e in c.events('orders-db', 'Updated')
+                      if '"db.t4g.small" → "db.m5.large"' in e['message']], 20,
              'the step after the ladder was fixed')
     stop(proc)
 
