@@ -22,6 +22,7 @@
 #include "options.h"
 #include "plan.h"
 #include "providers.h"
+#include "rds.h"
 #include "source_dir.h"
 #include "source_kube.h"
 #include "tt_aws.h"
@@ -45,6 +46,7 @@ struct run_cfg {
     const char *context;
     tt_opt_list namespaces;
     double resync;
+    double alarm_poll;
     double debounce;
     double grace;
     int64_t aws_rate;
@@ -94,6 +96,8 @@ static const tt_option run_opts[] = {
             "delete the AWS objects of resources whose manifests are gone"),
     RUN_OPT("resync", "TRIMTAB_RESYNC", TT_OPT_DURATION, resync, "D", "10m",
             "re-read every resource this often, spread over the period"),
+    RUN_OPT("alarm-poll", "TRIMTAB_ALARM_POLL", TT_OPT_DURATION, alarm_poll, "D", "60s",
+            "how often the alarms that drive RDS vertical scaling are read"),
     {"concurrency", "TRIMTAB_CONCURRENCY", TT_OPT_INT, offsetof(struct run_cfg, concurrency), "N",
      "256", "resources reconciled at once", 1, 100000, NULL, 0},
     RUN_OPT("debounce", NULL, TT_OPT_DURATION, debounce, "D", "10ms",
@@ -526,6 +530,7 @@ static int run_main(int argc, char **argv, int plan_mode)
     ecfg.region = tt_aws_region(a.aws);
     ecfg.concurrency = (int)cfg.concurrency;
     ecfg.resync = cfg.resync;
+    tt_rds_set_alarm_poll(cfg.alarm_poll);
     ecfg.dry_run = cfg.dry_run;
     /* In Kubernetes a deletion is explicit (and guarded by the finalizer): always carried out. */
     ecfg.prune = cfg.prune || kube_mode;

@@ -421,6 +421,18 @@ tt_code tt_aas_observe_batch(tt_batch *b, tt_error *err)
 
 /* ---- diff ------------------------------------------------------------------------------- */
 
+double tt_budget_guard_over(const tt_diff_input *in, const tt_budget_guard *g)
+{
+    char key[300];
+    const json_t *pu;
+
+    snprintf(key, sizeof(key), "Budget/%s", g->budget);
+    pu = json_object_get(json_object_get(in->deps, key), "percentUsed");
+    if (!json_is_number(pu) || json_number_value(pu) <= g->above_percent.v)
+        return -1;
+    return json_number_value(pu);
+}
+
 int64_t tt_aas_effective_max(const tt_diff_input *in, json_t **guards_active)
 {
     const tt_scaling_policy_spec *s = in->r->spec.sp;
@@ -430,20 +442,16 @@ int64_t tt_aas_effective_max(const tt_diff_input *in, json_t **guards_active)
         *guards_active = json_array();
     for (size_t i = 0; i < s->nbudget_guard; i++) {
         const tt_budget_guard *g = &s->budget_guard[i];
-        char key[300];
-        const json_t *pu;
-        snprintf(key, sizeof(key), "Budget/%s", g->budget);
-        pu = json_object_get(json_object_get(in->deps, key), "percentUsed");
-        if (!json_is_number(pu) || json_number_value(pu) <= g->above_percent.v ||
-            !g->max_capacity.set)
+        double pu = tt_budget_guard_over(in, g);
+        if (pu < 0 || !g->max_capacity.set)
             continue;
         if (g->max_capacity.v < max)
             max = g->max_capacity.v;
         if (guards_active != NULL && *guards_active != NULL)
-            json_array_append_new(
-                *guards_active, json_pack("{s:s,s:f,s:f,s:I}", "budget", g->budget, "percentUsed",
-                                          json_number_value(pu), "abovePercent", g->above_percent.v,
-                                          "maxCapacity", (json_int_t)g->max_capacity.v));
+            json_array_append_new(*guards_active,
+                                  json_pack("{s:s,s:f,s:f,s:I}", "budget", g->budget, "percentUsed",
+                                            pu, "abovePercent", g->above_percent.v, "maxCapacity",
+                                            (json_int_t)g->max_capacity.v));
     }
     return max;
 }

@@ -70,6 +70,12 @@ void tt_aas_read_activities(struct tt_batch *b, size_t i);
 tt_code tt_aas_diff(const tt_diff_input *in, const json_t *observed, tt_diff_output *out,
                     tt_error *err);
 
+/*
+ * The actual spend of guard `g`'s Budget in percent (from its status among the dependencies)
+ * when it is above the guard's abovePercent, else -1: whether the guard clamps now.
+ */
+double tt_budget_guard_over(const tt_diff_input *in, const tt_budget_guard *g);
+
 /* The maximum capacity in force: the spec's, lowered by budget guards whose budget is over. */
 int64_t tt_aas_effective_max(const tt_diff_input *in, json_t **guards_active);
 

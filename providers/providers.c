@@ -7,9 +7,13 @@
 #include "providers.h"
 
 extern const tt_provider tt_provider_ecs;
+extern const tt_provider tt_provider_rds;
+extern const tt_provider tt_provider_cloudfront;
 
 const tt_provider *const tt_providers[] = {
     &tt_provider_ecs,
+    &tt_provider_rds,
+    &tt_provider_cloudfront,
     NULL,
 };
 

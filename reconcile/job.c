@@ -181,6 +181,9 @@ void job_finish(struct job *j, enum requeue rq, double after)
     if (gone) {
         set_outcome(e, en, OUT_NONE);
         tt_queue_forget(e->q, key);
+        /* en->key is the store's copy of the key: the dependency index, which store_entry_free
+         * cleans by it, must let go of it before the store frees it. */
+        store_set_deps(e, en, NULL);
         tt_map_del(e->store, key);
         store_entry_free(e, en);
     }

@@ -5,6 +5,7 @@
 # 2. `trimtab run` on a copy of examples/ (the repository is never written to);
 # 3. show what converged (status table, events), then edit a manifest and show the effect;
 # 4. change AWS behind trimtab's back and watch the resync put it back;
+# 4b. flip the orders-db alarms and watch the RDS ladder take one step up and one back down;
 # 5. `trimtab plan` agrees that nothing is left to do; stop everything cleanly.
 set -euo pipefail
 
@@ -26,7 +27,15 @@ trap cleanup EXIT
 cat >"$work/fixtures.json" <<'EOF'
 {"region": "eu-central-1",
  "ecs": {"clusters": [{"name": "prod", "services": [
-     {"name": "web", "desiredCount": 2}, {"name": "worker", "desiredCount": 1}]}]}}
+     {"name": "web", "desiredCount": 2}, {"name": "worker", "desiredCount": 1}]}]},
+ "rds": {"instances": [{"id": "orders-db", "class": "db.t4g.small", "allocatedStorage": 100}]},
+ "cloudwatch": {"alarms": [
+     {"name": "trimtab-shop-orders-db-write-iops-high", "namespace": "AWS/RDS",
+      "metricName": "WriteIOPS", "threshold": 500, "state": "OK"},
+     {"name": "trimtab-shop-orders-db-write-iops-low", "namespace": "AWS/RDS",
+      "metricName": "WriteIOPS", "threshold": 150, "comparison": "LessThanThreshold",
+      "state": "OK"}]},
+ "cloudfront": {"distributions": [{"id": "E2QWRUHAPOMQZL"}]}}
 EOF
 
 say "Starting the local AWS simulator (tests/awssim) with ECS services prod/web and prod/worker"
@@ -40,6 +49,8 @@ echo "simulator at $endpoint"
 export AWS_ENDPOINT_URL=$endpoint AWS_REGION=eu-central-1
 export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
 cp -r "$top/examples" "$work/manifests"
+# The demo cannot wait out the example's 30-minute cooldown between two ladder steps.
+sed -i 's/^    cooldown: 30m$/    cooldown: 0s/' "$work/manifests/rds/orders-db.yaml"
 state="$work/state"
 
 say "trimtab validate: what examples/ asks for"
@@ -50,7 +61,7 @@ say "trimtab plan: what would change in AWS (nothing exists yet)"
     sed "s|$work/||" | head -40 || true
 
 say "trimtab run: reconcile, then keep watching (log below)"
-"$bin" run --source "dir:$work/manifests" --state-dir "$state" --resync 5s \
+"$bin" run --source "dir:$work/manifests" --state-dir "$state" --resync 5s --alarm-poll 1s \
     --log-level info >"$work/run.log" 2>&1 &
 run_pid=$!
 for _ in $(seq 100); do grep -q 'ScalingPolicy/shop/worker: Converged' "$work/run.log" && \
@@ -72,6 +83,21 @@ say "Someone changes the scalable target by hand: minCapacity 2 → 5"
 echo "waiting for the next resync (every 5s in this demo)…"
 for _ in $(seq 200); do grep -q 'minCapacity 5 → 2' "$work/run.log" && break; sleep 0.05; done
 grep 'minCapacity 5 → 2' "$work/run.log" | cut -c26- || echo "(the drift was not corrected)"
+
+alarm() {
+    curl -s -X POST "$endpoint/_awssim/alarms/state" -d \
+        "{\"alarm\": \"trimtab-shop-orders-db-write-iops-$1\", \"state\": \"$2\", \"region\": \"eu-central-1\"}" >/dev/null
+}
+say "Writes above 500/s: the orders-db scale-up alarm goes to ALARM (--alarm-poll 1s here)"
+alarm high ALARM
+for _ in $(seq 200); do grep -q 'instanceClass "db.t4g.small" → "db.t4g.medium"' "$work/run.log" && break; sleep 0.05; done
+grep 'orders-db.*instanceClass' "$work/run.log" | cut -c26- || echo "(no step up)"
+alarm high OK
+say "Load falls: the scale-down alarm goes to ALARM; one step back once the instance is available"
+alarm low ALARM
+for _ in $(seq 400); do grep -q 'instanceClass "db.t4g.medium" → "db.t4g.small"' "$work/run.log" && break; sleep 0.05; done
+grep 'instanceClass "db.t4g.medium" → "db.t4g.small"' "$work/run.log" | cut -c26- || echo "(no step down)"
+alarm low OK
 
 say "Events (state directory, events.jsonl)"
 tail -n 6 "$state/events.jsonl"

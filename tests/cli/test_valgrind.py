@@ -18,7 +18,12 @@ import awssim  # noqa: E402
 VALGRIND = ["valgrind", "--error-exitcode=99", "--leak-check=full",
             "--errors-for-leak-kinds=definite,indirect", "--quiet"]
 FIXTURES = {"region": "eu-central-1", "ecs": {"clusters": [{"name": "prod", "services": [
-    {"name": "web", "desiredCount": 2}, {"name": "worker", "desiredCount": 1}]}]}}
+    {"name": "web", "desiredCount": 2}, {"name": "worker", "desiredCount": 1}]}]},
+    # What examples/rds/orders-db.yaml and examples/cloudfront/assets.yaml act on.
+    "rds": {"instances": [{"id": "orders-db", "allocatedStorage": 100}]},
+    "cloudwatch": {"alarms": [{"name": "trimtab-shop-orders-db-write-iops-" + x, "state": "OK"}
+                              for x in ("high", "low")]},
+    "cloudfront": {"distributions": [{"id": "E2QWRUHAPOMQZL"}]}}
 
 
 def run(args, env=None, ok=(0, 1, 2)):
@@ -53,6 +58,7 @@ def main():
                     "spec: {limit: {amount: [1, 2\n")
         run(["validate", hostile], ok=(1,))
         with awssim.AwsSim(fixtures=FIXTURES) as sim:
+            sim.delays(cloudfront=0)  # Ready once Deployed: deployed at the next look
             env = dict(os.environ, AWS_ENDPOINT_URL=sim.endpoint, AWS_ACCESS_KEY_ID="AKIDEXAMPLE",
                        AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
                        AWS_REGION="eu-central-1")

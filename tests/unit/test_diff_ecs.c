@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "appautoscaling.h"
+#include "diff_fixture.h"
 #include "loader.h"
 #include "plan.h"
 #include "providers.h"
@@ -78,24 +79,10 @@ struct fixture {
 
 static void load(struct fixture *f, const char *yaml, const char *observed, const char *memo)
 {
-    tt_diags *d = tt_diags_create();
     json_error_t je;
 
     memset(f, 0, sizeof(*f));
-    tt_manifest_set_init(&f->set);
-    assert_int_equal(tt_loader_add_bytes(&f->set, yaml, strlen(yaml), "t.yaml", d), TT_OK);
-    if (tt_diags_errors(d) > 0) {
-        tt_buf b;
-        tt_buf_init(&b);
-        tt_diags_format(d, &b);
-        fail_msg("manifest invalid: %s", tt_buf_str(&b));
-    }
-    tt_diags_destroy(d);
-    assert_int_equal(f->set.len, 1);
-    f->r = f->set.items[0];
-    f->p = tt_provider_for(f->r);
-    assert_non_null(f->p);
-    assert_string_equal(f->p->name, "ecs");
+    f->r = tt_test_load_one(&f->set, yaml, "ecs", &f->p);
     f->observed = json_loads(observed, 0, &je);
     if (f->observed == NULL)
         fail_msg("observed JSON: %s at %d", je.text, je.position);
