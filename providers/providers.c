@@ -7,10 +7,12 @@
 #include "providers.h"
 
 extern const tt_provider tt_provider_ecs;
+extern const tt_provider tt_provider_aurora;
+extern const tt_provider tt_provider_elasticache;
+extern const tt_provider tt_provider_lambda;
 
 const tt_provider *const tt_providers[] = {
-    &tt_provider_ecs,
-    NULL,
+    &tt_provider_ecs, &tt_provider_aurora, &tt_provider_elasticache, &tt_provider_lambda, NULL,
 };
 
 const tt_provider *tt_provider_for(const tt_resource *r)

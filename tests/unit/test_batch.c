@@ -187,11 +187,11 @@ static tt_code things_join(tt_batch *b, const json_t *output, const tt_batch_key
     return tt_batch_join(b, output, "Things", "Name", keys, n, "thing", NULL);
 }
 
-static const tt_batch_op op_things = {"svc", "DescribeThings", 3,          false,
-                                      false, things_input,     things_join};
+static const tt_batch_op op_things = {"svc", "DescribeThings", 3,           false,
+                                      false, things_input,     things_join, NULL};
 /* The same read, for status only and first page only. */
-static const tt_batch_op op_extra = {"svc", "DescribeThings", 1,          true,
-                                     true,  things_input,     things_join};
+static const tt_batch_op op_extra = {"svc", "DescribeThings", 1,           true,
+                                     true,  things_input,     things_join, NULL};
 
 /* Phase 2: one extra (soft) read for every item found in phase 1. */
 static void extra_phase(tt_batch *b, int phase)
