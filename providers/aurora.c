@@ -40,8 +40,8 @@ static tt_code clusters_join(tt_batch *b, const json_t *output, const tt_batch_k
     return tt_batch_join(b, output, "DBClusters", "DBClusterIdentifier", keys, n, "cluster", NULL);
 }
 
-static const tt_batch_op op_clusters = {"rds", "DescribeDBClusters", RDS_BATCH, false, false,
-                                        clusters_input, clusters_join, NULL};
+static const tt_batch_op op_clusters = {"rds", "DescribeDBClusters", RDS_BATCH,     false,
+                                        false, clusters_input,       clusters_join, NULL};
 
 /* The readers of a cluster as DescribeDBClusters lists them, or -1 when it was not read. */
 static int readers_of(const json_t *cluster)
@@ -144,10 +144,10 @@ static tt_code aurora_remove(const tt_diff_input *in, json_t *plan, tt_error *er
 }
 
 const tt_provider tt_provider_aurora = {
-    .name = "aurora",                /* logs and metrics */
-    .handles = aurora_handles,       /* ScalingPolicies on rds: {cluster} */
-    .observe = aurora_observe,       /* Application Auto Scaling + DescribeDBClusters by 100 */
-    .diff = aurora_diff,             /* TargetNotFound / UnsupportedTarget, then tt_aas_diff */
-    .status = aurora_status,         /* currentCapacity = readers, then tt_aas_status */
-    .remove = aurora_remove,         /* what Application Auto Scaling holds for the cluster */
+    .name = "aurora",          /* logs and metrics */
+    .handles = aurora_handles, /* ScalingPolicies on rds: {cluster} */
+    .observe = aurora_observe, /* Application Auto Scaling + DescribeDBClusters by 100 */
+    .diff = aurora_diff,       /* TargetNotFound / UnsupportedTarget, then tt_aas_diff */
+    .status = aurora_status,   /* currentCapacity = readers, then tt_aas_status */
+    .remove = aurora_remove,   /* what Application Auto Scaling holds for the cluster */
 };

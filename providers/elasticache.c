@@ -64,11 +64,13 @@ static bool group_missing(tt_batch *b, const tt_error *err, const tt_batch_key *
     return strcmp(err->service_code, "ReplicationGroupNotFoundFault") == 0;
 }
 
-static const tt_batch_op op_one = {"elasticache", "DescribeReplicationGroups", 1, false, false,
-                                   one_input, groups_join, group_missing};
+static const tt_batch_op op_one = {
+    "elasticache", "DescribeReplicationGroups", 1, false, false, one_input, groups_join,
+    group_missing};
 /* Every key of the batch in one paginated listing. */
-static const tt_batch_op op_all = {"elasticache", "DescribeReplicationGroups", (size_t)-1, false,
-                                   false, all_input, groups_join, NULL};
+static const tt_batch_op op_all = {
+    "elasticache", "DescribeReplicationGroups", (size_t)-1, false, false, all_input, groups_join,
+    NULL};
 
 static tt_code elasticache_observe(struct tt_aws *aws, const char *role_arn,
                                    const tt_observe_item *items, size_t n, tt_observe_cb cb,
@@ -154,10 +156,10 @@ static tt_code elasticache_remove(const tt_diff_input *in, json_t *plan, tt_erro
 }
 
 const tt_provider tt_provider_elasticache = {
-    .name = "elasticache",              /* logs and metrics */
-    .handles = elasticache_handles,     /* ScalingPolicies on elasticache: {replicationGroup} */
-    .observe = elasticache_observe,     /* Application Auto Scaling + DescribeReplicationGroups */
-    .diff = elasticache_diff,           /* TargetNotFound / UnsupportedTarget, then tt_aas_diff */
-    .status = elasticache_status,       /* currentCapacity on the dimension, then tt_aas_status */
-    .remove = elasticache_remove,       /* what Application Auto Scaling holds for the group */
+    .name = "elasticache",          /* logs and metrics */
+    .handles = elasticache_handles, /* ScalingPolicies on elasticache: {replicationGroup} */
+    .observe = elasticache_observe, /* Application Auto Scaling + DescribeReplicationGroups */
+    .diff = elasticache_diff,       /* TargetNotFound / UnsupportedTarget, then tt_aas_diff */
+    .status = elasticache_status,   /* currentCapacity on the dimension, then tt_aas_status */
+    .remove = elasticache_remove,   /* what Application Auto Scaling holds for the group */
 };

@@ -108,8 +108,8 @@ static bool fc_missing(tt_batch *b, const tt_error *err, const tt_batch_key *key
 
 static const tt_batch_op op_pc = {
     "lambda", "GetProvisionedConcurrencyConfig", 1, false, false, pc_input, pc_join, pc_missing};
-static const tt_batch_op op_fc = {"lambda",  "GetFunctionConcurrency", (size_t)-1, false, false,
-                                  fc_input, fc_join,                  fc_missing};
+static const tt_batch_op op_fc = {
+    "lambda", "GetFunctionConcurrency", (size_t)-1, false, false, fc_input, fc_join, fc_missing};
 
 /* True when the memo says trimtab set `function`'s reserved concurrency. */
 static bool memo_reserved(const json_t *memo, const char *function)
@@ -264,9 +264,15 @@ static tt_code lambda_diff(const tt_diff_input *in, tt_diff_output *out, tt_erro
                  "IN_PROGRESS"))
         out->requeue_after = LAMBDA_PC_POLL;
     if (raise_first) {
-        /* Before the scalable target: it may be registered at a capacity only the new cap
-         * allows. json_array_insert takes its own reference. */
-        if (json_array_insert(out->plan, 0, json_array_get(reserved, 0)) != 0)
+        /* Before the scalable target, which may be registered at a capacity only the new cap
+         * allows — but after the owner tag of an adoption, which comes before any change.
+         * json_array_insert takes its own reference. */
+        size_t at = 0;
+        while (at < json_array_size(out->plan) &&
+               tt_streq(json_string_value(json_object_get(json_array_get(out->plan, at), "verb")),
+                        "tag"))
+            at++;
+        if (json_array_insert(out->plan, at, json_array_get(reserved, 0)) != 0)
             rc = tt_error_set(err, TT_ENOMEM, "out of memory diffing %s", in->r->key);
     } else if (json_array_extend(out->plan, reserved) != 0) {
         rc = tt_error_set(err, TT_ENOMEM, "out of memory diffing %s", in->r->key);
@@ -316,9 +322,9 @@ static bool deregisters(const json_t *plan, const char *resource_id)
         const json_t *call = json_object_get(a, "call");
         if (tt_streq(json_string_value(json_object_get(call, "operation")),
                      "DeregisterScalableTarget") &&
-            tt_streq(json_string_value(
-                         json_object_get(json_object_get(call, "input"), "ResourceId")),
-                     resource_id))
+            tt_streq(
+                json_string_value(json_object_get(json_object_get(call, "input"), "ResourceId")),
+                resource_id))
             return true;
     }
     return false;
@@ -338,15 +344,15 @@ static tt_code lambda_remove(const tt_diff_input *in, json_t *plan, tt_error *er
             return err->code;
         /* Only after deregistering a target trimtab owned: what it provisioned is trimtab's. */
         if (json_is_object(pc) && deregisters(plan, t.resource_id)) {
-            a = tt_plan_add(plan, "delete", "provisioned concurrency", "lambda",
-                            "DeleteProvisionedConcurrencyConfig", in->region,
-                            json_pack("{s:s,s:s}", "FunctionName", l->function, "Qualifier",
-                                      l->alias));
+            a = tt_plan_add(
+                plan, "delete", "provisioned concurrency", "lambda",
+                "DeleteProvisionedConcurrencyConfig", in->region,
+                json_pack("{s:s,s:s}", "FunctionName", l->function, "Qualifier", l->alias));
             if (a != NULL)
-                tt_action_change(a, "provisionedConcurrency",
-                                 json_incref(json_object_get(
-                                     pc, "RequestedProvisionedConcurrentExecutions")),
-                                 NULL);
+                tt_action_change(
+                    a, "provisionedConcurrency",
+                    json_incref(json_object_get(pc, "RequestedProvisionedConcurrentExecutions")),
+                    NULL);
         }
     }
     if (reserved != NULL && memo_reserved(in->memo, l->function)) {
