@@ -12,7 +12,7 @@
 
 #include "diff_fixture.h"
 
-#define HEAD                                                                                     \
+#define HEAD                                                                                       \
     "apiVersion: trimtab.dev/v1alpha1\nkind: ScalingPolicy\nmetadata: {name: readers, namespace: " \
     "data}\n"
 
@@ -31,9 +31,9 @@ static const char *const spec =
          "    - {name: nightly, schedule: '0 1 * * *', minCapacity: 2}\n";
 
 #define CLUSTER                                                                                \
-    "\"cluster\": {\"DBClusterIdentifier\": \"reporting\", \"Engine\": \"aurora-postgresql\","   \
-    " \"DBClusterMembers\": [{\"DBInstanceIdentifier\": \"w\", \"IsClusterWriter\": true},"      \
-    " {\"DBInstanceIdentifier\": \"r1\", \"IsClusterWriter\": false},"                           \
+    "\"cluster\": {\"DBClusterIdentifier\": \"reporting\", \"Engine\": \"aurora-postgresql\"," \
+    " \"DBClusterMembers\": [{\"DBInstanceIdentifier\": \"w\", \"IsClusterWriter\": true},"    \
+    " {\"DBInstanceIdentifier\": \"r1\", \"IsClusterWriter\": false},"                         \
     " {\"DBInstanceIdentifier\": \"r2\", \"IsClusterWriter\": false}]}"
 
 static const char *const converged =
@@ -116,11 +116,10 @@ static void drift_is_corrected_field_by_field(void **state)
     fx_load(&f, "aurora", spec, converged, owned_memo);
     aas = json_object_get(f.observed, "aas");
     json_object_set_new(json_object_get(aas, "target"), "MaxCapacity", json_integer(15));
-    json_object_set_new(
-        json_object_get(json_object_get(json_object_get(aas, "policies"),
-                                        "trimtab-data-readers-cpu"),
-                        "TargetTrackingScalingPolicyConfiguration"),
-        "TargetValue", json_real(80));
+    json_object_set_new(json_object_get(json_object_get(json_object_get(aas, "policies"),
+                                                        "trimtab-data-readers-cpu"),
+                                        "TargetTrackingScalingPolicyConfiguration"),
+                        "TargetValue", json_real(80));
     fx_diff(&f);
     fx_assert_ops(f.out.plan, "update:RegisterScalableTarget update:PutScalingPolicy");
     ch = json_array_get(json_object_get(json_array_get(f.out.plan, 0), "changes"), 0);
@@ -172,8 +171,10 @@ static void budget_guard_clamps_the_readers(void **state)
     diff_fixture f;
     char guarded[2048];
     (void)state;
-    snprintf(guarded, sizeof(guarded), "%s  budgetGuard: [{budget: data, abovePercent: 80, "
-             "maxCapacity: 2}]\n", spec);
+    snprintf(guarded, sizeof(guarded),
+             "%s  budgetGuard: [{budget: data, abovePercent: 80, "
+             "maxCapacity: 2}]\n",
+             spec);
     fx_load(&f, "aurora", guarded, converged, owned_memo);
     json_object_set_new(f.deps, "Budget/data", json_pack("{s:f}", "percentUsed", 85.0));
     fx_diff(&f);

@@ -37,9 +37,9 @@ static const char *const shards =
          "ElastiCacheDatabaseMemoryUsageCountedForEvictPercentage, targetValue: 70}\n";
 
 /* Cluster mode on, two shards of a primary and two replicas each. */
-#define GROUP(enabled)                                                                         \
-    "\"group\": {\"ReplicationGroupId\": \"sessions\", \"ClusterEnabled\": " enabled ","        \
-    " \"NodeGroups\": [{\"NodeGroupId\": \"0001\", \"NodeGroupMembers\": [{}, {}, {}]},"       \
+#define GROUP(enabled)                                                                   \
+    "\"group\": {\"ReplicationGroupId\": \"sessions\", \"ClusterEnabled\": " enabled "," \
+    " \"NodeGroups\": [{\"NodeGroupId\": \"0001\", \"NodeGroupMembers\": [{}, {}, {}]}," \
     " {\"NodeGroupId\": \"0002\", \"NodeGroupMembers\": [{}, {}, {}]}]}"
 
 static const char *const converged =
@@ -123,9 +123,10 @@ static void node_groups_use_their_own_dimension(void **state)
     fx_release(&f);
 
     /* Cluster mode off: no shards to add, said before AWS would refuse. */
-    fx_load(&f, "elasticache", shards,
-            "{\"aas\": {\"target\": null, \"policies\": {}, \"scheduled\": {}}, " GROUP("false") "}",
-            NULL);
+    fx_load(
+        &f, "elasticache", shards,
+        "{\"aas\": {\"target\": null, \"policies\": {}, \"scheduled\": {}}, " GROUP("false") "}",
+        NULL);
     fx_diff(&f);
     assert_string_equal(f.out.blocked, "UnsupportedTarget");
     assert_non_null(strstr(f.out.message, "cluster mode disabled"));

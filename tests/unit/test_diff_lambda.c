@@ -13,8 +13,8 @@
 
 #include "diff_fixture.h"
 
-#define HEAD                                                                                    \
-    "apiVersion: trimtab.dev/v1alpha1\nkind: ScalingPolicy\nmetadata: {name: checkout, "        \
+#define HEAD                                                                             \
+    "apiVersion: trimtab.dev/v1alpha1\nkind: ScalingPolicy\nmetadata: {name: checkout, " \
     "namespace: shop}\n"
 
 static const char *const spec =
@@ -35,25 +35,25 @@ static const char *const cap_only = HEAD "spec:\n"
                                          "  target: {lambda: {function: checkout}}\n"
                                          "  lambda: {reservedConcurrency: 30}\n";
 
-#define AAS_CONVERGED                                                                          \
-    "\"aas\": {"                                                                               \
+#define AAS_CONVERGED                                                                             \
+    "\"aas\": {"                                                                                  \
     " \"target\": {\"ServiceNamespace\": \"lambda\", \"ResourceId\": \"function:checkout:live\"," \
     "   \"ScalableDimension\": \"lambda:function:ProvisionedConcurrency\", \"MinCapacity\": 5,"   \
-    "   \"MaxCapacity\": 50, \"ScalableTargetARN\": \"arn:t\"},"                               \
-    " \"policies\": {"                                                                         \
-    "  \"trimtab-shop-checkout-util\": {\"PolicyName\": \"trimtab-shop-checkout-util\","         \
-    "   \"PolicyARN\": \"arn:p1\", \"PolicyType\": \"TargetTrackingScaling\","                  \
-    "   \"TargetTrackingScalingPolicyConfiguration\": {\"TargetValue\": 0.7,"                   \
-    "    \"PredefinedMetricSpecification\": {\"PredefinedMetricType\":"                        \
-    "    \"LambdaProvisionedConcurrencyUtilization\"}, \"DisableScaleIn\": false}}},"           \
-    " \"scheduled\": {"                                                                        \
-    "  \"trimtab-shop-checkout-office\": {\"ScheduledActionName\": "                            \
-    "\"trimtab-shop-checkout-office\","                                                        \
-    "   \"Schedule\": \"cron(0 8 ? * MON-FRI *)\", \"Timezone\": \"Europe/Berlin\","             \
+    "   \"MaxCapacity\": 50, \"ScalableTargetARN\": \"arn:t\"},"                                  \
+    " \"policies\": {"                                                                            \
+    "  \"trimtab-shop-checkout-util\": {\"PolicyName\": \"trimtab-shop-checkout-util\","          \
+    "   \"PolicyARN\": \"arn:p1\", \"PolicyType\": \"TargetTrackingScaling\","                    \
+    "   \"TargetTrackingScalingPolicyConfiguration\": {\"TargetValue\": 0.7,"                     \
+    "    \"PredefinedMetricSpecification\": {\"PredefinedMetricType\":"                           \
+    "    \"LambdaProvisionedConcurrencyUtilization\"}, \"DisableScaleIn\": false}}},"             \
+    " \"scheduled\": {"                                                                           \
+    "  \"trimtab-shop-checkout-office\": {\"ScheduledActionName\": "                              \
+    "\"trimtab-shop-checkout-office\","                                                           \
+    "   \"Schedule\": \"cron(0 8 ? * MON-FRI *)\", \"Timezone\": \"Europe/Berlin\","              \
     "   \"ScalableTargetAction\": {\"MinCapacity\": 20}}}}"
 
-#define PC_READY                                                                               \
-    "\"alias\": \"found\", \"pc\": {\"RequestedProvisionedConcurrentExecutions\": 20,"          \
+#define PC_READY                                                                       \
+    "\"alias\": \"found\", \"pc\": {\"RequestedProvisionedConcurrentExecutions\": 20," \
     " \"AllocatedProvisionedConcurrentExecutions\": 20, \"Status\": \"READY\"}"
 
 static const char *const converged =
@@ -103,9 +103,9 @@ static void nothing_exists_sets_the_cap_first(void **state)
     fx_assert_ops(f.out.plan, "create:PutFunctionConcurrency create:RegisterScalableTarget "
                               "create:PutScalingPolicy create:PutScheduledAction");
     assert_string_equal(fx_input_str(f.out.plan, 0, "FunctionName"), "checkout");
-    assert_int_equal(
-        json_integer_value(json_object_get(fx_input(f.out.plan, 0), "ReservedConcurrentExecutions")),
-        100);
+    assert_int_equal(json_integer_value(
+                         json_object_get(fx_input(f.out.plan, 0), "ReservedConcurrentExecutions")),
+                     100);
     assert_string_equal(fx_input_str(f.out.plan, 1, "ResourceId"), "function:checkout:live");
     fx_release(&f);
 }
@@ -163,6 +163,13 @@ static void someone_elses_cap_needs_adopt(void **state)
             owned_memo);
     fx_diff(&f);
     fx_assert_ops(f.out.plan, "update:PutFunctionConcurrency");
+    fx_release(&f);
+
+    /* Adopting the scalable target too: its owner tag comes before any change, the cap next. */
+    fx_load(&f, "lambda", adopt, "{" AAS_CONVERGED ", " PC_READY ", \"concurrency\": {}}", NULL);
+    json_object_set_new(json_object_get(f.observed, "aas"), "tags", json_object());
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "tag:TagResource create:PutFunctionConcurrency");
     fx_release(&f);
 }
 
