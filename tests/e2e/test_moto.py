@@ -41,6 +41,7 @@ import subprocess
 import sys
 import threading
 import time
+from urllib.parse import parse_qs
 
 from e2e import (ISOLATION, REGION, TARGET_DIM, Case, Config, aws_name, check, describe,
                  expect_objects, log, ops, rid, scheduled, tracking, web, worker, writes)
@@ -76,7 +77,10 @@ class Recorder:
                 n = int(self.headers.get('Content-Length') or 0)
                 body = self.rfile.read(n) if n else b''
                 target = self.headers.get('X-Amz-Target', '')
-                op = target.rpartition('.')[2] if target else self.command + ' ' + self.path
+                # JSON protocols name the operation in X-Amz-Target, Query ones (RDS) in Action.
+                action = parse_qs(body.decode('utf-8', 'replace')).get('Action', [''])[0]
+                op = target.rpartition('.')[2] if target else \
+                    action or self.command + ' ' + self.path
                 conn = http.client.HTTPConnection('127.0.0.1', rec.upstream_port, timeout=60)
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in ('connection', 'keep-alive')}
