@@ -19,6 +19,13 @@ VALGRIND = ["valgrind", "--error-exitcode=99", "--leak-check=full",
             "--errors-for-leak-kinds=definite,indirect", "--quiet"]
 FIXTURES = {"region": "eu-central-1", "ecs": {"clusters": [{"name": "prod", "services": [
     {"name": "web", "desiredCount": 2}, {"name": "worker", "desiredCount": 1}]}]}}
+# What examples/ scales on Aurora, ElastiCache and Lambda (as make demo has it).
+FIXTURES.update({
+    "rds": {"clusters": [{"id": "reporting", "engine": "aurora-postgresql", "readers": 1}]},
+    "elasticache": {"replicationGroups": [{"id": "sessions", "clusterMode": True,
+                                           "nodeGroups": 2, "replicasPerNodeGroup": 1}]},
+    "lambda": {"functions": [{"name": "checkout-api", "publishedVersions": 2,
+                              "aliases": [{"name": "live", "version": "2"}]}]}})
 
 
 def run(args, env=None, ok=(0, 1, 2)):
