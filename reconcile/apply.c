@@ -40,8 +40,8 @@ static void on_applied(void *ud, json_t *output, const tt_error *err)
     j->changed_aws = true;
     j->e->stats.applied_actions++;
     engine_event(j->e, j->en->key, "Normal",
-                 verb_reason(json_string_value(json_object_get(action, "verb"))), "%s",
-                 tt_buf_str(&summary));
+          verb_reason(json_string_value(json_object_get(action, "verb"))), "%s",
+          tt_buf_str(&summary));
     tt_buf_cleanup(&summary);
     j->next_action++;
     apply_next(j);
@@ -54,7 +54,7 @@ static void apply_done(struct job *j)
 
     if (j->removing) {
         engine_event(j->e, j->en->key, "Normal", "Deleted", "removed %zu AWS object%s it owned",
-                     tt_plan_len(j->plan), tt_plan_len(j->plan) == 1 ? "" : "s");
+              tt_plan_len(j->plan), tt_plan_len(j->plan) == 1 ? "" : "s");
         if (j->e->state != NULL && !j->e->cfg.state_readonly) {
             tt_error err;
             tt_state_remove(j->e->state, j->en->key, &err);

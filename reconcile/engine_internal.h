@@ -129,8 +129,7 @@ struct tt_engine {
 
 /* ---- engine.c ---- */
 
-void engine_event(tt_engine *e, const char *key, const char *type, const char *reason,
-                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void engine_event(tt_engine *e, const char *key, const char *type, const char *reason, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void engine_maybe_idle(tt_engine *e);
 void engine_now_iso(char *buf, size_t len);
 const tt_provider *engine_provider_for(const tt_engine *e, const tt_resource *r);
@@ -149,8 +148,7 @@ void store_set_deps(tt_engine *e, struct entry *en, const tt_resource *r);
 void status_error_text(const tt_error *err, char *out, size_t len);
 json_int_t status_generation_of(const json_t *record);
 const char *status_reason_of(const tt_error *err);
-int status_set_condition(json_t *status, const char *type, const char *cstatus, const char *reason,
-                         const char *message, json_int_t generation);
+int status_set_condition(json_t *status, const char *type, const char *cstatus, const char *reason, const char *message, json_int_t generation);
 void status_target(const tt_resource *r, char *out, size_t len);
 
 /* ---- job.c ---- */

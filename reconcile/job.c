@@ -284,8 +284,7 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
         return;
     }
     if (out.blocked != NULL) {
-        status_set_condition(j->status, "Synced", "True", "ReconcileSucceeded", "AWS was read",
-                             gen);
+        status_set_condition(j->status, "Synced", "True", "ReconcileSucceeded", "AWS was read", gen);
         if (status_set_condition(j->status, "Ready", "False", out.blocked, out.message, gen))
             engine_event(e, j->en->key, "Warning", out.blocked, "%s", out.message);
         j->outcome = OUT_NOT_READY;
@@ -295,11 +294,10 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
     if (tt_plan_len(j->plan) == 0) {
         if (j->memo != NULL)
             json_object_set(j->record, "memo", j->memo);
-        status_set_condition(j->status, "Synced", "True", "ReconcileSucceeded",
-                             "AWS matches the spec", gen);
+        status_set_condition(j->status, "Synced", "True", "ReconcileSucceeded", "AWS matches the spec",
+                      gen);
         status_set_condition(j->status, "Drifted", "False", "InSync", "", gen);
-        if (status_set_condition(j->status, "Ready", "True", "Converged", "AWS matches the spec",
-                                 gen))
+        if (status_set_condition(j->status, "Ready", "True", "Converged", "AWS matches the spec", gen))
             engine_event(e, j->en->key, "Normal", "Converged", "AWS matches the spec");
         j->en->apply_streak = 0;
         job_finish(j, out.requeue_after > 0 ? RQ_AFTER : RQ_FORGET, out.requeue_after);
@@ -313,8 +311,7 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
         tt_action_summary(json_array_get(j->plan, 0), &msg);
         if (tt_plan_len(j->plan) > 1)
             tt_buf_puts(&msg, "; …");
-        status_set_condition(j->status, "Synced", "True", "ReconcileSucceeded", "AWS was read",
-                             gen);
+        status_set_condition(j->status, "Synced", "True", "ReconcileSucceeded", "AWS was read", gen);
         status_set_condition(j->status, "Drifted", "True", "DriftDetected", tt_buf_str(&msg), gen);
         if (status_set_condition(j->status, "Ready", "False", "Drifted", tt_buf_str(&msg), gen))
             engine_event(e, j->en->key, "Warning", "DriftDetected", "%s", tt_buf_str(&msg));
@@ -544,8 +541,8 @@ void job_start(tt_engine *e, const char *key)
         }
         if (retain || j->p == NULL || strcmp(r->spec.common->mode, "Observe") == 0) {
             engine_event(e, key, "Normal", "Retained",
-                         "deleted from the source; AWS objects left in place (%s)",
-                         retain ? "deletionPolicy: Retain" : "nothing to delete");
+                  "deleted from the source; AWS objects left in place (%s)",
+                  retain ? "deletionPolicy: Retain" : "nothing to delete");
             if (e->state != NULL && !e->cfg.state_readonly) {
                 tt_error err;
                 tt_state_remove(e->state, key, &err);
