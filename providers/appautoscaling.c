@@ -298,16 +298,17 @@ static tt_code activities_join(tt_batch *b, const json_t *output, const tt_batch
 }
 
 static const tt_batch_op op_targets = {
-    AAS, "DescribeScalableTargets", AAS_BATCH, false, false, targets_input, targets_join};
+    AAS, "DescribeScalableTargets", AAS_BATCH, false, false, targets_input, targets_join, NULL};
 static const tt_batch_op op_policies = {
-    AAS, "DescribeScalingPolicies", AAS_BATCH, false, false, policies_input, policies_join};
+    AAS, "DescribeScalingPolicies", AAS_BATCH, false, false, policies_input, policies_join, NULL};
 static const tt_batch_op op_scheduled = {
-    AAS, "DescribeScheduledActions", AAS_BATCH, false, false, scheduled_input, scheduled_join};
-static const tt_batch_op op_tags = {AAS,      "ListTagsForResource", 1, false, false, tags_input,
-                                    tags_join};
+    AAS, "DescribeScheduledActions", AAS_BATCH, false, false, scheduled_input, scheduled_join,
+    NULL};
+static const tt_batch_op op_tags = {
+    AAS, "ListTagsForResource", 1, false, false, tags_input, tags_join, NULL};
 /* The newest five activities, for status; a failure leaves them out. */
 static const tt_batch_op op_activities = {
-    AAS, "DescribeScalingActivities", 1, true, true, activities_input, activities_join};
+    AAS, "DescribeScalingActivities", 1, true, true, activities_input, activities_join, NULL};
 
 /* After the first reads: the tags of targets that exist but are not known to be trimtab's. */
 static void read_tags(tt_batch *b, int phase)
@@ -342,7 +343,7 @@ static int extend(json_t *list, const json_t *more)
 /*
  * Sets up item `i`'s "aas" view and asks for its reads: its target (and those the memo lists
  * from before spec.target moved), and every policy and scheduled action it declares or the
- * memo says trimtab created before (to delete them). TT_ENOMEM or TT_EINVAL fails the item.
+ * memo says trimtab created before (to delete them). TT_ENOMEM fails the item.
  */
 static void observe_item(tt_batch *b, size_t i)
 {
@@ -354,12 +355,10 @@ static void observe_item(tt_batch *b, size_t i)
     json_t *tk;
     tt_aas_target t;
 
-    if (tt_aas_target_of(item->r, &t) != 0) {
-        tt_error err = {.code = TT_OK};
-        tt_error_set(&err, TT_EINVAL, "%s has no scalable target", item->r->key);
-        tt_batch_fail(b, i, &err);
+    /* Nothing to read for a policy without a scalable target (a Lambda function's reserved
+     * concurrency alone): its view gets no "aas" part. */
+    if (tt_aas_target_of(item->r, &t) != 0)
         goto out;
-    }
     if (view == NULL || want_p == NULL || want_s == NULL || seen == NULL ||
         json_object_set(tt_batch_view(b, i), "aas", view) != 0 ||
         desired_names(item->r, want_p, want_s) != TT_OK ||

@@ -56,6 +56,8 @@ int tt_aas_target_of(const tt_resource *r, tt_aas_target *t);
  * Adds the Application Auto Scaling reads of every item of `b` (ScalingPolicies of one region
  * and role) — targets, policies, scheduled actions, then the ownership tags of targets that
  * exist but are not known to be trimtab's — filing them under "aas" in each item's view.
+ * Items without a scalable target (a Lambda policy that only sets reserved concurrency) are
+ * left alone: their view has no "aas".
  */
 tt_code tt_aas_observe_batch(struct tt_batch *b, tt_error *err);
 

@@ -353,7 +353,7 @@ static void call_done(void *ud, json_t *output, const tt_error *err)
     tt_batch *b = c->b;
 
     if (err != NULL) {
-        if (!c->op->soft)
+        if (!c->op->soft && (c->op->missing == NULL || !c->op->missing(b, err, c->keys, c->n)))
             fail_call(b, c, err);
     } else {
         tt_error jerr = {.code = TT_OK};

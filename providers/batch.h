@@ -58,6 +58,13 @@ typedef struct tt_batch_op {
      * fails every item of the call.
      */
     tt_code (*join)(tt_batch *b, const json_t *output, const tt_batch_key *keys, size_t n);
+    /*
+     * Optional: for a per-object read whose "not found" is an error (Lambda's
+     * GetProvisionedConcurrencyConfig, ElastiCache's DescribeReplicationGroups by id), decides
+     * whether the failed call's `err` only says the object does not exist; then it files that
+     * into the keys' views and returns true, and the items do not fail. NULL: every error fails.
+     */
+    bool (*missing)(tt_batch *b, const tt_error *err, const tt_batch_key *keys, size_t n);
 } tt_batch_op;
 
 /* The keys of a call as a JSON array of strings (a new reference), or NULL when out of memory:

@@ -58,8 +58,8 @@ static tt_code distribution_join(tt_batch *b, const json_t *output, const tt_bat
                : TT_ENOMEM;
 }
 
-static const tt_batch_op op_distribution = {"cloudfront",       "GetDistribution", 1, false, false,
-                                            distribution_input, distribution_join};
+static const tt_batch_op op_distribution = {
+    "cloudfront", "GetDistribution", 1, false, false, distribution_input, distribution_join, NULL};
 
 static tt_code cloudfront_observe(struct tt_aws *aws, const char *role_arn,
                                   const tt_observe_item *items, size_t n, tt_observe_cb cb,

@@ -43,8 +43,8 @@ static tt_code services_join(tt_batch *b, const json_t *output, const tt_batch_k
     return tt_batch_join(b, output, "services", "serviceName", keys, n, "service", active);
 }
 
-static const tt_batch_op op_services = {"ecs", "DescribeServices", ECS_BATCH,    false,
-                                        false, services_input,     services_join};
+static const tt_batch_op op_services = {"ecs", "DescribeServices", ECS_BATCH,     false,
+                                        false, services_input,     services_join, NULL};
 
 /*
  * After the first reads: activities of the services whose desired count moved since the last

@@ -9,11 +9,17 @@
 extern const tt_provider tt_provider_ecs;
 extern const tt_provider tt_provider_rds;
 extern const tt_provider tt_provider_cloudfront;
+extern const tt_provider tt_provider_aurora;
+extern const tt_provider tt_provider_elasticache;
+extern const tt_provider tt_provider_lambda;
 
 const tt_provider *const tt_providers[] = {
     &tt_provider_ecs,
     &tt_provider_rds,
     &tt_provider_cloudfront,
+    &tt_provider_aurora,
+    &tt_provider_elasticache,
+    &tt_provider_lambda,
     NULL,
 };
 

@@ -104,8 +104,8 @@ static tt_code instances_join(tt_batch *b, const json_t *output, const tt_batch_
                          NULL);
 }
 
-static const tt_batch_op op_instances = {"rds", "DescribeDBInstances", RDS_BATCH,     false,
-                                         false, instances_input,       instances_join};
+static const tt_batch_op op_instances = {"rds", "DescribeDBInstances", RDS_BATCH,      false,
+                                         false, instances_input,       instances_join, NULL};
 
 /* Both types: a composite alarm ("writes high AND cpu high") may drive a ladder too. A page
  * holds 50 alarms unless MaxRecords says 100: without it every call would take two pages. */
@@ -141,7 +141,7 @@ static tt_code alarms_join(tt_batch *b, const json_t *output, const tt_batch_key
 }
 
 static const tt_batch_op op_alarms = {"cloudwatch", "DescribeAlarms", ALARM_BATCH, false,
-                                      false,        alarms_input,     alarms_join};
+                                      false,        alarms_input,     alarms_join, NULL};
 
 static double wall_now(void)
 {

@@ -45,6 +45,13 @@ for _ in $(seq 100); do grep -q '^endpoint ' "$work/sim.out" 2>/dev/null && brea
 endpoint=$(sed -n 's/^endpoint //p' "$work/sim.out")
 [ -n "$endpoint" ] || { echo "the simulator did not start:"; cat "$work/sim.err"; exit 1; }
 echo "simulator at $endpoint"
+# The Aurora cluster, ElastiCache replication group and Lambda alias examples/ scales.
+curl -fsS -X POST "$endpoint/_awssim/fixtures" -d '{"region": "eu-central-1",
+ "rds": {"clusters": [{"id": "reporting", "engine": "aurora-postgresql", "readers": 1}]},
+ "elasticache": {"replicationGroups": [{"id": "sessions", "clusterMode": true, "nodeGroups": 2,
+                                        "replicasPerNodeGroup": 1, "engine": "valkey"}]},
+ "lambda": {"functions": [{"name": "checkout-api", "publishedVersions": 2,
+                           "aliases": [{"name": "live", "version": "2"}]}]}}' >/dev/null
 
 export AWS_ENDPOINT_URL=$endpoint AWS_REGION=eu-central-1
 export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY

@@ -364,23 +364,23 @@ class Case:
         return snapshot(self.client('application-autoscaling'), self.client('cloudwatch'))
 
 
-def snapshot(aas, cw=None):
+def snapshot(aas, cw=None, ns='ecs'):
     """{'targets': {resourceId: target+Tags}, 'policies': {(resourceId, name): policy},
-    'scheduled': {(resourceId, name): action}, 'alarms': [names]}"""
+    'scheduled': {(resourceId, name): action}, 'alarms': [names]} of service namespace `ns`"""
     out = {'targets': {}, 'policies': {}, 'scheduled': {}, 'alarms': []}
-    for page in aas.get_paginator('describe_scalable_targets').paginate(ServiceNamespace='ecs'):
+    for page in aas.get_paginator('describe_scalable_targets').paginate(ServiceNamespace=ns):
         for t in page['ScalableTargets']:
             check(t['ResourceId'] not in out['targets'],
                   'scalable target %s listed twice' % t['ResourceId'])
             t = dict(t)
             t['Tags'] = aas.list_tags_for_resource(ResourceARN=t['ScalableTargetARN'])['Tags']
             out['targets'][t['ResourceId']] = t
-    for page in aas.get_paginator('describe_scaling_policies').paginate(ServiceNamespace='ecs'):
+    for page in aas.get_paginator('describe_scaling_policies').paginate(ServiceNamespace=ns):
         for p in page['ScalingPolicies']:
             key = (p['ResourceId'], p['PolicyName'])
             check(key not in out['policies'], 'scaling policy %s listed twice' % (key,))
             out['policies'][key] = p
-    for page in aas.get_paginator('describe_scheduled_actions').paginate(ServiceNamespace='ecs'):
+    for page in aas.get_paginator('describe_scheduled_actions').paginate(ServiceNamespace=ns):
         for a in page['ScheduledActions']:
             key = (a['ResourceId'], a['ScheduledActionName'])
             check(key not in out['scheduled'], 'scheduled action %s listed twice' % (key,))
@@ -630,9 +630,10 @@ def table(text):
     return cols, rows
 
 
-def main(cases, argv):
+def main(cases, argv, fixtures=FIXTURES):
     """test_x.py TRIMTAB SOURCE_DIR [--sanitized] [--keep] [CASE...]; exit 0 when every case
-    passed, 1 when one failed, 77 (skipped) without boto3."""
+    passed, 1 when one failed, 77 (skipped) without boto3. Each case's simulator starts with
+    `fixtures`."""
     import argparse
     ap = argparse.ArgumentParser()
     ap.add_argument('binary')
@@ -658,7 +659,7 @@ def main(cases, argv):
     for name in names:
         t0 = time.monotonic()
         log('== %s' % name)
-        c = Case(name)
+        c = Case(name, fixtures=fixtures)
         ok = False
         try:
             cases[name](c)

@@ -442,8 +442,8 @@ def case_status_plan(c):
     c.write('ecs/broken.yaml', BROKEN)
     c.write('rds/db.yaml', to_yaml({'apiVersion': 'trimtab.dev/v1alpha1', 'kind': 'ScalingPolicy',
                                     'metadata': {'name': 'db', 'namespace': 'data'},
-                                    'spec': {'target': {'rds': {'cluster': 'reporting'}},
-                                             'minCapacity': 1, 'maxCapacity': 3}}))
+                                    'spec': {'target': {'rds': {'instance': 'orders-db'}},
+                                             'storage': {'maxAllocatedGiB': 100}}}))
     c.write('other/deployment.yaml', 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n'
                                      '  name: web\nspec: {}\n')
     p, _ = c.run_once()

@@ -1,39 +1,42 @@
 /*
- * What the provider diff tests share: one manifest loaded into a resource, checked to be valid
- * and handled by the expected provider. Included by tests/unit/test_diff_*.c after cmocka.h.
+ * The shared fixture of the provider diff tests (test_diff_<provider>.c): one manifest, an
+ * observed AWS view and a memo in, the provider's exact plan out.
  */
 #ifndef TT_DIFF_FIXTURE_H
 #define TT_DIFF_FIXTURE_H
 
-#include <string.h>
+#include <jansson.h>
 
 #include "loader.h"
-#include "providers.h"
+#include "provider.h"
 
-/*
- * Loads `yaml` (one resource) into `set` (initialised here; the caller cleans it up) and
- * returns the resource (owned by `set`); fails the test when the manifest does not validate or
- * provider `name` does not handle it.
- */
-static inline tt_resource *tt_test_load_one(tt_manifest_set *set, const char *yaml,
-                                            const char *name, const tt_provider **p)
-{
-    tt_diags *d = tt_diags_create();
+typedef struct diff_fixture {
+    tt_manifest_set set;
+    tt_resource *r;
+    const tt_provider *p;
+    json_t *observed; /* owned; tests edit it before diffing */
+    json_t *memo;     /* owned, or NULL */
+    json_t *deps;     /* owned: {"Budget/x": {status}} */
+    tt_diff_output out;
+} diff_fixture;
 
-    tt_manifest_set_init(set);
-    assert_int_equal(tt_loader_add_bytes(set, yaml, strlen(yaml), "t.yaml", d), TT_OK);
-    if (tt_diags_errors(d) > 0) {
-        tt_buf b;
-        tt_buf_init(&b);
-        tt_diags_format(d, &b);
-        fail_msg("manifest invalid: %s", tt_buf_str(&b));
-    }
-    tt_diags_destroy(d);
-    assert_int_equal(set->len, 1);
-    *p = tt_provider_for(set->items[0]);
-    assert_non_null(*p);
-    assert_string_equal((*p)->name, name);
-    return set->items[0];
-}
+/* Loads one valid manifest (fails the test otherwise), checks that provider `provider` handles
+ * it, and parses `observed` and `memo` (NULL: none). */
+void fx_load(diff_fixture *f, const char *provider, const char *yaml, const char *observed,
+             const char *memo);
+/* Runs the diff into f->out (a fresh plan, dropping an earlier one); asserts TT_OK. */
+void fx_diff(diff_fixture *f);
+/* Runs the provider's remove into a new plan (returned, owned by the caller); asserts TT_OK. */
+json_t *fx_remove(diff_fixture *f);
+void fx_release(diff_fixture *f);
+
+/* Asserts the plan's "verb:Operation" list, space-separated ("" for none). */
+void fx_assert_ops(const json_t *plan, const char *want);
+/* The input of action `i` (borrowed). */
+const json_t *fx_input(const json_t *plan, size_t i);
+/* The string member `key` of action `i`'s input, or NULL. */
+const char *fx_input_str(const json_t *plan, size_t i, const char *key);
+/* A JSON value parsed from text (a new reference); fails the test on bad JSON. */
+json_t *fx_json(const char *text);
 
 #endif

@@ -121,7 +121,8 @@ static int scripted_call(tt_aws *aws, const tt_aws_req *req, bool paginate, tt_a
  * every asked key, except
  *   "missing-*" (absent from the answer: not found),
  *   "boom-*"    (the whole call fails with an AWS error),
- *   "page-*"    (the second page of the paginated answer is lost: the call fails).
+ *   "page-*"    (the second page of the paginated answer is lost: the call fails),
+ *   "gone-*"    (the call fails with NoSuchThing, as a per-object read of a missing one does).
  */
 static void answer(struct pending_call *c)
 {
@@ -142,6 +143,11 @@ static void answer(struct pending_call *c)
             tt_error_set(&err, TT_EAWS, "ValidationException: %s is not allowed", k);
             snprintf(err.service_code, sizeof(err.service_code), "ValidationException");
             err.http_status = 400;
+        } else if (strncmp(k, "gone-", 5) == 0) {
+            fail = 1;
+            tt_error_set(&err, TT_EAWS, "NoSuchThing: %s does not exist", k);
+            snprintf(err.service_code, sizeof(err.service_code), "NoSuchThing");
+            err.http_status = 404;
         } else if (strncmp(k, "page-", 5) == 0 && c->paginate) {
             fail = 1;
             tt_error_set(&err, TT_EAWS, "InvalidNextTokenException: page 2 of %s is gone",
@@ -187,11 +193,23 @@ static tt_code things_join(tt_batch *b, const json_t *output, const tt_batch_key
     return tt_batch_join(b, output, "Things", "Name", keys, n, "thing", NULL);
 }
 
-static const tt_batch_op op_things = {"svc", "DescribeThings", 3,          false,
-                                      false, things_input,     things_join};
+static const tt_batch_op op_things = {"svc", "DescribeThings", 3,           false,
+                                      false, things_input,     things_join, NULL};
 /* The same read, for status only and first page only. */
-static const tt_batch_op op_extra = {"svc", "DescribeThings", 1,          true,
-                                     true,  things_input,     things_join};
+static const tt_batch_op op_extra = {"svc", "DescribeThings", 1,           true,
+                                     true,  things_input,     things_join, NULL};
+
+/* A per-object read whose NoSuchThing only says the object is missing. */
+static bool thing_missing(tt_batch *b, const tt_error *err, const tt_batch_key *keys, size_t n)
+{
+    (void)n;
+    if (strcmp(err->service_code, "NoSuchThing") != 0)
+        return false;
+    return json_object_set_new(tt_batch_view(b, keys[0].item), "gone", json_true()) == 0;
+}
+
+static const tt_batch_op op_lookup = {"svc", "DescribeThings", 1,           false,
+                                      false, things_input,     things_join, thing_missing};
 
 /* Phase 2: one extra (soft) read for every item found in phase 1. */
 static void extra_phase(tt_batch *b, int phase)
@@ -256,8 +274,10 @@ static void scenario_init(struct scenario *s, const char *const *names)
     }
 }
 
-/* Runs one batch over `names`; returns tt_batch_create's or tt_batch_start's code. */
-static tt_code run(const char *const *names, bool with_phase, tt_error *err)
+/* Runs one batch over `names` read by `op`; returns tt_batch_create's or tt_batch_start's
+ * code. */
+static tt_code run_op(const char *const *names, bool with_phase, const tt_batch_op *op,
+                      tt_error *err)
 {
     struct scenario s;
     tt_batch *b;
@@ -278,12 +298,17 @@ static tt_code run(const char *const *names, bool with_phase, tt_error *err)
         const char *colon = strchr(names[i], ':');
         char group[32];
         snprintf(group, sizeof(group), "%.*s", (int)(colon - names[i]), names[i]);
-        tt_batch_add(b, &op_things, group, colon + 1, i);
+        tt_batch_add(b, op, group, colon + 1, i);
     }
     rc = tt_batch_start(b, err);
     if (rc == TT_OK)
         drain();
     return rc;
+}
+
+static tt_code run(const char *const *names, bool with_phase, tt_error *err)
+{
+    return run_op(names, with_phase, &op_things, err);
 }
 
 static const char *call_names(size_t c)
@@ -359,6 +384,26 @@ static void partial_failures_reach_exactly_their_items(void **state)
     reset_results();
 }
 
+static void missing_hook_turns_not_found_into_an_answer(void **state)
+{
+    static const char *const names[] = {"a:gone-1", "a:boom-2", "a:ok", NULL};
+    tt_error err = {.code = TT_OK};
+
+    (void)state;
+    assert_int_equal(run_op(names, false, &op_lookup, &err), TT_OK);
+    assert_int_equal(ncalls, 3);
+    /* NoSuchThing: the hook filed it and the item is fine. */
+    assert_int_equal(results[0].calls, 1);
+    assert_false(results[0].failed);
+    assert_true(json_is_true(json_object_get(results[0].view, "gone")));
+    /* Any other error still fails the item. */
+    assert_true(results[1].failed);
+    assert_string_equal(results[1].err.service_code, "ValidationException");
+    assert_false(results[2].failed);
+    assert_non_null(json_object_get(results[2].view, "thing"));
+    reset_results();
+}
+
 static void nothing_started_is_an_error_without_callbacks(void **state)
 {
     static const char *const names[] = {"a:1", NULL};
@@ -429,6 +474,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(splits_by_group_and_batch_size),
         cmocka_unit_test(partial_failures_reach_exactly_their_items),
+        cmocka_unit_test(missing_hook_turns_not_found_into_an_answer),
         cmocka_unit_test(nothing_started_is_an_error_without_callbacks),
         cmocka_unit_test(enomem_at_every_allocation),
     };

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff_fixture.h"
+#include "diff_load.h"
 #include "plan.h"
 
 #define HEAD                                                                           \

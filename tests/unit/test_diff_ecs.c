@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "appautoscaling.h"
-#include "diff_fixture.h"
+#include "diff_load.h"
 #include "loader.h"
 #include "plan.h"
 #include "providers.h"

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff_fixture.h"
+#include "diff_load.h"
 #include "loader.h"
 #include "plan.h"
 #include "providers.h"
