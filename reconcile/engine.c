@@ -326,6 +326,39 @@ static void requeue_dependants(tt_engine *e, const char *key)
         tt_queue_add(e->q, d->keys[i]);
 }
 
+/*
+ * Deletion order: a resource is deleted after the removed resources that refer to it (a
+ * composite alarm before the alarms its rule names, which AWS refuses to delete while it
+ * exists). The first such dependant still waiting for its own deletion, or NULL. A dependant
+ * that `en` refers to in turn is not waited for, so a cycle cannot block both.
+ */
+static const char *removed_dependant(tt_engine *e, const struct entry *en)
+{
+    struct dependants *d = tt_map_get(e->rdeps, en->key);
+
+    for (size_t i = 0; d != NULL && i < d->n; i++) {
+        const struct entry *other = tt_map_get(e->store, d->keys[i]);
+        bool mutual = false;
+        if (other == NULL || !other->removed)
+            continue;
+        for (size_t k = 0; k < en->ndeps; k++)
+            mutual |= strcmp(en->deps[k], other->key) == 0;
+        if (!mutual)
+            return other->key;
+    }
+    return NULL;
+}
+
+/* A removed resource is gone: what it referred to may be waiting to be deleted after it. */
+static void requeue_dependencies(tt_engine *e, const struct entry *en)
+{
+    for (size_t i = 0; i < en->ndeps; i++) {
+        const struct entry *dep = tt_map_get(e->store, en->deps[i]);
+        if (dep != NULL && dep->removed)
+            tt_queue_add(e->q, dep->key);
+    }
+}
+
 /* The status of every resource `en` refers to: {"Budget/<name>": {status}, …}. */
 static json_t *resolve_deps(tt_engine *e, const struct entry *en)
 {
@@ -567,6 +600,7 @@ static void job_finish(struct job *j, enum requeue rq, double after)
         }
     }
     if (gone) {
+        requeue_dependencies(e, en);
         set_outcome(e, en, OUT_NONE);
         tt_queue_forget(e->q, key);
         tt_map_del(e->store, key);
@@ -1097,6 +1131,7 @@ static void start_job(tt_engine *e, const char *key)
     struct entry *en = tt_map_get(e->store, key);
     struct job *j;
     const tt_resource *r;
+    const char *waiting_for;
     char msg[600];
 
     if (en == NULL) {
@@ -1167,6 +1202,15 @@ static void start_job(tt_engine *e, const char *key)
             json_decref(j->record);
             j->record = NULL;
             job_finish(j, RQ_FORGET, 0);
+            return;
+        }
+        if (e->cfg.on_plan == NULL && (waiting_for = removed_dependant(e, en)) != NULL) {
+            snprintf(msg, sizeof(msg),
+                     "deleted from the source; waits for %s, which refers to "
+                     "it, to be deleted first",
+                     waiting_for);
+            /* Not forgotten: the entry stays until the dependant's deletion queues it. */
+            finish_local(j, "False", "DependencyNotReady", msg, NULL, RQ_NONE);
             return;
         }
         enqueue_observe(e, j);
