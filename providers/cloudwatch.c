@@ -30,9 +30,9 @@
 #include "tt_buf.h"
 #include "tt_str.h"
 
-#define CW              "cloudwatch"
-#define CW_NAMES        100 /* DescribeAlarms takes at most 100 names (and 100 records a page) */
-#define CW_NAME_MAX     255 /* AlarmName's length limit */
+#define CW          "cloudwatch"
+#define CW_NAMES    100 /* DescribeAlarms takes at most 100 names (and 100 records a page) */
+#define CW_NAME_MAX 255 /* AlarmName's length limit */
 
 static int cw_handles(const tt_resource *r)
 {
@@ -93,7 +93,7 @@ static tt_code tags_join(tt_batch *b, const json_t *output, const tt_batch_key *
                                                                                  : TT_ENOMEM;
 }
 
-static const tt_batch_op op_tags = {CW,    "ListTagsForResource", 1, false, false, tags_input,
+static const tt_batch_op op_tags = {CW,       "ListTagsForResource", 1, false, false, tags_input,
                                     tags_join};
 
 /* The alarm of an observation, whichever its type, or NULL. */
@@ -201,7 +201,8 @@ struct resolve {
     int missing;
 };
 
-static void not_ready(struct resolve *rs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void not_ready(struct resolve *rs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void not_ready(struct resolve *rs, const char *fmt, ...)
 {
@@ -300,8 +301,8 @@ static json_t *desired_input(const tt_diff_input *in, const char *name, tt_diff_
     const tt_alarm_actions none = {0};
     const tt_alarm_actions *acts = a->actions != NULL ? a->actions : &none;
     struct resolve rs = {in, out, 0};
-    json_t *input = json_pack("{s:s,s:b}", "AlarmName", name, "ActionsEnabled",
-                              a->actions_enabled.v != 0);
+    json_t *input =
+        json_pack("{s:s,s:b}", "AlarmName", name, "ActionsEnabled", a->actions_enabled.v != 0);
 
     if (input == NULL)
         goto nomem;
@@ -331,9 +332,9 @@ static json_t *desired_input(const tt_diff_input *in, const char *name, tt_diff_
             ns = target_metric(a->target, dims);
         }
         json_object_set_new(input, "Namespace", json_string(ns));
-        json_object_set_new(input, "MetricName", json_string(a->metric != NULL
-                                                                 ? a->metric->metric_name
-                                                                 : a->metric_name));
+        json_object_set_new(
+            input, "MetricName",
+            json_string(a->metric != NULL ? a->metric->metric_name : a->metric_name));
         json_object_set_new(input, "Dimensions", dims);
         if (a->extended_statistic != NULL)
             json_object_set_new(input, "ExtendedStatistic", json_string(a->extended_statistic));
@@ -342,8 +343,7 @@ static json_t *desired_input(const tt_diff_input *in, const char *name, tt_diff_
         json_object_set_new(input, "Period", json_integer(a->period.v));
         json_object_set_new(input, "EvaluationPeriods", json_integer(a->evaluation_periods.v));
         if (a->datapoints_to_alarm.set)
-            json_object_set_new(input, "DatapointsToAlarm",
-                                json_integer(a->datapoints_to_alarm.v));
+            json_object_set_new(input, "DatapointsToAlarm", json_integer(a->datapoints_to_alarm.v));
         json_object_set_new(input, "Threshold", json_real(a->threshold.v));
         json_object_set_new(input, "ComparisonOperator", json_string(a->comparison));
         json_object_set_new(input, "TreatMissingData", json_string(a->treat_missing_data));
@@ -389,8 +389,8 @@ static const struct field {
     /* Set outside trimtab (metric math, percentile sampling); a Put without them drops them. */
     {"Metrics", "metrics", D_EMPTY_LIST, false, true},
     {"ThresholdMetricId", "thresholdMetricId", D_NULL, false, true},
-    {"EvaluateLowSampleCountPercentile", "evaluateLowSampleCountPercentile", D_EMPTY_STRING,
-     false, true},
+    {"EvaluateLowSampleCountPercentile", "evaluateLowSampleCountPercentile", D_EMPTY_STRING, false,
+     true},
     {"AlarmRule", "composite.rule", D_NULL, true, false},
     {"ActionsSuppressor", "actionsSuppressor", D_NULL, true, false},
     {"AlarmDescription", "description", D_EMPTY_STRING, true, true},
@@ -412,33 +412,14 @@ static int by_string(const void *a, const void *b)
     return c;
 }
 
-/* A sorted copy of a list: AWS keeps actions and dimensions as sets. */
-static json_t *sorted(const json_t *list)
-{
-    size_t n = json_array_size(list);
-    json_t **v = calloc(n ? n : 1, sizeof(*v)), *out = json_array();
-
-    if (v == NULL || out == NULL) {
-        free(v);
-        json_decref(out);
-        return NULL;
-    }
-    for (size_t i = 0; i < n; i++)
-        v[i] = json_array_get(list, i);
-    qsort(v, n, sizeof(*v), by_string);
-    for (size_t i = 0; i < n; i++)
-        json_array_append(out, v[i]);
-    free(v);
-    return out;
-}
-
 /* A field of `alarm` (a Put input or a DescribeAlarms entry) with AWS's default applied. */
 static json_t *field_value(const json_t *alarm, const struct field *f)
 {
     const json_t *v = json_object_get(alarm, f->aws);
 
     if (v != NULL && !json_is_null(v))
-        return json_is_array(v) ? sorted(v) : json_incref((json_t *)v);
+        /* AWS keeps actions and dimensions as sets. */
+        return json_is_array(v) ? tt_json_sorted(v, by_string) : json_incref((json_t *)v);
     switch (f->dflt) {
     case D_EMPTY_STRING:
         return json_string("");
@@ -508,25 +489,20 @@ static int check_ownership(const tt_diff_input *in, const json_t *alarm, const c
                            tt_diff_output *out)
 {
     char owner[600], what[400];
+    tt_owner_verdict verdict;
     json_t *action;
 
     snprintf(what, sizeof(what), "CloudWatch alarm %s", name);
-    switch (tt_owner_check(in->r, memo_owns(in->memo, name),
-                           tt_owner_tag_in(json_object_get(in->observed, "tags")), what, out)) {
-    case TT_OWNER_OURS:
-        return 0;
-    case TT_OWNER_REFUSED:
-    case TT_OWNER_CONFLICT:
-        return -1;
-    case TT_OWNER_ADOPT:
-        break;
-    }
+    verdict = tt_owner_check(in->r, memo_owns(in->memo, name),
+                             tt_owner_tag_in(json_object_get(in->observed, "tags")), what, out);
+    if (verdict != TT_OWNER_ADOPT)
+        return verdict == TT_OWNER_OURS ? 0 : -1; /* refused or conflicting: out says why */
     tt_owner_value(in->r, owner, sizeof(owner));
     snprintf(what, sizeof(what), "alarm %s (adopt)", name);
     action = tt_plan_add(out->plan, "tag", what, CW, "TagResource", in->region,
                          json_pack("{s:O,s:[{s:s,s:s}]}", "ResourceARN",
-                                   json_object_get(alarm, "AlarmArn"), "Tags", "Key",
-                                   TT_OWNER_TAG, "Value", owner));
+                                   json_object_get(alarm, "AlarmArn"), "Tags", "Key", TT_OWNER_TAG,
+                                   "Value", owner));
     if (action != NULL)
         tt_action_change(action, TT_OWNER_TAG, NULL, json_string(owner));
     return 0;
@@ -535,8 +511,10 @@ static int check_ownership(const tt_diff_input *in, const json_t *alarm, const c
 static tt_code cw_diff(const tt_diff_input *in, tt_diff_output *out, tt_error *err)
 {
     bool composite = in->r->spec.alarm->composite != NULL;
-    const json_t *have = json_object_get(in->observed, composite ? "compositeAlarm" : "metricAlarm");
-    const json_t *other = json_object_get(in->observed, composite ? "metricAlarm" : "compositeAlarm");
+    const json_t *have =
+        json_object_get(in->observed, composite ? "compositeAlarm" : "metricAlarm");
+    const json_t *other =
+        json_object_get(in->observed, composite ? "metricAlarm" : "compositeAlarm");
     const json_t *existing = have != NULL ? have : other;
     char name[CW_NAME_MAX + 1], owner[600];
     json_t *want = NULL, *changes;
@@ -555,8 +533,9 @@ static tt_code cw_diff(const tt_diff_input *in, tt_diff_output *out, tt_error *e
     if (have == NULL) {
         /* An alarm of the other type under this name cannot be turned into this one. */
         if (other != NULL)
-            delete_alarm(out->plan, name, composite ? " (a metric alarm; the spec is composite)"
-                                                    : " (a composite alarm; the spec is a metric)",
+            delete_alarm(out->plan, name,
+                         composite ? " (a metric alarm; the spec is composite)"
+                                   : " (a composite alarm; the spec is a metric)",
                          in->region);
         tt_owner_value(in->r, owner, sizeof(owner));
         changes = compare(want, NULL, composite);
@@ -605,8 +584,9 @@ static tt_code cw_remove(const tt_diff_input *in, json_t *plan, tt_error *err)
 
     (void)err;
     alarm_name(in->r, name, sizeof(name));
-    if (alarm != NULL && tt_owner_may_delete(in->r, memo_owns(in->memo, name),
-                                             tt_owner_tag_in(json_object_get(in->observed, "tags"))))
+    if (alarm != NULL &&
+        tt_owner_may_delete(in->r, memo_owns(in->memo, name),
+                            tt_owner_tag_in(json_object_get(in->observed, "tags"))))
         delete_alarm(plan, name, "", in->region);
     return TT_OK;
 }

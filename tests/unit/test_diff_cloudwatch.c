@@ -11,25 +11,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diff_fixture.h"
 #include "loader.h"
 #include "plan.h"
 #include "provider.h"
 
-#define HEAD(name)                                                                              \
-    "apiVersion: trimtab.dev/v1alpha1\nkind: Alarm\nmetadata: {name: " name ", namespace: "   \
+#define HEAD(name)                                                                          \
+    "apiVersion: trimtab.dev/v1alpha1\nkind: Alarm\nmetadata: {name: " name ", namespace: " \
     "shop}\n"
 
-static const char *const cpu_spec = HEAD("web-cpu") "spec:\n"
-                                                    "  target: {ecs: {cluster: prod, service: web}}\n"
-                                                    "  metricName: CPUUtilization\n"
-                                                    "  period: 60\n"
-                                                    "  evaluationPeriods: 5\n"
-                                                    "  threshold: 85\n"
-                                                    "  comparison: GreaterThanThreshold\n"
-                                                    "  actions:\n"
-                                                    "    alarm:\n"
-                                                    "      - snsTopicArn: arn:aws:sns:eu-central-1:123456789012:b\n"
-                                                    "      - snsTopicArn: arn:aws:sns:eu-central-1:123456789012:a\n";
+static const char *const cpu_spec =
+    HEAD("web-cpu") "spec:\n"
+                    "  target: {ecs: {cluster: prod, service: web}}\n"
+                    "  metricName: CPUUtilization\n"
+                    "  period: 60\n"
+                    "  evaluationPeriods: 5\n"
+                    "  threshold: 85\n"
+                    "  comparison: GreaterThanThreshold\n"
+                    "  actions:\n"
+                    "    alarm:\n"
+                    "      - snsTopicArn: arn:aws:sns:eu-central-1:123456789012:b\n"
+                    "      - snsTopicArn: arn:aws:sns:eu-central-1:123456789012:a\n";
 
 /* AWS's view of cpu_spec as DescribeAlarms reports it: the defaults AWS leaves out are absent,
  * actions in another order, the threshold a double. */
@@ -49,93 +51,7 @@ static const char *const cpu_converged =
 
 static const char *const owned_memo = "{\"owned\": true, \"alarm\": \"trimtab-shop-web-cpu\"}";
 
-struct fixture {
-    tt_manifest_set set;
-    tt_resource *r;
-    const tt_provider *p;
-    json_t *observed;
-    json_t *memo;
-    json_t *deps;
-    tt_diff_output out;
-};
-
-static json_t *parse(const char *text)
-{
-    json_error_t je;
-    json_t *j = json_loads(text, JSON_DECODE_ANY, &je);
-
-    if (j == NULL)
-        fail_msg("JSON: %s at %d: %s", je.text, je.position, text);
-    return j;
-}
-
-static void load(struct fixture *f, const char *yaml, const char *observed, const char *memo)
-{
-    tt_diags *d = tt_diags_create();
-
-    memset(f, 0, sizeof(*f));
-    tt_manifest_set_init(&f->set);
-    assert_int_equal(tt_loader_add_bytes(&f->set, yaml, strlen(yaml), "t.yaml", d), TT_OK);
-    if (tt_diags_errors(d) > 0) {
-        tt_buf b;
-        tt_buf_init(&b);
-        tt_diags_format(d, &b);
-        fail_msg("manifest invalid: %s", tt_buf_str(&b));
-    }
-    tt_diags_destroy(d);
-    assert_int_equal(f->set.len, 1);
-    f->r = f->set.items[0];
-    f->p = tt_provider_for(f->r);
-    assert_non_null(f->p);
-    assert_string_equal(f->p->name, "cloudwatch");
-    f->observed = parse(observed);
-    f->memo = memo ? parse(memo) : NULL;
-    f->deps = json_object();
-}
-
-static void diff(struct fixture *f)
-{
-    tt_diff_input in = {f->r, f->observed, f->memo, f->deps, "eu-central-1", NULL};
-    tt_error err;
-
-    f->out.plan = tt_plan_new();
-    assert_int_equal(f->p->diff(&in, &f->out, &err), TT_OK);
-}
-
-static void release(struct fixture *f)
-{
-    json_decref(f->observed);
-    json_decref(f->memo);
-    json_decref(f->deps);
-    json_decref(f->out.plan);
-    json_decref(f->out.memo);
-    tt_manifest_set_cleanup(&f->set);
-}
-
-/* "create:PutMetricAlarm delete:DeleteAlarms …" for compact assertions. */
-static void assert_ops(const json_t *plan, const char *want)
-{
-    tt_buf b;
-    size_t i;
-    json_t *a;
-
-    tt_buf_init(&b);
-    json_array_foreach(plan, i, a)
-    {
-        tt_buf_printf(&b, "%s%s:%s", i ? " " : "", json_string_value(json_object_get(a, "verb")),
-                      json_string_value(json_object_get(json_object_get(a, "call"), "operation")));
-    }
-    if (strcmp(tt_buf_str(&b), want) != 0) {
-        char *dump = json_dumps(plan, JSON_INDENT(1));
-        fail_msg("plan ops\n  got:  %s\n  want: %s\n%s", tt_buf_str(&b), want, dump);
-    }
-    tt_buf_cleanup(&b);
-}
-
-static const json_t *action_input(const json_t *plan, size_t i)
-{
-    return json_object_get(json_object_get(json_array_get(plan, i), "call"), "input");
-}
+const char *const fixture_provider = "cloudwatch";
 
 /* The fields the first action changes, as "field old→new; …" (JSON values). */
 static void assert_changes(const json_t *plan, const char *want)
@@ -171,6 +87,17 @@ static char *drifted(const char *member, const char *value)
     return s;
 }
 
+/* cpu_spec with one more spec line ("  adopt: true\n"); the caller frees it. */
+static char *cpu_with(const char *line)
+{
+    char *yaml = malloc(strlen(cpu_spec) + strlen(line) + 1);
+
+    assert_non_null(yaml);
+    strcpy(yaml, cpu_spec);
+    strcat(yaml, line);
+    return yaml;
+}
+
 static void converged_with_aws_defaults_is_empty(void **state)
 {
     struct fixture f;
@@ -201,9 +128,9 @@ static void missing_is_created_with_every_field_and_the_owner_tag(void **state)
     assert_string_equal(json_string_value(json_object_get(in, "TreatMissingData")), "missing");
     assert_int_equal(json_array_size(json_object_get(in, "Dimensions")), 2);
     assert_null(json_object_get(in, "DatapointsToAlarm"));
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_object_get(in, "Tags"), 0), "Value")),
-                        "shop/web-cpu");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(in, "Tags"), 0), "Value")),
+        "shop/web-cpu");
     release(&f);
 }
 
@@ -244,9 +171,8 @@ static void each_field_drift_is_one_update(void **state)
         assert_changes(f.out.plan, cases[i].changes);
         /* The Put replaces the whole alarm: it carries every field, and no tags. */
         assert_non_null(json_object_get(action_input(f.out.plan, 0), "Threshold"));
-        assert_int_equal(json_array_size(json_object_get(action_input(f.out.plan, 0),
-                                                         "AlarmActions")),
-                         2);
+        assert_int_equal(
+            json_array_size(json_object_get(action_input(f.out.plan, 0), "AlarmActions")), 2);
         assert_null(json_object_get(action_input(f.out.plan, 0), "Tags"));
         release(&f);
         free(obs);
@@ -326,7 +252,19 @@ static void explicit_metric_and_percentile(void **state)
 static const char *const composite_spec =
     HEAD("web-saturated") "spec:\n"
                           "  composite: {rule: 'ALARM(web-cpu) AND NOT OK(\"web-mem\")'}\n"
-                          "  actions: {alarm: [{snsTopicArn: arn:aws:sns:eu-central-1:123456789012:x}]}\n";
+                          "  actions: {alarm: [{snsTopicArn: "
+                          "arn:aws:sns:eu-central-1:123456789012:x}]}\n";
+
+/* Both children of composite_spec exist: their status records name them. */
+static void children_exist(struct fixture *f)
+{
+    json_object_set_new(
+        f->deps, "Alarm/web-cpu",
+        parse("{\"alarmName\": \"trimtab-shop-web-cpu\", \"alarmArn\": \"arn:c\"}"));
+    json_object_set_new(
+        f->deps, "Alarm/web-mem",
+        parse("{\"alarmName\": \"trimtab-shop-web-mem\", \"alarmArn\": \"arn:m\"}"));
+}
 
 static void composite_waits_for_children_then_names_them(void **state)
 {
@@ -335,16 +273,19 @@ static void composite_waits_for_children_then_names_them(void **state)
     (void)state;
     load(&f, composite_spec, "{}", NULL);
     /* web-cpu exists, web-mem not yet. */
-    json_object_set_new(f.deps, "Alarm/web-cpu",
-                        parse("{\"alarmName\": \"trimtab-shop-web-cpu\", \"alarmArn\": \"arn:c\"}"));
-    json_object_set_new(f.deps, "Alarm/web-mem", parse("{\"alarmName\": \"trimtab-shop-web-mem\"}"));
+    json_object_set_new(
+        f.deps, "Alarm/web-cpu",
+        parse("{\"alarmName\": \"trimtab-shop-web-cpu\", \"alarmArn\": \"arn:c\"}"));
+    json_object_set_new(f.deps, "Alarm/web-mem",
+                        parse("{\"alarmName\": \"trimtab-shop-web-mem\"}"));
     diff(&f);
     assert_string_equal(f.out.blocked, "DependencyNotReady");
     assert_non_null(strstr(f.out.message, "Alarm web-mem"));
     assert_ops(f.out.plan, "");
     json_decref(f.out.plan);
-    json_object_set_new(f.deps, "Alarm/web-mem",
-                        parse("{\"alarmName\": \"trimtab-shop-web-mem\", \"alarmArn\": \"arn:m\"}"));
+    json_object_set_new(
+        f.deps, "Alarm/web-mem",
+        parse("{\"alarmName\": \"trimtab-shop-web-mem\", \"alarmArn\": \"arn:m\"}"));
     memset(&f.out, 0, sizeof(f.out));
     diff(&f);
     assert_null(f.out.blocked);
@@ -363,13 +304,11 @@ static void composite_converged_and_rule_drift(void **state)
         "{\"compositeAlarm\": {\"AlarmName\": \"trimtab-shop-web-saturated\", \"AlarmArn\": "
         "\"arn:s\", \"AlarmRule\": \"ALARM(trimtab-shop-web-cpu) AND NOT "
         "OK(\\\"trimtab-shop-web-mem\\\")\", \"ActionsEnabled\": true, \"AlarmActions\": "
-        "[\"arn:aws:sns:eu-central-1:123456789012:x\"], \"OKActions\": [], \"InsufficientDataActions\": []}}";
+        "[\"arn:aws:sns:eu-central-1:123456789012:x\"], \"OKActions\": [], "
+        "\"InsufficientDataActions\": []}}";
     (void)state;
     load(&f, composite_spec, obs, "{\"owned\": true, \"alarm\": \"trimtab-shop-web-saturated\"}");
-    json_object_set_new(f.deps, "Alarm/web-cpu",
-                        parse("{\"alarmName\": \"trimtab-shop-web-cpu\", \"alarmArn\": \"arn:c\"}"));
-    json_object_set_new(f.deps, "Alarm/web-mem",
-                        parse("{\"alarmName\": \"trimtab-shop-web-mem\", \"alarmArn\": \"arn:m\"}"));
+    children_exist(&f);
     diff(&f);
     assert_ops(f.out.plan, "");
     json_decref(f.out.plan);
@@ -392,10 +331,7 @@ static void type_change_deletes_then_creates(void **state)
          "{\"metricAlarm\": {\"AlarmName\": \"trimtab-shop-web-saturated\", \"AlarmArn\": "
          "\"arn:s\"}}",
          "{\"owned\": true, \"alarm\": \"trimtab-shop-web-saturated\"}");
-    json_object_set_new(f.deps, "Alarm/web-cpu",
-                        parse("{\"alarmName\": \"trimtab-shop-web-cpu\", \"alarmArn\": \"arn:c\"}"));
-    json_object_set_new(f.deps, "Alarm/web-mem",
-                        parse("{\"alarmName\": \"trimtab-shop-web-mem\", \"alarmArn\": \"arn:m\"}"));
+    children_exist(&f);
     diff(&f);
     assert_ops(f.out.plan, "delete:DeleteAlarms create:PutCompositeAlarm");
     release(&f);
@@ -463,9 +399,7 @@ static void unowned_is_refused_then_adopted(void **state)
     assert_ops(f.out.plan, "");
     release(&f);
 
-    yaml = malloc(strlen(cpu_spec) + 32);
-    strcpy(yaml, cpu_spec);
-    strcat(yaml, "  adopt: true\n");
+    yaml = cpu_with("  adopt: true\n");
     load(&f, yaml, cpu_converged, NULL);
     json_object_set_new(f.observed, "tags", json_object());
     diff(&f);
@@ -480,10 +414,8 @@ static void observe_mode_plans_the_same(void **state)
 {
     struct fixture f;
     char *obs = drifted("Threshold", "90");
-    char *yaml = malloc(strlen(cpu_spec) + 32);
+    char *yaml = cpu_with("  mode: Observe\n");
     (void)state;
-    strcpy(yaml, cpu_spec);
-    strcat(yaml, "  mode: Observe\n");
     load(&f, yaml, obs, owned_memo);
     diff(&f);
     assert_ops(f.out.plan, "update:PutMetricAlarm");
@@ -505,9 +437,9 @@ static void remove_deletes_only_what_is_owned(void **state)
     plan = tt_plan_new();
     assert_int_equal(f.p->remove(&in, plan, &err), TT_OK);
     assert_ops(plan, "delete:DeleteAlarms");
-    assert_string_equal(json_string_value(json_array_get(
-                            json_object_get(action_input(plan, 0), "AlarmNames"), 0)),
-                        "trimtab-shop-web-cpu");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(action_input(plan, 0), "AlarmNames"), 0)),
+        "trimtab-shop-web-cpu");
     json_decref(plan);
     release(&f);
 

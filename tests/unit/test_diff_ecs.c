@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "appautoscaling.h"
+#include "diff_fixture.h"
 #include "loader.h"
 #include "plan.h"
 #include "provider.h"
@@ -66,92 +67,7 @@ static const char *const converged =
     " \"service\": {\"serviceName\": \"web\", \"status\": \"ACTIVE\", \"desiredCount\": 3,"
     "   \"runningCount\": 3}}";
 
-struct fixture {
-    tt_manifest_set set;
-    tt_resource *r;
-    const tt_provider *p;
-    json_t *observed;
-    json_t *memo;
-    json_t *deps;
-    tt_diff_output out;
-};
-
-static void load(struct fixture *f, const char *yaml, const char *observed, const char *memo)
-{
-    tt_diags *d = tt_diags_create();
-    json_error_t je;
-
-    memset(f, 0, sizeof(*f));
-    tt_manifest_set_init(&f->set);
-    assert_int_equal(tt_loader_add_bytes(&f->set, yaml, strlen(yaml), "t.yaml", d), TT_OK);
-    if (tt_diags_errors(d) > 0) {
-        tt_buf b;
-        tt_buf_init(&b);
-        tt_diags_format(d, &b);
-        fail_msg("manifest invalid: %s", tt_buf_str(&b));
-    }
-    tt_diags_destroy(d);
-    assert_int_equal(f->set.len, 1);
-    f->r = f->set.items[0];
-    f->p = tt_provider_for(f->r);
-    assert_non_null(f->p);
-    assert_string_equal(f->p->name, "ecs");
-    f->observed = json_loads(observed, 0, &je);
-    if (f->observed == NULL)
-        fail_msg("observed JSON: %s at %d", je.text, je.position);
-    f->memo = memo ? json_loads(memo, 0, NULL) : NULL;
-    f->deps = json_object();
-}
-
-static void diff(struct fixture *f)
-{
-    tt_diff_input in = {f->r, f->observed, f->memo, f->deps, "eu-central-1", NULL};
-    tt_error err;
-
-    f->out.plan = tt_plan_new();
-    assert_int_equal(f->p->diff(&in, &f->out, &err), TT_OK);
-}
-
-static void release(struct fixture *f)
-{
-    json_decref(f->observed);
-    json_decref(f->memo);
-    json_decref(f->deps);
-    json_decref(f->out.plan);
-    json_decref(f->out.memo);
-    tt_manifest_set_cleanup(&f->set);
-}
-
-/* "create:RegisterScalableTarget update:PutScalingPolicy …" for compact assertions. */
-static char *plan_ops(const json_t *plan)
-{
-    tt_buf b;
-    size_t i;
-    json_t *a;
-
-    tt_buf_init(&b);
-    json_array_foreach(plan, i, a)
-    {
-        tt_buf_printf(&b, "%s%s:%s", i ? " " : "", json_string_value(json_object_get(a, "verb")),
-                      json_string_value(json_object_get(json_object_get(a, "call"), "operation")));
-    }
-    return tt_buf_steal(&b);
-}
-
-static void assert_ops(const json_t *plan, const char *want)
-{
-    char *got = plan_ops(plan);
-    if (strcmp(got, want) != 0) {
-        char *dump = json_dumps(plan, JSON_INDENT(1));
-        fail_msg("plan ops\n  got:  %s\n  want: %s\n%s", got, want, dump);
-    }
-    free(got);
-}
-
-static const json_t *action_input(const json_t *plan, size_t i)
-{
-    return json_object_get(json_object_get(json_array_get(plan, i), "call"), "input");
-}
+const char *const fixture_provider = "ecs";
 
 static const char *const owned_memo =
     "{\"owned\": true, \"policies\": [\"trimtab-shop-web-cpu\", \"trimtab-shop-web-burst\"],"
