@@ -127,8 +127,8 @@ static void read_tags(tt_batch *b, int phase)
     }
 }
 
-static int cw_observe(struct tt_aws *aws, const char *role_arn, const tt_observe_item *items,
-                      size_t n, tt_observe_cb cb, void *ud, tt_error *err)
+static tt_code cw_observe(struct tt_aws *aws, const char *role_arn, const tt_observe_item *items,
+                          size_t n, tt_observe_cb cb, void *ud, tt_error *err)
 {
     tt_batch *b = tt_batch_create(aws, role_arn, items, n, cb, ud, err);
 

@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "loader.h"
-#include "provider.h"
+#include "providers.h"
 
 /* The name of the provider every fixture's resource must be handled by ("ecs"). */
 extern const char *const fixture_provider;

@@ -15,7 +15,7 @@
 #include "diff_fixture.h"
 #include "loader.h"
 #include "plan.h"
-#include "provider.h"
+#include "providers.h"
 
 #define HEAD                                                                                   \
     "apiVersion: trimtab.dev/v1alpha1\nkind: ScalingPolicy\nmetadata: {name: web, namespace: " \
