@@ -148,45 +148,45 @@ static tt_code cw_observe(struct tt_aws *aws, const char *role_arn, const tt_obs
 
 /* ---- the desired alarm --------------------------------------------------------------------- */
 
-/* Appends {Name, Value} to `dims`. */
-static void dim(json_t *dims, const char *name, const char *value)
+/* Appends {Name, Value} to `dims`; counts a failure (out of memory) in `*bad`. */
+static void dim(json_t *dims, const char *name, const char *value, int *bad)
 {
-    json_array_append_new(dims, json_pack("{s:s,s:s}", "Name", name, "Value", value));
+    *bad |= json_array_append_new(dims, json_pack("{s:s,s:s}", "Name", name, "Value", value));
 }
 
 /* The namespace and dimensions (appended to `dims`) a target's metrics are published under. */
-static const char *target_metric(const tt_target *t, json_t *dims)
+static const char *target_metric(const tt_target *t, json_t *dims, int *bad)
 {
     char resource[600];
 
     switch (tt_target_kind_of(t)) {
     case TT_TARGET_ECS:
-        dim(dims, "ClusterName", t->ecs->cluster);
-        dim(dims, "ServiceName", t->ecs->service);
+        dim(dims, "ClusterName", t->ecs->cluster, bad);
+        dim(dims, "ServiceName", t->ecs->service, bad);
         return "AWS/ECS";
     case TT_TARGET_RDS_CLUSTER:
-        dim(dims, "DBClusterIdentifier", t->rds->cluster);
+        dim(dims, "DBClusterIdentifier", t->rds->cluster, bad);
         return "AWS/RDS";
     case TT_TARGET_RDS_INSTANCE:
-        dim(dims, "DBInstanceIdentifier", t->rds->instance);
+        dim(dims, "DBInstanceIdentifier", t->rds->instance, bad);
         return "AWS/RDS";
     case TT_TARGET_ELASTICACHE:
         if (t->elasticache->cache_cluster != NULL)
-            dim(dims, "CacheClusterId", t->elasticache->cache_cluster);
+            dim(dims, "CacheClusterId", t->elasticache->cache_cluster, bad);
         else
-            dim(dims, "ReplicationGroupId", t->elasticache->replication_group);
+            dim(dims, "ReplicationGroupId", t->elasticache->replication_group, bad);
         return "AWS/ElastiCache";
     case TT_TARGET_LAMBDA:
-        dim(dims, "FunctionName", t->lambda->function);
+        dim(dims, "FunctionName", t->lambda->function, bad);
         /* An alias's own metrics carry Resource = "<function>:<alias>". */
         if (t->lambda->alias != NULL) {
             snprintf(resource, sizeof(resource), "%s:%s", t->lambda->function, t->lambda->alias);
-            dim(dims, "Resource", resource);
+            dim(dims, "Resource", resource, bad);
         }
         return "AWS/Lambda";
     case TT_TARGET_CLOUDFRONT:
-        dim(dims, "DistributionId", t->cloudfront->distribution_id);
-        dim(dims, "Region", "Global");
+        dim(dims, "DistributionId", t->cloudfront->distribution_id, bad);
+        dim(dims, "Region", "Global", bad);
         return "AWS/CloudFront";
     case TT_TARGET_NONE:
         break;
@@ -216,29 +216,32 @@ static void not_ready(struct resolve *rs, const char *fmt, ...)
     va_end(ap);
 }
 
-/* The ARNs of one action list, in spec order; scaling policies resolved from their status. */
+/*
+ * The ARNs of one action list, in spec order, scaling policies resolved from their status: a new
+ * array, or NULL when out of memory.
+ */
 static json_t *action_arns(struct resolve *rs, const tt_alarm_action *acts, size_t n)
 {
     json_t *arns = json_array();
 
     for (size_t i = 0; arns != NULL && i < n; i++) {
         const tt_scaling_policy_ref *sp = acts[i].scaling_policy;
+        const char *arn = acts[i].sns_topic_arn;
         char key[300];
-        const char *arn;
-        if (acts[i].sns_topic_arn != NULL) {
-            json_array_append_new(arns, json_string(acts[i].sns_topic_arn));
-            continue;
+        if (arn == NULL) {
+            snprintf(key, sizeof(key), "ScalingPolicy/%s", sp->name);
+            arn = json_string_value(json_object_get(
+                json_object_get(json_object_get(rs->in->deps, key), "policyArns"), sp->policy));
         }
-        snprintf(key, sizeof(key), "ScalingPolicy/%s", sp->name);
-        arn = json_string_value(json_object_get(
-            json_object_get(json_object_get(rs->in->deps, key), "policyArns"), sp->policy));
-        if (arn == NULL)
+        if (arn == NULL) {
             not_ready(rs,
                       "waiting for step policy %s of ScalingPolicy %s to exist (its status has no "
                       "policyArns entry yet)",
                       sp->policy, sp->name);
-        else
-            json_array_append_new(arns, json_string(arn));
+        } else if (json_array_append_new(arns, json_string(arn)) != 0) {
+            json_decref(arns);
+            arns = NULL;
+        }
     }
     return arns;
 }
@@ -246,9 +249,9 @@ static json_t *action_arns(struct resolve *rs, const tt_alarm_action *acts, size
 /* Rewriting a composite rule: each Alarm resource name becomes that alarm's AWS name. */
 struct rule_rewrite {
     struct resolve *rs;
-    const char *rule;
-    const char *copied; /* how far `rule` is already in `out` */
+    const char *copied; /* how far the rule is already in `out` */
     tt_buf out;
+    int bad; /* out of memory */
 };
 
 static void rule_name(void *ud, const char *name, size_t len)
@@ -258,7 +261,7 @@ static void rule_name(void *ud, const char *name, size_t len)
     const char *aws;
     const json_t *st;
 
-    /* ARNs and names of alarms trimtab does not manage stay as written. */
+    /* ARNs name alarms outside trimtab: they stay as written. */
     if (len >= 4 && strncmp(name, "arn:", 4) == 0)
         return;
     snprintf(key, sizeof(key), "Alarm/%.*s", (int)len, name);
@@ -271,23 +274,71 @@ static void rule_name(void *ud, const char *name, size_t len)
                   (int)len, name);
         return;
     }
-    tt_buf_append(&rw->out, rw->copied, (size_t)(name - rw->copied));
-    tt_buf_puts(&rw->out, aws);
+    rw->bad |= tt_buf_append(&rw->out, rw->copied, (size_t)(name - rw->copied)) != TT_OK ||
+               tt_buf_puts(&rw->out, aws) != TT_OK;
     rw->copied = name + len;
 }
 
-/* The composite rule with AWS names (a new string), or NULL when a name is not ready yet. */
+/*
+ * The composite rule with AWS names (a new string); NULL while a name is not ready (rs says
+ * which) or with `err` set.
+ */
 static json_t *composite_rule(struct resolve *rs, const char *rule, tt_error *err)
 {
-    struct rule_rewrite rw = {rs, rule, rule, {0}};
+    struct rule_rewrite rw = {rs, rule, {0}, 0};
     json_t *out = NULL;
 
     tt_buf_init(&rw.out);
-    if (tt_composite_rule_names(rule, rule_name, &rw, err) == TT_OK && rs->missing == 0 &&
-        tt_buf_puts(&rw.out, rw.copied) == TT_OK)
-        out = json_string(tt_buf_str(&rw.out));
+    if (tt_composite_rule_names(rule, rule_name, &rw, err) != TT_OK || rs->missing > 0)
+        goto out;
+    rw.bad |= tt_buf_puts(&rw.out, rw.copied) != TT_OK;
+    if (rw.bad || (out = json_string(tt_buf_str(&rw.out))) == NULL)
+        tt_error_set(err, TT_ENOMEM, "out of memory rewriting the composite rule");
+out:
     tt_buf_cleanup(&rw.out);
     return out;
+}
+
+/* Sets `key` of `o` to `v` (stolen); counts a failure (out of memory, or `v` NULL) in `*bad`. */
+static void set(json_t *o, const char *key, json_t *v, int *bad)
+{
+    *bad |= json_object_set_new(o, key, v) != 0;
+}
+
+/* The metric alarm's fields of the Put input. */
+static void metric_fields(const tt_alarm_spec *a, json_t *input, int *bad)
+{
+    json_t *dims = json_array();
+    const char *ns;
+
+    if (dims == NULL) {
+        *bad = 1;
+        return;
+    }
+    if (a->metric != NULL) {
+        ns = a->metric->namespace_;
+        for (size_t i = 0; i < a->metric->ndimensions; i++)
+            dim(dims, a->metric->dimensions[i].key, a->metric->dimensions[i].value, bad);
+    } else {
+        ns = target_metric(a->target, dims, bad);
+    }
+    set(input, "Namespace", json_string(ns), bad);
+    set(input, "MetricName",
+        json_string(a->metric != NULL ? a->metric->metric_name : a->metric_name), bad);
+    set(input, "Dimensions", dims, bad);
+    if (a->extended_statistic != NULL)
+        set(input, "ExtendedStatistic", json_string(a->extended_statistic), bad);
+    else
+        set(input, "Statistic", json_string(a->statistic), bad);
+    set(input, "Period", json_integer(a->period.v), bad);
+    set(input, "EvaluationPeriods", json_integer(a->evaluation_periods.v), bad);
+    if (a->datapoints_to_alarm.set)
+        set(input, "DatapointsToAlarm", json_integer(a->datapoints_to_alarm.v), bad);
+    set(input, "Threshold", json_real(a->threshold.v), bad);
+    set(input, "ComparisonOperator", json_string(a->comparison), bad);
+    set(input, "TreatMissingData", json_string(a->treat_missing_data), bad);
+    if (a->unit != NULL)
+        set(input, "Unit", json_string(a->unit), bad);
 }
 
 /*
@@ -303,62 +354,35 @@ static json_t *desired_input(const tt_diff_input *in, const char *name, tt_diff_
     struct resolve rs = {in, out, 0};
     json_t *input =
         json_pack("{s:s,s:b}", "AlarmName", name, "ActionsEnabled", a->actions_enabled.v != 0);
+    int bad = input == NULL;
 
-    if (input == NULL)
-        goto nomem;
+    if (bad)
+        goto out;
     if (a->description != NULL)
-        json_object_set_new(input, "AlarmDescription", json_string(a->description));
-    json_object_set_new(input, "AlarmActions", action_arns(&rs, acts->alarm, acts->nalarm));
-    json_object_set_new(input, "OKActions", action_arns(&rs, acts->ok, acts->nok));
-    json_object_set_new(input, "InsufficientDataActions",
-                        action_arns(&rs, acts->insufficient_data, acts->ninsufficient_data));
+        set(input, "AlarmDescription", json_string(a->description), &bad);
+    set(input, "AlarmActions", action_arns(&rs, acts->alarm, acts->nalarm), &bad);
+    set(input, "OKActions", action_arns(&rs, acts->ok, acts->nok), &bad);
+    set(input, "InsufficientDataActions",
+        action_arns(&rs, acts->insufficient_data, acts->ninsufficient_data), &bad);
     if (a->composite != NULL) {
         json_t *rule = composite_rule(&rs, a->composite->rule, err);
         if (rule == NULL && rs.missing == 0) {
             json_decref(input);
-            return NULL; /* err says why: the rule was validated, so out of memory */
+            return NULL; /* err says why */
         }
-        json_object_set_new(input, "AlarmRule", rule);
+        if (rule != NULL)
+            set(input, "AlarmRule", rule, &bad);
     } else {
-        json_t *dims = json_array();
-        const char *ns;
-        if (dims == NULL)
-            goto nomem;
-        if (a->metric != NULL) {
-            ns = a->metric->namespace_;
-            for (size_t i = 0; i < a->metric->ndimensions; i++)
-                dim(dims, a->metric->dimensions[i].key, a->metric->dimensions[i].value);
-        } else {
-            ns = target_metric(a->target, dims);
-        }
-        json_object_set_new(input, "Namespace", json_string(ns));
-        json_object_set_new(
-            input, "MetricName",
-            json_string(a->metric != NULL ? a->metric->metric_name : a->metric_name));
-        json_object_set_new(input, "Dimensions", dims);
-        if (a->extended_statistic != NULL)
-            json_object_set_new(input, "ExtendedStatistic", json_string(a->extended_statistic));
-        else
-            json_object_set_new(input, "Statistic", json_string(a->statistic));
-        json_object_set_new(input, "Period", json_integer(a->period.v));
-        json_object_set_new(input, "EvaluationPeriods", json_integer(a->evaluation_periods.v));
-        if (a->datapoints_to_alarm.set)
-            json_object_set_new(input, "DatapointsToAlarm", json_integer(a->datapoints_to_alarm.v));
-        json_object_set_new(input, "Threshold", json_real(a->threshold.v));
-        json_object_set_new(input, "ComparisonOperator", json_string(a->comparison));
-        json_object_set_new(input, "TreatMissingData", json_string(a->treat_missing_data));
-        if (a->unit != NULL)
-            json_object_set_new(input, "Unit", json_string(a->unit));
+        metric_fields(a, input, &bad);
     }
-    if (rs.missing > 0) {
+out:
+    if (bad)
+        tt_error_set(err, TT_ENOMEM, "out of memory planning %s", in->r->key);
+    if (bad || rs.missing > 0) {
         json_decref(input);
         return NULL;
     }
     return input;
-nomem:
-    json_decref(input);
-    tt_error_set(err, TT_ENOMEM, "out of memory planning %s", in->r->key);
-    return NULL;
 }
 
 /* ---- comparing ----------------------------------------------------------------------------- */
