@@ -163,8 +163,10 @@ void job_finish(struct job *j, enum requeue rq, double after)
         store_requeue_dependencies(e, en);
         set_outcome(e, en, OUT_NONE);
         tt_queue_forget(e->q, key);
-        tt_map_del(e->store, key);
+        /* The entry first: en->key is the map's copy of the key, and freeing the entry drops
+         * its dependencies by that key. */
         store_entry_free(e, en);
+        tt_map_del(e->store, key);
     }
     free(key);
     e->in_flight--;
