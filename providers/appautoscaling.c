@@ -547,26 +547,6 @@ static int step_cmp(const void *a, const void *b)
            (json_number_value(lx) < json_number_value(ly));
 }
 
-static json_t *sorted_steps(const json_t *steps)
-{
-    size_t n = json_array_size(steps);
-    json_t **v = malloc((n ? n : 1) * sizeof(*v));
-    json_t *out = json_array();
-
-    if (v == NULL || out == NULL) {
-        free(v);
-        json_decref(out);
-        return NULL;
-    }
-    for (size_t i = 0; i < n; i++)
-        v[i] = json_array_get(steps, i);
-    qsort(v, n, sizeof(*v), step_cmp);
-    for (size_t i = 0; i < n; i++)
-        json_array_append(out, v[i]);
-    free(v);
-    return out;
-}
-
 /* Compares a desired policy configuration with AWS's; only fields the spec sets count. */
 static void compare_config(json_t *changes, const json_t *want, const json_t *have)
 {
@@ -577,7 +557,7 @@ static void compare_config(json_t *changes, const json_t *want, const json_t *ha
     {
         const json_t *h = json_object_get(have, k);
         if (strcmp(k, "StepAdjustments") == 0) {
-            json_t *hs = sorted_steps(h);
+            json_t *hs = tt_json_sorted(h, step_cmp);
             tt_plan_compare(changes, spec_field(k), w, hs);
             json_decref(hs);
         } else {

@@ -187,7 +187,7 @@ void engine_pump(tt_engine *e)
 {
     size_t limit = (size_t)(e->cfg.concurrency > 0 ? e->cfg.concurrency : 256);
     size_t batch = e->cfg.batch_max ? e->cfg.batch_max : 100;
-    size_t waiting = tt_queue_len(e->q);
+    size_t waiting = tt_queue_len(e->q), room, take;
     const char *key;
     double waited;
 
@@ -201,7 +201,14 @@ void engine_pump(tt_engine *e)
         engine_maybe_idle(e);
         return;
     }
-    while (!e->stopping && e->in_flight < limit && (key = tt_queue_pop(e->q, &waited)) != NULL) {
+    /* When not everything fits, pop whole batches: with room for 256 of 1,000, popping 256
+     * makes batches of 100, 100 and 56, and every later refill of 100 straddles two of them. */
+    room = limit - (e->in_flight < limit ? e->in_flight : limit);
+    take = room < waiting ? room : waiting;
+    if (take < waiting && take >= batch)
+        take -= take % batch;
+    while (take-- > 0 && !e->stopping && e->in_flight < limit &&
+           (key = tt_queue_pop(e->q, &waited)) != NULL) {
         tt_metrics_queue_wait(e->cfg.metrics, waited);
         job_start(e, key);
     }

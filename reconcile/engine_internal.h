@@ -144,6 +144,10 @@ const char *engine_region_of(const tt_engine *e, const tt_resource *r);
 
 void store_entry_free(tt_engine *e, struct entry *en);
 void store_requeue_dependants(tt_engine *e, const char *key);
+/* A removed resource that refers to `en` and is not deleted yet (`en` waits for it), or NULL. */
+const char *store_removed_dependant(tt_engine *e, const struct entry *en);
+/* `en` is gone: queues the removed resources it referred to, which may wait for it. */
+void store_requeue_dependencies(tt_engine *e, const struct entry *en);
 json_t *store_resolve_deps(tt_engine *e, const struct entry *en);
 void store_set_deps(tt_engine *e, struct entry *en, const tt_resource *r);
 

@@ -179,13 +179,13 @@ void job_finish(struct job *j, enum requeue rq, double after)
         }
     }
     if (gone) {
+        store_requeue_dependencies(e, en);
         set_outcome(e, en, OUT_NONE);
         tt_queue_forget(e->q, key);
-        /* en->key is the store's copy of the key: the dependency index, which store_entry_free
-         * cleans by it, must let go of it before the store frees it. */
-        store_set_deps(e, en, NULL);
-        tt_map_del(e->store, key);
+        /* The entry first: en->key is the map's copy of the key, and freeing the entry drops
+         * its dependencies by that key. */
         store_entry_free(e, en);
+        tt_map_del(e->store, key);
     }
     free(key);
     e->in_flight--;
@@ -576,6 +576,7 @@ void job_start(tt_engine *e, const char *key)
     struct entry *en = tt_map_get(e->store, key);
     struct job *j;
     const tt_resource *r;
+    const char *waiting_for;
     char msg[600];
 
     if (en == NULL) {
@@ -652,6 +653,15 @@ void job_start(tt_engine *e, const char *key)
                          "deleted from the source; AWS objects left in place (%s)",
                          retain ? "deletionPolicy: Retain" : "nothing to delete");
             forget_record(j);
+            return;
+        }
+        if (e->cfg.on_plan == NULL && (waiting_for = store_removed_dependant(e, en)) != NULL) {
+            snprintf(msg, sizeof(msg),
+                     "deleted from the source; waits for %s, which refers to it, to be deleted "
+                     "first",
+                     waiting_for);
+            /* Not forgotten: the entry stays until the dependant's deletion queues it. */
+            finish_local(j, "False", "DependencyNotReady", msg, NULL, RQ_NONE);
             return;
         }
         enqueue_observe(e, j);

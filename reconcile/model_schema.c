@@ -1487,6 +1487,14 @@ static void check_alarm(tt_vctx *v, const json_t *obj, void *out)
                           "a composite alarm cannot trigger scaling policies; use SNS topics");
         return;
     }
+    /* CloudFront publishes its metrics in us-east-1 only, so its alarms live there. */
+    if (a->target != NULL && a->target->cloudfront != NULL && OK("region")) {
+        if (a->common.region == NULL)
+            a->common.region = "us-east-1";
+        else if (strcmp(a->common.region, "us-east-1") != 0)
+            tt_vctx_error(v, "region", "alarms on a CloudFront target live in us-east-1 (is %s)",
+                          a->common.region);
+    }
     if (!a->period.set)
         a->period = (tt_opt_int){60, true};
     if (!a->evaluation_periods.set)
@@ -1548,6 +1556,9 @@ static const tt_cel_rule alarm_rules[] = {
      "(!has(self.actions.insufficientData) || "
      "self.actions.insufficientData.all(a, !has(a.scalingPolicy))))",
      "a composite alarm cannot trigger scaling policies; use SNS topics"},
+    {"!has(self.target) || !has(self.target.cloudfront) || !has(self.region) || "
+     "self.region == 'us-east-1'",
+     "alarms on a CloudFront target live in us-east-1"},
     {"!has(self.metric) || !has(self.metricName)",
      "metricName goes in metric.metricName when metric is set"},
     {"!has(self.target) || !has(self.target.elasticache) || "

@@ -169,3 +169,27 @@ int tt_plan_compare_new(json_t *changes, const char *name, json_t *want, const j
     json_decref(want);
     return changed;
 }
+
+json_t *tt_json_sorted(const json_t *list, int (*cmp)(const void *, const void *))
+{
+    size_t n = json_array_size(list);
+    json_t **v = malloc((n ? n : 1) * sizeof(*v));
+    json_t *out = json_array();
+
+    if (v == NULL || out == NULL) {
+        free(v);
+        json_decref(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_array_get(list, i);
+    qsort(v, n, sizeof(*v), cmp);
+    for (size_t i = 0; i < n && out != NULL; i++) {
+        if (json_array_append(out, v[i]) != 0) {
+            json_decref(out);
+            out = NULL;
+        }
+    }
+    free(v);
+    return out;
+}

@@ -59,6 +59,13 @@ int tt_json_same(const json_t *a, const json_t *b);
  */
 int tt_plan_compare(json_t *changes, const char *name, const json_t *want, const json_t *have);
 
+/*
+ * A sorted copy of the array `list` (borrowed; its elements are shared, not copied), ordered by
+ * `cmp` on json_t * const * as qsort takes it: a new reference, or NULL when out of memory. For
+ * lists AWS keeps as sets or reorders, so that their order is not mistaken for drift.
+ */
+json_t *tt_json_sorted(const json_t *list, int (*cmp)(const void *, const void *));
+
 /* tt_plan_compare for a value made on the spot: steals `want`. */
 int tt_plan_compare_new(json_t *changes, const char *name, json_t *want, const json_t *have);
 

@@ -111,6 +111,38 @@ void store_requeue_dependants(tt_engine *e, const char *key)
         tt_queue_add(e->q, d->keys[i]);
 }
 
+/*
+ * Deletion order: a resource is deleted after the removed resources that refer to it (a
+ * composite alarm before the alarms its rule names, which AWS refuses to delete while it
+ * exists). The first such dependant still waiting for its own deletion, or NULL. A dependant
+ * that `en` refers to in turn is not waited for, so a cycle cannot block both.
+ */
+const char *store_removed_dependant(tt_engine *e, const struct entry *en)
+{
+    struct dependants *d = tt_map_get(e->rdeps, en->key);
+
+    for (size_t i = 0; d != NULL && i < d->n; i++) {
+        const struct entry *other = tt_map_get(e->store, d->keys[i]);
+        bool mutual = false;
+        if (other == NULL || !other->removed)
+            continue;
+        for (size_t k = 0; k < en->ndeps; k++)
+            mutual |= strcmp(en->deps[k], other->key) == 0;
+        if (!mutual)
+            return other->key;
+    }
+    return NULL;
+}
+
+void store_requeue_dependencies(tt_engine *e, const struct entry *en)
+{
+    for (size_t i = 0; i < en->ndeps; i++) {
+        const struct entry *dep = tt_map_get(e->store, en->deps[i]);
+        if (dep != NULL && dep->removed)
+            tt_queue_add(e->q, dep->key);
+    }
+}
+
 /* The status of every resource `en` refers to: {"Budget/<name>": {status}, …}. */
 json_t *store_resolve_deps(tt_engine *e, const struct entry *en)
 {

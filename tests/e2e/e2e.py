@@ -607,6 +607,28 @@ def created_once_or_adopted(c):
     check(not twice, 'objects created more than once', twice)
 
 
+def kill_when(proc, done, what):
+    """kill -9 of a `trimtab run` as soon as done() is true (it must still be running)."""
+    wait_for(lambda: done() or proc.poll() is not None, 30, what)
+    check(proc.poll() is None, 'trimtab finished before it could be killed')
+    proc.kill()
+    proc.wait()
+
+
+def run_under_faults(c, faults):
+    """`run --once` while transient `faults` (their ids) are injected; a second run when the
+    first one gave up on a resource. Every fault must have fired. Returns (process, calls of
+    the run that converged)."""
+    p, calls = c.run_once(timeout=120)
+    if p.returncode != 0:  # a resource may have used up its retries; the next run finishes
+        log('  first run under faults exited %d; running again' % p.returncode)
+        p, calls = c.run_once(expect_rc=0, timeout=120, reset_calls=False)
+    fired = {f['id']: f['fired'] for f in c.sim.control('GET', 'faults')['faults']}
+    check(all(fired[f] > 0 for f in faults), 'not every fault fired', fired)
+    log('  transient faults fired: %s; %.1fs' % (sum(fired.values()), p.seconds))
+    return p, calls
+
+
 def percentile(values, q):
     v = sorted(values)
     return v[min(len(v) - 1, int(round(q * (len(v) - 1))))]

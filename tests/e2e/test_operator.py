@@ -18,9 +18,9 @@ import time
 
 from e2e import (BROKEN, CREATE_SIX, REGION, SIX, TARGET_DIM, WEB, WORKER, aws_name, check, Config,
                  created_once, created_once_or_adopted, describe, expect_objects, expect_ready,
-                 expect_six, log, main, ops, percentile, rid, scheduled, simple, simple_expect,
-                 stop, successful_writes, table, to_yaml, tracking, wait_for, web, worker,
-                 write_six, writes)
+                 expect_six, kill_when, log, main, ops, percentile, rid, run_under_faults, scheduled, simple,
+                 simple_expect, stop, successful_writes, table, to_yaml, tracking, wait_for, web,
+                 worker, write_six, writes)
 
 
 # ---- cases ---------------------------------------------------------------------------------
@@ -81,14 +81,7 @@ def case_faults(c):
                         operation='DescribeScalableTargets', count=1),
               sim.fault(kind='throttle', service='application-autoscaling',
                         operation='DescribeScalingPolicies', count=1)]
-    p, calls = c.run_once(timeout=120)
-    if p.returncode != 0:  # a resource may have used up its retries; the next run finishes
-        log('  first run under faults exited %d; running again' % p.returncode)
-        p, more = c.run_once(expect_rc=0, timeout=120, reset_calls=False)
-        calls = more
-    fired = {f['id']: f['fired'] for f in sim.control('GET', 'faults')['faults']}
-    check(all(fired[f] > 0 for f in faults), 'not every fault fired', fired)
-    log('  transient faults fired: %s; %.1fs' % (sum(fired.values()), p.seconds))
+    p, calls = run_under_faults(c, faults)
     check(successful_writes(calls) == CREATE_SIX, 'successful writes under faults: %s, expected '
           '%s (each object written exactly once)' % (successful_writes(calls), CREATE_SIX))
     expect_six(c)
@@ -181,11 +174,8 @@ def case_kill9(c):
               operation='PutScheduledAction')
     sim.reset_calls()
     proc = c.start('--once', '--concurrency', '2')
-    wait_for(lambda: sum(successful_writes(sim.calls()).values()) >= 3 or
-             proc.poll() is not None, 30, 'three writes before the kill')
-    check(proc.poll() is None, 'trimtab finished before it could be killed')
-    proc.kill()
-    proc.wait()
+    kill_when(proc, lambda: sum(successful_writes(sim.calls()).values()) >= 3,
+              'three writes before the kill')
     done = successful_writes(sim.calls())
     log('  killed after %s' % done)
     check(sum(done.values()) < 15, 'everything was done before the kill')
