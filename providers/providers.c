@@ -7,9 +7,11 @@
 #include "provider.h"
 
 extern const tt_provider tt_provider_ecs;
+extern const tt_provider tt_provider_budgets;
 
 const tt_provider *const tt_providers[] = {
     &tt_provider_ecs,
+    &tt_provider_budgets,
     NULL,
 };
 
