@@ -19,6 +19,7 @@
 #include "loader.h"
 #include "options.h"
 #include "plan.h"
+#include "providers.h"
 #include "source_dir.h"
 #include "tt_aws.h"
 #include "tt_log.h"
@@ -133,6 +134,15 @@ struct app {
     int plan_json;
     size_t changed, in_sync, blocked, errors;
 };
+
+/* The engine's way to AWS: a plan action's call through the one client (wiring only). */
+static tt_code engine_call(struct tt_aws *aws, const tt_engine_call *c, tt_engine_call_cb cb,
+                           void *ud, tt_error *err)
+{
+    tt_aws_req req = {c->service, c->operation, c->region, c->role_arn, c->input};
+
+    return tt_aws_call(aws, &req, cb, ud, err);
+}
 
 static void on_idle(void *ud)
 {
@@ -362,6 +372,9 @@ static int run_main(int argc, char **argv, int plan_mode)
         fprintf(stderr, "trimtab: %s\n", e.message);
         return 1;
     }
+    ecfg.providers = tt_providers;
+    ecfg.call = engine_call;
+    ecfg.region = tt_aws_region(a.aws);
     ecfg.concurrency = (int)cfg.concurrency;
     ecfg.resync = cfg.resync;
     ecfg.dry_run = cfg.dry_run;

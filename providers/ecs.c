@@ -5,7 +5,7 @@
  * adds the service's own view — DescribeServices, ten services of one cluster a call — for
  * status (current and desired task count) and to refuse to scale a service that does not exist.
  * The scaling activities are read only for services whose desired count moved since the last
- * look, as nothing else can have scaled them.
+ * look and that have a scalable target, as nothing else can have new ones.
  */
 #include <stdio.h>
 #include <string.h>
@@ -46,22 +46,30 @@ static tt_code services_join(tt_batch *b, const json_t *output, const tt_batch_k
 static const tt_batch_op op_services = {"ecs", "DescribeServices", ECS_BATCH,    false,
                                         false, services_input,     services_join};
 
-/* After the first reads: activities of the services whose desired count moved. */
+/*
+ * After the first reads: activities of the services whose desired count moved since the last
+ * look. A service without a scalable target has none to read — Application Auto Scaling keeps
+ * activities per target — so converging from nothing reads none; the registration that creates
+ * the target may move the count (clamping it into the bounds), and the look after the apply
+ * sees that move and reads them then.
+ */
 static void read_activities(tt_batch *b, int phase)
 {
     if (phase != 1)
         return;
     for (size_t i = 0; i < tt_batch_size(b); i++) {
+        const json_t *view = tt_batch_view(b, i);
         const json_t *last = json_object_get(tt_batch_item(b, i)->memo, "lastDesired");
-        const json_t *now =
-            json_object_get(json_object_get(tt_batch_view(b, i), "service"), "desiredCount");
-        if (!tt_batch_failed(b, i) && now != NULL && (last == NULL || !json_equal(last, now)))
+        const json_t *now = json_object_get(json_object_get(view, "service"), "desiredCount");
+        const json_t *target = json_object_get(json_object_get(view, "aas"), "target");
+        if (!tt_batch_failed(b, i) && now != NULL && json_is_object(target) &&
+            (last == NULL || !json_equal(last, now)))
             tt_aas_read_activities(b, i);
     }
 }
 
-static int ecs_observe(struct tt_aws *aws, const char *role_arn, const tt_observe_item *items,
-                       size_t n, tt_observe_cb cb, void *ud, tt_error *err)
+static tt_code ecs_observe(struct tt_aws *aws, const char *role_arn, const tt_observe_item *items,
+                           size_t n, tt_observe_cb cb, void *ud, tt_error *err)
 {
     tt_batch *b = tt_batch_create(aws, role_arn, items, n, cb, ud, err);
 

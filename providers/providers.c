@@ -4,7 +4,7 @@
  */
 #include <stddef.h>
 
-#include "provider.h"
+#include "providers.h"
 
 extern const tt_provider tt_provider_ecs;
 extern const tt_provider tt_provider_budgets;

@@ -14,7 +14,6 @@
 #include "provider.h"
 #include "queue.h"
 #include "state.h"
-#include "tt_aws.h"
 #include "tt_buf.h"
 #include "tt_log.h"
 #include "tt_map.h"
@@ -89,8 +88,10 @@ struct batch {
 
 struct tt_engine {
     struct ev_loop *loop;
-    struct tt_aws *aws;
+    struct tt_aws *aws; /* opaque here: handed to observe and cfg.call */
     tt_engine_config cfg;
+    tt_provider *providers; /* the registry with every optional slot filled; NULL-ended by name */
+    size_t nproviders;
     tt_queue *q;
     tt_map *store; /* key → struct entry */
     tt_map *rdeps; /* key → struct dependants */
@@ -111,6 +112,49 @@ struct tt_engine {
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
+
+/* The provider that handles `r` (the engine's copy, slots filled), or NULL when none does. */
+static const tt_provider *provider_for(const tt_engine *e, const tt_resource *r)
+{
+    if (r->invalid)
+        return NULL;
+    for (size_t i = 0; i < e->nproviders; i++) {
+        if (e->providers[i].handles(r))
+            return &e->providers[i];
+    }
+    return NULL;
+}
+
+/*
+ * Copies the registry, filling each optional slot a provider left NULL with the shared default
+ * (the one place where NULL slots mean anything). TT_EINVAL for a missing required slot.
+ */
+static tt_code take_providers(tt_engine *e, const tt_provider *const *reg, tt_error *err)
+{
+    size_t n = 0;
+
+    while (reg != NULL && reg[n] != NULL)
+        n++;
+    e->providers = calloc(n ? n : 1, sizeof(*e->providers));
+    if (e->providers == NULL)
+        return tt_error_set(err, TT_ENOMEM, "out of memory taking the provider registry");
+    for (size_t i = 0; i < n; i++) {
+        tt_provider *p = &e->providers[i];
+        *p = *reg[i];
+        if (p->name == NULL || p->handles == NULL || p->observe == NULL || p->diff == NULL)
+            return tt_error_set(err, TT_EINVAL,
+                                "provider %s lacks a required slot (handles, observe, diff)",
+                                p->name ? p->name : "(unnamed)");
+        if (p->status == NULL)
+            p->status = tt_provider_status_none;
+        if (p->remove == NULL)
+            p->remove = tt_provider_remove_none;
+        if (p->affinity == NULL)
+            p->affinity = tt_provider_affinity_none;
+    }
+    e->nproviders = n;
+    return TT_OK;
+}
 
 static void now_iso(char *buf, size_t len)
 {
@@ -393,7 +437,7 @@ static void start_job(tt_engine *e, const char *key);
 /* The region a resource lives in: its spec's, else the operator's. */
 static const char *region_of(const tt_engine *e, const tt_resource *r)
 {
-    return r->spec.any && r->spec.common->region ? r->spec.common->region : tt_aws_region(e->aws);
+    return r->spec.any && r->spec.common->region ? r->spec.common->region : e->cfg.region;
 }
 
 /*
@@ -414,8 +458,8 @@ static void add_grouped(tt_engine *e, const char **keys, size_t n, double period
     for (size_t i = 0; i < n && rc == TT_OK; i++) {
         const struct entry *en = tt_map_get(e->store, keys[i]);
         const tt_resource *r = en->r;
-        const tt_provider *p = r->invalid ? NULL : tt_provider_for(r);
-        const char *affinity = p != NULL && p->affinity != NULL ? p->affinity(r) : NULL;
+        const tt_provider *p = provider_for(e, r);
+        const char *affinity = p != NULL ? p->affinity(r) : NULL;
 
         /* Offsets, not pointers: the buffer moves as it grows. The NUL ends each group. */
         offsets[i] = text.len;
@@ -745,7 +789,7 @@ static void apply_next(struct job *j)
 {
     json_t *action = json_array_get(j->plan, j->next_action);
     json_t *call;
-    tt_aws_req req;
+    tt_engine_call req;
     tt_error err;
 
     if (action == NULL) {
@@ -762,7 +806,7 @@ static void apply_next(struct job *j)
     req.input = json_object_get(call, "input");
     if (j->e->stats.first_call_at == 0)
         j->e->stats.first_call_at = ev_time();
-    if (tt_aws_call(j->e->aws, &req, on_applied, j, &err) != TT_OK)
+    if (j->e->cfg.call(j->e->aws, &req, on_applied, j, &err) != TT_OK)
         finish_error(j, "starting an AWS call", &err);
 }
 
@@ -847,7 +891,7 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
         return;
     }
     if (j->removing) {
-        rc = j->p->remove ? j->p->remove(&in, j->plan, &derr) : TT_OK;
+        rc = j->p->remove(&in, j->plan, &derr);
         if (rc != TT_OK) {
             finish_error(j, "planning the deletion", &derr);
             return;
@@ -867,8 +911,7 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
         finish_error(j, "planning", &derr);
         return;
     }
-    if (j->p->status != NULL)
-        j->p->status(&in, j->status);
+    j->p->status(&in, j->status);
     /* No "last reconcile time": a status that changes on every resync would be rewritten (and,
      * from a cluster, sent to the API server) for every in-sync resource every period. */
     json_object_set_new(j->status, "observedGeneration", json_integer(gen));
@@ -1129,7 +1172,7 @@ static void start_job(tt_engine *e, const char *key)
     j->status = json_object_get(j->record, "status");
     snprintf(j->region, sizeof(j->region), "%s", region_of(e, r));
 
-    j->p = r->invalid ? NULL : tt_provider_for(r);
+    j->p = provider_for(e, r);
     if (!r->invalid && r->spec.any != NULL) {
         char target[300];
         status_target(r, target, sizeof(target));
@@ -1379,6 +1422,14 @@ tt_engine *tt_engine_create(struct ev_loop *loop, struct tt_aws *aws, const tt_e
     e->loop = loop;
     e->aws = aws;
     e->cfg = *cfg;
+    if (e->cfg.region == NULL)
+        e->cfg.region = "";
+    if (take_providers(e, cfg->providers, err) != TT_OK)
+        goto fail;
+    if (e->cfg.call == NULL) {
+        tt_error_set(err, TT_EINVAL, "the engine needs a way to call AWS (tt_engine_config.call)");
+        goto fail;
+    }
     if (e->cfg.resync == 0)
         e->cfg.resync = 600;
     e->store = tt_map_create();
@@ -1454,6 +1505,7 @@ void tt_engine_destroy(tt_engine *e)
     tt_events_close(e->events);
     tt_state_close(e->state);
     free(e->initial);
+    free(e->providers);
     free(e);
 }
 

@@ -22,14 +22,38 @@
 
 struct ev_loop;
 struct tt_aws;
+struct tt_provider;
 typedef struct tt_engine tt_engine;
+
+/* One AWS call of a plan action; every pointer borrowed for the call's start. */
+typedef struct tt_engine_call {
+    const char *service;   /* "application-autoscaling" */
+    const char *operation; /* "RegisterScalableTarget" */
+    const char *region;    /* NULL: the client's */
+    const char *role_arn;  /* NULL: the operator's own credentials */
+    json_t *input;
+} tt_engine_call;
+
+/* `output` borrowed; `err` NULL on success. */
+typedef void (*tt_engine_call_cb)(void *ud, json_t *output, const tt_error *err);
+
+/*
+ * Starts one call on `aws` with tt_aws_call's rule: an error return means `cb` never runs,
+ * otherwise it runs once, from the loop. cmd/ gives an adapter to providers/aws.
+ */
+typedef tt_code (*tt_engine_call_fn)(struct tt_aws *aws, const tt_engine_call *call,
+                                     tt_engine_call_cb cb, void *ud, tt_error *err);
 
 /* Called with each resource's plan in plan mode (instead of applying). All borrowed. */
 typedef void (*tt_engine_plan_fn)(void *ud, const tt_resource *r, const json_t *plan,
                                   const char *blocked, const char *message, const tt_error *err);
 
 typedef struct tt_engine_config {
-    int concurrency;           /* resources in flight at once; 0: 64 */
+    /* What the engine needs from outside reconcile/, given by cmd/: */
+    const struct tt_provider *const *providers; /* the registry, NULL-terminated (borrowed) */
+    tt_engine_call_fn call;                     /* how plan actions reach AWS */
+    const char *region;                         /* the operator's region (borrowed), "" if none */
+    int concurrency;                            /* resources in flight at once; 0: 64 */
     double resync;             /* seconds between full resyncs; 0: 600; < 0: never */
     bool dry_run;              /* observe and diff, never write to AWS (like mode: Observe) */
     bool prune;                /* delete what resources gone from the source own */
@@ -57,7 +81,10 @@ typedef struct tt_engine_stats {
     double first_call_at;    /* ev_time() of the first AWS call started, 0 before */
 } tt_engine_stats;
 
-/* NULL with `err` set. `aws` is borrowed and must outlive the engine. */
+/*
+ * NULL with `err` set (TT_EINVAL when a provider lacks a required slot). `aws` is borrowed, must
+ * outlive the engine, and is only passed on: to the providers' observe and to cfg->call.
+ */
 tt_engine *tt_engine_create(struct ev_loop *loop, struct tt_aws *aws, const tt_engine_config *cfg,
                             tt_error *err);
 /* Frees everything; in-flight calls must have ended (tt_aws_cancel_all first). Accepts NULL. */

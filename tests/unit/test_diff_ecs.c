@@ -14,7 +14,7 @@
 #include "appautoscaling.h"
 #include "loader.h"
 #include "plan.h"
-#include "provider.h"
+#include "providers.h"
 
 #define HEAD                                                                                   \
     "apiVersion: trimtab.dev/v1alpha1\nkind: ScalingPolicy\nmetadata: {name: web, namespace: " \

@@ -10,8 +10,12 @@
  *            `trimtab plan`, reported by Observe mode;
  *   status   the kind-specific status fields from the observed state;
  *   remove   a pure function to the plan that deletes what the resource owns.
- * The engine executes plans. Each provider exports one const struct, registered in
- * providers/providers.c; optional slots may be NULL and the engine uses a default.
+ * The engine executes plans. The contract lives here, beside the engine that calls it, so that
+ * reconcile/ never depends on providers/: each provider exports one const struct, listed in the
+ * registry providers/providers.c, and cmd/ hands that registry to the engine
+ * (tt_engine_config.providers). Optional slots may be left NULL in a provider's struct: the
+ * engine fills them with the shared defaults below once, when it takes the registry, so nothing
+ * tests a slot for NULL afterwards.
  */
 #ifndef TT_PROVIDER_H
 #define TT_PROVIDER_H
@@ -64,10 +68,10 @@ typedef struct tt_provider {
     /*
      * Reads the AWS state of `n` resources, all handled by this provider, in one region and
      * under one role. The batch owns nothing; `cb` runs once per item. Returns TT_OK or an
-     * error (then `cb` is never called). Required.
+     * error (then `cb` is never called). Required. providers/batch.h does the plumbing.
      */
-    int (*observe)(struct tt_aws *aws, const char *role_arn, const tt_observe_item *items, size_t n,
-                   tt_observe_cb cb, void *ud, tt_error *err);
+    tt_code (*observe)(struct tt_aws *aws, const char *role_arn, const tt_observe_item *items,
+                       size_t n, tt_observe_cb cb, void *ud, tt_error *err);
     /* The pure diff. `out->plan` is allocated by the caller. Required. */
     tt_code (*diff)(const tt_diff_input *in, tt_diff_output *out, tt_error *err);
     /* Adds kind-specific fields to `status` (borrowed) from the observation. Optional. */
@@ -82,10 +86,10 @@ typedef struct tt_provider {
     const char *(*affinity)(const tt_resource *r);
 } tt_provider;
 
-/* The provider that handles `r`, or NULL when none does (yet). */
-const tt_provider *tt_provider_for(const tt_resource *r);
-
-/* Every registered provider, NULL-terminated. */
-extern const tt_provider *const tt_providers[];
+/* The defaults of the optional slots: no status fields, nothing to delete (deletion only
+ * forgets the resource), no affinity (NULL). */
+void tt_provider_status_none(const tt_diff_input *in, json_t *status);
+tt_code tt_provider_remove_none(const tt_diff_input *in, json_t *plan, tt_error *err);
+const char *tt_provider_affinity_none(const tt_resource *r);
 
 #endif
