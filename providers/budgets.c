@@ -30,9 +30,9 @@
 #include "provider.h"
 #include "sts.h"
 
-#define SVC "budgets"
+#define SVC          "budgets"
 #define NAME_MAX_LEN 100 /* BudgetName: 1-100 characters */
-#define LIST_ALL ((size_t)-1)
+#define LIST_ALL     ((size_t)-1)
 
 static int budgets_handles(const tt_resource *r)
 {
@@ -71,9 +71,9 @@ static tt_code notifications_join(tt_batch *b, const json_t *output, const tt_ba
         const char *name = json_string_value(json_object_get(entry, "BudgetName"));
         for (size_t k = 0; name != NULL && k < n; k++) {
             if (strcmp(keys[k].key, name) == 0)
-                failed |= json_object_set_new(
-                    tt_batch_view(b, keys[k].item), "notifications",
-                    json_deep_copy(json_object_get(entry, "Notifications")));
+                failed |=
+                    json_object_set_new(tt_batch_view(b, keys[k].item), "notifications",
+                                        json_deep_copy(json_object_get(entry, "Notifications")));
         }
     }
     return failed ? TT_ENOMEM : TT_OK;
@@ -100,10 +100,9 @@ static json_t *subscribers_input(tt_batch *b, const char *account, const tt_batc
 
     (void)n;
     budget_name(tt_batch_item(b, keys[0].item)->r, name, sizeof(name));
-    return json_pack(
-        "{s:s,s:s,s:o,s:i}", "AccountId", account, "BudgetName", name, "Notification",
-        bare_notification(json_array_get(notes, strtoul(keys[0].key, NULL, 10))), "MaxResults",
-        100);
+    return json_pack("{s:s,s:s,s:o,s:i}", "AccountId", account, "BudgetName", name, "Notification",
+                     bare_notification(json_array_get(notes, strtoul(keys[0].key, NULL, 10))),
+                     "MaxResults", 100);
 }
 
 static tt_code subscribers_join(tt_batch *b, const json_t *output, const tt_batch_key *keys,
@@ -144,16 +143,24 @@ static tt_code tags_join(tt_batch *b, const json_t *output, const tt_batch_key *
                                                                                   : TT_ENOMEM;
 }
 
-static const tt_batch_op op_budgets = {SVC,   "DescribeBudgets", LIST_ALL, false,
+static const tt_batch_op op_budgets = {SVC,   "DescribeBudgets",  LIST_ALL,    false,
                                        false, account_list_input, budgets_join};
-static const tt_batch_op op_notifications = {
-    SVC, "DescribeBudgetNotificationsForAccount", LIST_ALL, false, false, account_list_input,
-    notifications_join};
-static const tt_batch_op op_subscribers = {
-    SVC, "DescribeSubscribersForNotification", 1, false, false, subscribers_input,
-    subscribers_join};
-static const tt_batch_op op_tags = {SVC,   "ListTagsForResource", 1, false,
-                                    false, tags_input,            tags_join};
+static const tt_batch_op op_notifications = {SVC,
+                                             "DescribeBudgetNotificationsForAccount",
+                                             LIST_ALL,
+                                             false,
+                                             false,
+                                             account_list_input,
+                                             notifications_join};
+static const tt_batch_op op_subscribers = {SVC,
+                                           "DescribeSubscribersForNotification",
+                                           1,
+                                           false,
+                                           false,
+                                           subscribers_input,
+                                           subscribers_join};
+static const tt_batch_op op_tags = {SVC,      "ListTagsForResource", 1, false, false, tags_input,
+                                    tags_join};
 
 static bool memo_owned(const json_t *memo)
 {
@@ -206,8 +213,9 @@ static void more_reads(tt_batch *b, int phase)
     }
 }
 
-static int budgets_observe(struct tt_aws *aws, const char *role_arn, const tt_observe_item *items,
-                           size_t n, tt_observe_cb cb, void *ud, tt_error *err)
+static tt_code budgets_observe(struct tt_aws *aws, const char *role_arn,
+                               const tt_observe_item *items, size_t n, tt_observe_cb cb, void *ud,
+                               tt_error *err)
 {
     tt_batch *b = tt_batch_create(aws, role_arn, items, n, cb, ud, err);
 
@@ -398,10 +406,9 @@ static json_t *subscriber_call(const struct target *t, const char *verb, const c
     snprintf(object, sizeof(object), "subscriber %s of %s", str_or(sub, "Address", "?"), what);
     a = tt_plan_add(t->plan, verb, object, SVC, op, NULL, input);
     if (a != NULL)
-        tt_action_change(a, "subscriber", old_sub ? json_string(str_or(old_sub, "Address", ""))
-                                              : NULL,
-                         strcmp(verb, "delete") == 0 ? NULL
-                                                     : json_string(str_or(sub, "Address", "")));
+        tt_action_change(
+            a, "subscriber", old_sub ? json_string(str_or(old_sub, "Address", "")) : NULL,
+            strcmp(verb, "delete") == 0 ? NULL : json_string(str_or(sub, "Address", "")));
     return a;
 }
 
@@ -434,8 +441,7 @@ static void diff_subscribers(const struct target *t, const json_t *note, const j
         const json_t *old = NULL;
         json_array_foreach(gone, k, old)
         {
-            if (strcmp(str_or(old, "SubscriptionType", ""), str_or(s, "SubscriptionType", "")) ==
-                0)
+            if (strcmp(str_or(old, "SubscriptionType", ""), str_or(s, "SubscriptionType", "")) == 0)
                 break;
         }
         if (k < json_array_size(gone)) {
@@ -472,8 +478,8 @@ static tt_code diff_notifications(const struct target *t, const tt_budget_spec *
     }
     for (size_t w = 0; w < s->nnotifications; w++) {
         for (size_t o = 0; o < nobs; o++) {
-            if (!matched_obs[o] && same_notification(&s->notifications[w],
-                                                     json_array_get(observed, o))) {
+            if (!matched_obs[o] &&
+                same_notification(&s->notifications[w], json_array_get(observed, o))) {
                 matched_obs[o] = matched_want[w] = true;
                 break;
             }
@@ -506,7 +512,8 @@ static tt_code diff_notifications(const struct target *t, const tt_budget_spec *
                             json_object_get(old, "ComparisonOperator"));
             tt_plan_compare(changes, "threshold", json_object_get(want, "Threshold"),
                             json_object_get(old, "Threshold"));
-            tt_plan_compare_new(changes, "thresholdType", json_string(str_or(want, "ThresholdType", "")),
+            tt_plan_compare_new(changes, "thresholdType",
+                                json_string(str_or(want, "ThresholdType", "")),
                                 json_string(str_or(old, "ThresholdType", "PERCENTAGE")));
             json_object_set_new(a, "changes", changes);
         }
@@ -548,8 +555,8 @@ static tt_code diff_notifications(const struct target *t, const tt_budget_spec *
         want = desired_notification(&s->notifications[w]);
         describe_notification(want, what, sizeof(what));
         tt_plan_add(t->plan, "create", what, SVC, "CreateNotification", NULL,
-                    json_pack("{s:s,s:s,s:O,s:o}", "AccountId", t->account, "BudgetName",
-                              t->name, "Notification", want, "Subscribers",
+                    json_pack("{s:s,s:s,s:O,s:o}", "AccountId", t->account, "BudgetName", t->name,
+                              "Notification", want, "Subscribers",
                               desired_subscribers(&s->notifications[w])));
         json_decref(want);
     }
@@ -566,10 +573,10 @@ static void create_budget(const tt_diff_input *in, const struct target *t)
     char owner[600], object[200];
 
     for (size_t i = 0; notes != NULL && i < s->nnotifications; i++)
-        json_array_append_new(notes, json_pack("{s:o,s:o}", "Notification",
-                                               desired_notification(&s->notifications[i]),
-                                               "Subscribers",
-                                               desired_subscribers(&s->notifications[i])));
+        json_array_append_new(notes,
+                              json_pack("{s:o,s:o}", "Notification",
+                                        desired_notification(&s->notifications[i]), "Subscribers",
+                                        desired_subscribers(&s->notifications[i])));
     tt_owner_value(in->r, owner, sizeof(owner));
     snprintf(object, sizeof(object), "budget %s", t->name);
     a = tt_plan_add(t->plan, "create", object, SVC, "CreateBudget", NULL,
@@ -636,7 +643,8 @@ static tt_code budgets_diff(const tt_diff_input *in, tt_diff_output *out, tt_err
     }
     tt_plan_compare_new(changes, "limit.amount", json_real(s->limit->amount.v),
                         amount_of(json_object_get(have, "BudgetLimit")));
-    tt_plan_compare(changes, "limit.unit", json_object_get(json_object_get(want, "BudgetLimit"), "Unit"),
+    tt_plan_compare(changes, "limit.unit",
+                    json_object_get(json_object_get(want, "BudgetLimit"), "Unit"),
                     json_object_get(json_object_get(have, "BudgetLimit"), "Unit"));
     tt_plan_compare(changes, "timeUnit", json_object_get(want, "TimeUnit"),
                     json_object_get(have, "TimeUnit"));
@@ -713,7 +721,8 @@ static void budgets_status(const tt_diff_input *in, json_t *status)
     if (!json_is_object(have))
         goto out;
     if (calc != NULL) {
-        json_object_set_new(status, "actualSpend", spend_status(json_object_get(calc, "ActualSpend")));
+        json_object_set_new(status, "actualSpend",
+                            spend_status(json_object_get(calc, "ActualSpend")));
         if (json_object_get(calc, "ForecastedSpend") != NULL)
             json_object_set_new(status, "forecastedSpend",
                                 spend_status(json_object_get(calc, "ForecastedSpend")));
@@ -730,7 +739,9 @@ static void budgets_status(const tt_diff_input *in, json_t *status)
         if (strcmp(str_or(n, "NotificationState", ""), "ALARM") != 0)
             continue;
         snprintf(text, sizeof(text), "%s%s%g%s", str_or(n, "NotificationType", "?"),
-                 strcmp(cmp, "GREATER_THAN") == 0 ? ">" : strcmp(cmp, "LESS_THAN") == 0 ? "<" : "=",
+                 strcmp(cmp, "GREATER_THAN") == 0 ? ">"
+                 : strcmp(cmp, "LESS_THAN") == 0  ? "<"
+                                                  : "=",
                  json_number_value(json_object_get(n, "Threshold")), pct ? "%" : "");
         json_array_append_new(exceeded, json_string(text));
     }
@@ -762,8 +773,8 @@ static tt_code budgets_remove(const tt_diff_input *in, json_t *plan, tt_error *e
 const tt_provider tt_provider_budgets = {
     .name = "budgets",
     .handles = budgets_handles,
-    .observe = budgets_observe,   /* STS once per role, then account-wide listings */
-    .diff = budgets_diff,         /* the budget, its notifications and subscribers as sets */
-    .status = budgets_status,     /* spend, percentUsed, thresholdsExceeded */
-    .remove = budgets_remove,     /* DeleteBudget, when the memo or owner tag says it is ours */
+    .observe = budgets_observe, /* STS once per role, then account-wide listings */
+    .diff = budgets_diff,       /* the budget, its notifications and subscribers as sets */
+    .status = budgets_status,   /* spend, percentUsed, thresholdsExceeded */
+    .remove = budgets_remove,   /* DeleteBudget, when the memo or owner tag says it is ours */
 };

@@ -77,8 +77,8 @@ static tt_code identity_join(tt_batch *b, const json_t *output, const tt_batch_k
 }
 
 /* Every item of a batch shares one role: one call answers them all. */
-static const tt_batch_op op_identity = {"sts", "GetCallerIdentity", (size_t)-1, false, true,
-                                        identity_input, identity_join};
+static const tt_batch_op op_identity = {"sts", "GetCallerIdentity", (size_t)-1,   false,
+                                        true,  identity_input,      identity_join};
 
 void tt_sts_read_account(tt_batch *b, size_t i)
 {
