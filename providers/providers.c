@@ -8,10 +8,12 @@
 
 extern const tt_provider tt_provider_ecs;
 extern const tt_provider tt_provider_budgets;
+extern const tt_provider tt_provider_secretsmanager;
 
 const tt_provider *const tt_providers[] = {
     &tt_provider_ecs,
     &tt_provider_budgets,
+    &tt_provider_secretsmanager,
     NULL,
 };
 

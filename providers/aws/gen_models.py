@@ -60,7 +60,7 @@ OPERATIONS = {
         "CreateSecret", "DescribeSecret", "RotateSecret", "CancelRotateSecret",
         "ReplicateSecretToRegions", "RemoveRegionsFromReplication", "ListSecretVersionIds",
         "TagResource",
-        "ListSecrets",
+        "ListSecrets", "UntagResource",
     ],
     "sts": ["GetCallerIdentity", "AssumeRole", "AssumeRoleWithWebIdentity"],
 }

@@ -27,14 +27,16 @@ static const char *const spec_yaml =
     "    - {type: ACTUAL, threshold: 80, subscribers: [{email: a@example.com}]}\n"
     "    - type: ACTUAL\n"
     "      threshold: 100\n"
-    "      subscribers: [{email: a@example.com}, {snsTopicArn: 'arn:aws:sns:us-east-1:123456789012:oncall'}]\n";
+    "      subscribers: [{email: a@example.com}, {snsTopicArn: "
+    "'arn:aws:sns:us-east-1:123456789012:oncall'}]\n";
 
-#define NOTE(t, th, state, subs)                                                                \
-    "{\"NotificationType\": \"" t "\", \"ComparisonOperator\": \"GREATER_THAN\", \"Threshold\": " \
-    th ", \"ThresholdType\": \"PERCENTAGE\", \"NotificationState\": \"" state                    \
+#define NOTE(t, th, state, subs)                                           \
+    "{\"NotificationType\": \"" t                                          \
+    "\", \"ComparisonOperator\": \"GREATER_THAN\", \"Threshold\": " th     \
+    ", \"ThresholdType\": \"PERCENTAGE\", \"NotificationState\": \"" state \
     "\", \"Subscribers\": [" subs "]}"
 #define EMAIL_A "{\"SubscriptionType\": \"EMAIL\", \"Address\": \"a@example.com\"}"
-#define SNS_ONCALL                                                                             \
+#define SNS_ONCALL \
     "{\"SubscriptionType\": \"SNS\", \"Address\": \"arn:aws:sns:us-east-1:123456789012:oncall\"}"
 
 /* AWS's view of spec_yaml, converged: 48 USD spent of 60 (80 %, so the 50 % one is in ALARM). */
@@ -177,9 +179,11 @@ static void missing_budget_is_one_create_with_everything(void **state)
         f.out.plan, 0,
         "{\"AccountId\":\"123456789012\",\"Budget\":{\"BudgetLimit\":{\"Amount\":\"60\",\"Unit\":"
         "\"USD\"},\"BudgetName\":\"trimtab-shop-monthly\",\"BudgetType\":\"COST\",\"CostFilters\":"
-        "{\"Service\":[\"Amazon Elastic Container Service\"],\"TagKeyValue\":[\"user:team$platform\"]"
+        "{\"Service\":[\"Amazon Elastic Container "
+        "Service\"],\"TagKeyValue\":[\"user:team$platform\"]"
         "},\"TimeUnit\":\"MONTHLY\"},\"NotificationsWithSubscribers\":[{\"Notification\":{"
-        "\"ComparisonOperator\":\"GREATER_THAN\",\"NotificationType\":\"ACTUAL\",\"Threshold\":50.0,"
+        "\"ComparisonOperator\":\"GREATER_THAN\",\"NotificationType\":\"ACTUAL\",\"Threshold\":50."
+        "0,"
         "\"ThresholdType\":\"PERCENTAGE\"},\"Subscribers\":[{\"Address\":\"a@example.com\","
         "\"SubscriptionType\":\"EMAIL\"}]},{\"Notification\":{\"ComparisonOperator\":"
         "\"GREATER_THAN\",\"NotificationType\":\"ACTUAL\",\"Threshold\":80.0,\"ThresholdType\":"
@@ -187,7 +191,8 @@ static void missing_budget_is_one_create_with_everything(void **state)
         "\"EMAIL\"}]},{\"Notification\":{\"ComparisonOperator\":\"GREATER_THAN\","
         "\"NotificationType\":\"ACTUAL\",\"Threshold\":100.0,\"ThresholdType\":\"PERCENTAGE\"},"
         "\"Subscribers\":[{\"Address\":\"a@example.com\",\"SubscriptionType\":\"EMAIL\"},{"
-        "\"Address\":\"arn:aws:sns:us-east-1:123456789012:oncall\",\"SubscriptionType\":\"SNS\"}]}],"
+        "\"Address\":\"arn:aws:sns:us-east-1:123456789012:oncall\",\"SubscriptionType\":\"SNS\"}]}]"
+        ","
         "\"ResourceTags\":[{\"Key\":\"trimtab.dev/owner\",\"Value\":\"shop/monthly\"}]}");
     assert_true(json_is_true(json_object_get(f.out.memo, "owned")));
     release(&f);
@@ -204,12 +209,13 @@ static void limit_and_filter_drift_is_one_update_keeping_the_period(void **state
                         json_string("QUARTERLY"));
     diff(&f);
     assert_ops(f.out.plan, "update:UpdateBudget");
-    assert_input(f.out.plan, 0,
-                 "{\"AccountId\":\"123456789012\",\"NewBudget\":{\"BudgetLimit\":{\"Amount\":\"60\","
-                 "\"Unit\":\"USD\"},\"BudgetName\":\"trimtab-shop-monthly\",\"BudgetType\":"
-                 "\"COST\",\"CostFilters\":{\"Service\":[\"Amazon Elastic Container Service\"],"
-                 "\"TagKeyValue\":[\"user:team$platform\"]},\"TimePeriod\":{\"End\":3706473600,"
-                 "\"Start\":1764547200},\"TimeUnit\":\"MONTHLY\"}}");
+    assert_input(
+        f.out.plan, 0,
+        "{\"AccountId\":\"123456789012\",\"NewBudget\":{\"BudgetLimit\":{\"Amount\":\"60\","
+        "\"Unit\":\"USD\"},\"BudgetName\":\"trimtab-shop-monthly\",\"BudgetType\":"
+        "\"COST\",\"CostFilters\":{\"Service\":[\"Amazon Elastic Container Service\"],"
+        "\"TagKeyValue\":[\"user:team$platform\"]},\"TimePeriod\":{\"End\":3706473600,"
+        "\"Start\":1764547200},\"TimeUnit\":\"MONTHLY\"}}");
     changes = json_object_get(json_array_get(f.out.plan, 0), "changes");
     assert_int_equal(json_array_size(changes), 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(changes, 0), "field")),
@@ -298,9 +304,10 @@ static void subscribers_are_a_set(void **state)
 {
     struct fixture f;
     /* 100 %: the e-mail subscriber gone, an extra one, and another SNS topic. */
-    char *obs = edit(EMAIL_A "," SNS_ONCALL,
-                     "{\"SubscriptionType\": \"EMAIL\", \"Address\": \"b@example.com\"},"
-                     "{\"SubscriptionType\": \"SNS\", \"Address\": \"arn:aws:sns:us-east-1:123456789012:old\"}");
+    char *obs = edit(
+        EMAIL_A "," SNS_ONCALL,
+        "{\"SubscriptionType\": \"EMAIL\", \"Address\": \"b@example.com\"},"
+        "{\"SubscriptionType\": \"SNS\", \"Address\": \"arn:aws:sns:us-east-1:123456789012:old\"}");
     (void)state;
     load(&f, spec_yaml, obs, owned);
     diff(&f);
@@ -337,7 +344,8 @@ static void subscribers_are_a_set(void **state)
 static void ownership_refused_adopted_and_conflicting(void **state)
 {
     struct fixture f;
-    char *obs = edit("\"account\": \"123456789012\",", "\"account\": \"123456789012\", \"tags\": {},");
+    char *obs =
+        edit("\"account\": \"123456789012\",", "\"account\": \"123456789012\", \"tags\": {},");
     char *spec = malloc(strlen(spec_yaml) + 40);
     (void)state;
     /* Not trimtab's and no spec.adopt: nothing is planned. */
@@ -366,8 +374,9 @@ static void ownership_refused_adopted_and_conflicting(void **state)
     release(&f);
     free(obs);
     /* Its own tag (a run killed before the memo was written): ours. */
-    obs = edit("\"account\": \"123456789012\",",
-               "\"account\": \"123456789012\", \"tags\": {\"trimtab.dev/owner\": \"shop/monthly\"},");
+    obs =
+        edit("\"account\": \"123456789012\",",
+             "\"account\": \"123456789012\", \"tags\": {\"trimtab.dev/owner\": \"shop/monthly\"},");
     load(&f, spec_yaml, obs, NULL);
     diff(&f);
     assert_null(f.out.blocked);
