@@ -34,8 +34,8 @@
 #include "provider.h"
 #include "tt_str.h"
 
-#define SVC "secretsmanager"
-#define LIST_BATCH 10            /* a ListSecrets filter takes at most 10 values */
+#define SVC            "secretsmanager"
+#define LIST_BATCH     10        /* a ListSecrets filter takes at most 10 values */
 #define DEFAULT_WINDOW (60 * 60) /* no duration in the schedule: a rotation should be done in 1h */
 
 static int sm_handles(const tt_resource *r)
@@ -126,8 +126,7 @@ static json_t *versions_input(tt_batch *b, const char *group, const tt_batch_key
 }
 
 /* Files when the AWSPENDING version was created: how long the rotation has been running. */
-static tt_code versions_join(tt_batch *b, const json_t *output, const tt_batch_key *keys,
-                             size_t n)
+static tt_code versions_join(tt_batch *b, const json_t *output, const tt_batch_key *keys, size_t n)
 {
     json_t *view = tt_batch_view(b, keys[0].item), *v, *label;
     size_t i, k;
@@ -140,8 +139,7 @@ static tt_code versions_join(tt_batch *b, const json_t *output, const tt_batch_k
         {
             if (tt_streq(json_string_value(label), "AWSPENDING") &&
                 json_object_get(v, "CreatedDate") != NULL)
-                failed |=
-                    json_object_set(view, "pendingSince", json_object_get(v, "CreatedDate"));
+                failed |= json_object_set(view, "pendingSince", json_object_get(v, "CreatedDate"));
         }
     }
     failed |= json_object_set_new(view, "versions", json_true());
@@ -150,10 +148,10 @@ static tt_code versions_join(tt_batch *b, const json_t *output, const tt_batch_k
 
 static const tt_batch_op op_list = {SVC,   "ListSecrets", LIST_BATCH, false,
                                     false, list_input,    list_join};
-static const tt_batch_op op_describe = {SVC,   "DescribeSecret", 1, false,
-                                        false, describe_input,   describe_join};
-static const tt_batch_op op_versions = {SVC,   "ListSecretVersionIds", 1, false,
-                                        true,  versions_input,         versions_join};
+static const tt_batch_op op_describe = {
+    SVC, "DescribeSecret", 1, false, false, describe_input, describe_join};
+static const tt_batch_op op_versions = {
+    SVC, "ListSecretVersionIds", 1, false, true, versions_input, versions_join};
 
 /* The version holding AWSPENDING without AWSCURRENT (a rotation under way or stuck), or NULL. */
 static const char *pending_version(const json_t *secret)
@@ -251,8 +249,8 @@ static const char *owner_tag_of(const json_t *secret)
 static long window_of(const tt_resource *r, const json_t *secret)
 {
     const tt_rotation_schedule *s = r->spec.rotation->schedule;
-    const char *d = json_string_value(
-        json_object_get(json_object_get(secret, "RotationRules"), "Duration"));
+    const char *d =
+        json_string_value(json_object_get(json_object_get(secret, "RotationRules"), "Duration"));
 
     if (s != NULL && s->duration.set)
         return (long)s->duration.v;
@@ -281,8 +279,8 @@ static long epoch_of(const json_t *v)
 enum rotation_state { ROT_NONE, ROT_RUNNING, ROT_STUCK };
 
 /* Whether a rotation is running or stuck, and since when (`*since`, epoch). */
-static enum rotation_state rotation_state(const tt_resource *r, const json_t *observed,
-                                          long *since, long *left)
+static enum rotation_state rotation_state(const tt_resource *r, const json_t *observed, long *since,
+                                          long *left)
 {
     const json_t *secret = json_object_get(observed, "secret");
     const json_t *ps = json_object_get(observed, "pendingSince");
@@ -357,8 +355,8 @@ static bool in_list(const json_t *list, const char *s)
 static json_t *fail_condition(const char *status, const char *reason, const char *message,
                               const char *event)
 {
-    json_t *c = json_pack("{s:s,s:s,s:s,s:s}", "type", "RotationFailed", "status", status,
-                          "reason", reason, "message", message);
+    json_t *c = json_pack("{s:s,s:s,s:s,s:s}", "type", "RotationFailed", "status", status, "reason",
+                          reason, "message", message);
     if (c != NULL && event != NULL)
         json_object_set_new(c, "event", json_string(event));
     return json_pack("[o]", c);
@@ -443,8 +441,7 @@ static json_t *plan_rotation(const tt_diff_input *in, const json_t *secret, cons
     if (a != NULL && json_array_size(changes) > 0)
         json_object_set(a, "changes", changes);
     if (a != NULL && token != NULL)
-        tt_action_change(a, "rotateRequestedAt", NULL,
-                         json_string(in->r->rotate_requested_at));
+        tt_action_change(a, "rotateRequestedAt", NULL, json_string(in->r->rotate_requested_at));
 out:
     json_decref(rules);
     json_decref(changes);
@@ -485,11 +482,10 @@ static void plan_replicas(const tt_diff_input *in, const json_t *secret, json_t 
             tt_action_change(a, "replicaRegion", NULL, json_incref(json_object_get(r, "Region")));
     }
     if (json_array_size(drop) > 0) {
-        a = tt_plan_add(plan, "delete", object, SVC, "RemoveRegionsFromReplication", in->region,
-                        json_pack("{s:s,s:O}", "SecretId", s->secret_id, "RemoveReplicaRegions",
-                                  drop));
-        json_array_foreach(drop, i, r)
-            tt_action_change(a, "replicaRegion", json_incref(r), NULL);
+        a = tt_plan_add(
+            plan, "delete", object, SVC, "RemoveRegionsFromReplication", in->region,
+            json_pack("{s:s,s:O}", "SecretId", s->secret_id, "RemoveReplicaRegions", drop));
+        json_array_foreach(drop, i, r) tt_action_change(a, "replicaRegion", json_incref(r), NULL);
     }
 out:
     json_decref(have);
@@ -540,9 +536,9 @@ static tt_code sm_diff(const tt_diff_input *in, tt_diff_output *out, tt_error *e
         out->requeue_after = left > 0 ? (double)left + 1 : 5;
         goto out;
     case ROT_NONE:
-        out->conditions = fail_condition("False", "RotationHealthy",
-                                         "no rotation is stuck with an AWSPENDING version",
-                                         "Normal");
+        out->conditions =
+            fail_condition("False", "RotationHealthy",
+                           "no rotation is stuck with an AWSPENDING version", "Normal");
         break;
     }
     /* One rotation per new value of trimtab.dev/rotate-requested-at: the memo remembers the
