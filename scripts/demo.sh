@@ -26,7 +26,8 @@ trap cleanup EXIT
 cat >"$work/fixtures.json" <<'EOF'
 {"region": "eu-central-1",
  "ecs": {"clusters": [{"name": "prod", "services": [
-     {"name": "web", "desiredCount": 2}, {"name": "worker", "desiredCount": 1}]}]}}
+     {"name": "web", "desiredCount": 2}, {"name": "worker", "desiredCount": 1}]}]},
+ "secretsmanager": {"secrets": [{"name": "prod/orders-db/app"}]}}
 EOF
 
 say "Starting the local AWS simulator (tests/awssim) with ECS services prod/web and prod/worker"

@@ -295,7 +295,27 @@ def case_secret_changes(c):
     no_secret_anywhere(c, p.stdout, p.stderr)
 
 
+def case_examples_budget_secret(c):
+    """examples/budgets and examples/secrets converge as shipped, and stay in sync."""
+    import shutil
+    from e2e import Config
+    for sub in ('budgets', 'secrets'):
+        shutil.copytree(os.path.join(Config.source, 'examples', sub),
+                        os.path.join(c.manifests, sub))
+    c.client('secretsmanager').create_secret(Name='prod/orders-db/app', SecretString=PLANTED)
+    p, calls = c.run_once(expect_rc=0)
+    check(sorted(ops(calls, 'write')) == ['CreateBudget', 'ReplicateSecretToRegions',
+                                          'RotateSecret', 'TagResource'], 'example writes',
+          ops(calls, 'write'))
+    c.expect_condition('platform-monthly', 'Ready', 'True', 'Converged', kind='Budget')
+    expect_ready(c, 'orders-db-credentials')
+    p, calls = c.run_once(expect_rc=0)
+    check(not writes(calls), 'the examples are not stable', ops(calls, 'write'))
+    no_secret_anywhere(c, p.stdout, p.stderr)
+
+
 CASES = {
+    'examples_budget_secret': case_examples_budget_secret,
     'secret_create_noop': case_secret_create_noop,
     'secret_requested': case_secret_requested,
     'secret_stuck': case_secret_stuck,
