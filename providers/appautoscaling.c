@@ -675,27 +675,14 @@ static int check_ownership(const tt_diff_input *in, const json_t *observed, cons
 {
     const json_t *target = json_object_get(observed, "target");
     char owner[600], what[700];
-    json_t *action;
 
     snprintf(what, sizeof(what), "scalable target %s", t->resource_id);
-    switch (tt_owner_check(in->r, memo_owns(in->memo, t),
-                           tt_owner_tag_in(json_object_get(observed, "tags")), what, out)) {
-    case TT_OWNER_OURS:
-        return 0;
-    case TT_OWNER_REFUSED:
-    case TT_OWNER_CONFLICT:
-        return -1;
-    case TT_OWNER_ADOPT:
-        break;
-    }
     tt_owner_value(in->r, owner, sizeof(owner));
-    action = tt_plan_add(
-        out->plan, "tag", "scalable target (adopt)", AAS, "TagResource", in->region,
+    return tt_owner_gate(
+        in->r, memo_owns(in->memo, t), tt_owner_tag_in(json_object_get(observed, "tags")), what,
+        out, AAS, "TagResource", in->region,
         json_pack("{s:O,s:{s:s}}", "ResourceARN", json_object_get(target, "ScalableTargetARN"),
                   "Tags", TT_OWNER_TAG, owner));
-    if (action != NULL)
-        tt_action_change(action, TT_OWNER_TAG, NULL, json_string(owner));
-    return 0;
 }
 
 static void delete_unwanted(json_t *plan, const tt_aas_target *t, const char *region,

@@ -58,25 +58,17 @@ static tt_code budgets_join(tt_batch *b, const json_t *output, const tt_batch_ke
     return tt_batch_join(b, output, "Budgets", "BudgetName", keys, n, "budget", NULL);
 }
 
-/* Files each budget's notifications (a copy: subscribers are added to them later). */
+/* A budget's notifications, copied: the subscribers read later are filed into them. */
+static json_t *notifications_of(const json_t *entry)
+{
+    return json_deep_copy(json_object_get(entry, "Notifications"));
+}
+
 static tt_code notifications_join(tt_batch *b, const json_t *output, const tt_batch_key *keys,
                                   size_t n)
 {
-    size_t i;
-    json_t *entry;
-    int failed = 0;
-
-    json_array_foreach(json_object_get(output, "BudgetNotificationsForAccount"), i, entry)
-    {
-        const char *name = json_string_value(json_object_get(entry, "BudgetName"));
-        for (size_t k = 0; name != NULL && k < n; k++) {
-            if (strcmp(keys[k].key, name) == 0)
-                failed |=
-                    json_object_set_new(tt_batch_view(b, keys[k].item), "notifications",
-                                        json_deep_copy(json_object_get(entry, "Notifications")));
-        }
-    }
-    return failed ? TT_ENOMEM : TT_OK;
+    return tt_batch_join_map(b, output, "BudgetNotificationsForAccount", "BudgetName", keys, n,
+                             "notifications", notifications_of);
 }
 
 /* A notification as the API takes it back: without its state and the subscribers we filed. */
@@ -512,9 +504,12 @@ static tt_code diff_notifications(const struct target *t, const tt_budget_spec *
                             json_object_get(old, "ComparisonOperator"));
             tt_plan_compare(changes, "threshold", json_object_get(want, "Threshold"),
                             json_object_get(old, "Threshold"));
-            tt_plan_compare_new(changes, "thresholdType",
-                                json_string(str_or(want, "ThresholdType", "")),
-                                json_string(str_or(old, "ThresholdType", "PERCENTAGE")));
+            {
+                json_t *old_type = json_string(str_or(old, "ThresholdType", "PERCENTAGE"));
+                tt_plan_compare(changes, "thresholdType", json_object_get(want, "ThresholdType"),
+                                old_type);
+                json_decref(old_type);
+            }
             json_object_set_new(a, "changes", changes);
         }
         {
@@ -593,27 +588,15 @@ static void create_budget(const tt_diff_input *in, const struct target *t)
 static int check_ownership(const tt_diff_input *in, const struct target *t, tt_diff_output *out)
 {
     char what[200], owner[600], arn[300];
-    json_t *a;
 
     snprintf(what, sizeof(what), "budget %s", t->name);
-    switch (tt_owner_check(in->r, memo_owned(in->memo),
-                           tt_owner_tag_in(json_object_get(in->observed, "tags")), what, out)) {
-    case TT_OWNER_OURS:
-        return 0;
-    case TT_OWNER_REFUSED:
-    case TT_OWNER_CONFLICT:
-        return -1;
-    case TT_OWNER_ADOPT:
-        break;
-    }
     tt_owner_value(in->r, owner, sizeof(owner));
     snprintf(arn, sizeof(arn), "arn:aws:budgets::%s:budget/%s", t->account, t->name);
-    a = tt_plan_add(out->plan, "tag", "budget (adopt)", SVC, "TagResource", NULL,
-                    json_pack("{s:s,s:[{s:s,s:s}]}", "ResourceARN", arn, "ResourceTags", "Key",
-                              TT_OWNER_TAG, "Value", owner));
-    if (a != NULL)
-        tt_action_change(a, TT_OWNER_TAG, NULL, json_string(owner));
-    return 0;
+    return tt_owner_gate(in->r, memo_owned(in->memo),
+                         tt_owner_tag_in(json_object_get(in->observed, "tags")), what, out, SVC,
+                         "TagResource", NULL,
+                         json_pack("{s:s,s:[{s:s,s:s}]}", "ResourceARN", arn, "ResourceTags", "Key",
+                                   TT_OWNER_TAG, "Value", owner));
 }
 
 static tt_code budgets_diff(const tt_diff_input *in, tt_diff_output *out, tt_error *err)
@@ -623,7 +606,7 @@ static tt_code budgets_diff(const tt_diff_input *in, tt_diff_output *out, tt_err
     char name[NAME_MAX_LEN + 1];
     struct target t = {json_string_value(json_object_get(in->observed, "account")), name,
                        out->plan};
-    json_t *changes = NULL, *want = NULL;
+    json_t *changes = NULL, *want = NULL, *have_amount = NULL;
     tt_code rc = TT_OK;
 
     budget_name(in->r, name, sizeof(name));
@@ -641,8 +624,8 @@ static tt_code budgets_diff(const tt_diff_input *in, tt_diff_output *out, tt_err
         rc = tt_error_set(err, TT_ENOMEM, "out of memory diffing %s", in->r->key);
         goto out;
     }
-    tt_plan_compare_new(changes, "limit.amount", json_real(s->limit->amount.v),
-                        amount_of(json_object_get(have, "BudgetLimit")));
+    have_amount = amount_of(json_object_get(have, "BudgetLimit"));
+    tt_plan_compare_new(changes, "limit.amount", json_real(s->limit->amount.v), have_amount);
     tt_plan_compare(changes, "limit.unit",
                     json_object_get(json_object_get(want, "BudgetLimit"), "Unit"),
                     json_object_get(json_object_get(have, "BudgetLimit"), "Unit"));
@@ -680,6 +663,7 @@ owned:
 out:
     json_decref(changes);
     json_decref(want);
+    json_decref(have_amount);
     return rc;
 }
 

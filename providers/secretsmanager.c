@@ -69,31 +69,23 @@ static json_t *list_input(tt_batch *b, const char *group, const tt_batch_key *ke
                      tt_batch_key_list(keys, n), "MaxResults", 100);
 }
 
-/* ListSecrets calls the stages map SecretVersionsToStages; DescribeSecret VersionIdsToStages. */
+/* A ListSecrets entry in DescribeSecret's words: its stages map is SecretVersionsToStages. */
+static json_t *as_described(const json_t *entry)
+{
+    json_t *copy = json_deep_copy(entry);
+    json_t *stages = json_object_get(entry, "SecretVersionsToStages");
+
+    if (copy == NULL || (stages != NULL && json_object_set(copy, "VersionIdsToStages", stages))) {
+        json_decref(copy);
+        return NULL;
+    }
+    json_object_del(copy, "SecretVersionsToStages");
+    return copy;
+}
+
 static tt_code list_join(tt_batch *b, const json_t *output, const tt_batch_key *keys, size_t n)
 {
-    size_t i;
-    json_t *entry;
-    int failed = 0;
-
-    json_array_foreach(json_object_get(output, "SecretList"), i, entry)
-    {
-        const char *name = json_string_value(json_object_get(entry, "Name"));
-        for (size_t k = 0; name != NULL && k < n; k++) {
-            json_t *copy;
-            if (strcmp(keys[k].key, name) != 0)
-                continue;
-            copy = json_deep_copy(entry);
-            failed |= copy == NULL;
-            if (copy == NULL)
-                continue;
-            json_object_set(copy, "VersionIdsToStages",
-                            json_object_get(entry, "SecretVersionsToStages"));
-            json_object_del(copy, "SecretVersionsToStages");
-            failed |= json_object_set_new(tt_batch_view(b, keys[k].item), "secret", copy);
-        }
-    }
-    return failed ? TT_ENOMEM : TT_OK;
+    return tt_batch_join_map(b, output, "SecretList", "Name", keys, n, "secret", as_described);
 }
 
 static json_t *describe_input(tt_batch *b, const char *group, const tt_batch_key *keys, size_t n)
@@ -369,29 +361,19 @@ static int check_ownership(const tt_diff_input *in, const json_t *secret, const 
     const char *tag = owner_tag_of(secret);
     const char *id = in->r->spec.rotation->secret_id;
     char owner[600], what[2200];
-    json_t *a;
+    json_t *input;
 
     tt_owner_value(in->r, owner, sizeof(owner));
     snprintf(what, sizeof(what), "rotation of secret %s", id);
     if (memo_owned(in->memo) || tt_streq(tag, owner))
         return 0;
+    input = json_pack("{s:s,s:[{s:s,s:s}]}", "SecretId", id, "Tags", "Key", TT_OWNER_TAG, "Value",
+                      owner);
+    /* Someone's rotation, or another resource's tag: adopt or refuse. */
+    if (tag != NULL || json_is_true(json_object_get(secret, "RotationEnabled")))
+        return tt_owner_gate(in->r, false, tag, what, out, SVC, "TagResource", region, input);
     /* Nobody rotates it: there is nothing to take over, only to claim. */
-    if (tag != NULL || json_is_true(json_object_get(secret, "RotationEnabled"))) {
-        switch (tt_owner_check(in->r, false, tag, what, out)) {
-        case TT_OWNER_OURS:
-            return 0;
-        case TT_OWNER_REFUSED:
-        case TT_OWNER_CONFLICT:
-            return -1;
-        case TT_OWNER_ADOPT:
-            break;
-        }
-    }
-    a = tt_plan_add(out->plan, "tag", what, SVC, "TagResource", region,
-                    json_pack("{s:s,s:[{s:s,s:s}]}", "SecretId", id, "Tags", "Key", TT_OWNER_TAG,
-                              "Value", owner));
-    if (a != NULL)
-        tt_action_change(a, TT_OWNER_TAG, NULL, json_string(owner));
+    tt_owner_tag_action(out->plan, in->r, what, SVC, "TagResource", region, input);
     return 0;
 }
 

@@ -12,10 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loader.h"
+#include "diff_fixture.h"
 #include "plan.h"
-#include "provider.h"
-#include "providers.h"
 
 static const char *const spec_yaml =
     "apiVersion: trimtab.dev/v1alpha1\nkind: Budget\nmetadata: {name: monthly, namespace: shop}\n"
@@ -53,92 +51,9 @@ static const char *const converged =
         "ACTUAL", "80.0", "OK", EMAIL_A) "," NOTE("ACTUAL", "100.0", "OK",
                                                   EMAIL_A "," SNS_ONCALL) "]}";
 
-struct fixture {
-    tt_manifest_set set;
-    tt_resource *r;
-    const tt_provider *p;
-    json_t *observed;
-    json_t *memo;
-    tt_diff_output out;
-};
-
 static void load(struct fixture *f, const char *yaml, const char *observed, const char *memo)
 {
-    tt_diags *d = tt_diags_create();
-    json_error_t je;
-
-    memset(f, 0, sizeof(*f));
-    tt_manifest_set_init(&f->set);
-    assert_int_equal(tt_loader_add_bytes(&f->set, yaml, strlen(yaml), "t.yaml", d), TT_OK);
-    if (tt_diags_errors(d) > 0) {
-        tt_buf b;
-        tt_buf_init(&b);
-        tt_diags_format(d, &b);
-        fail_msg("manifest invalid: %s", tt_buf_str(&b));
-    }
-    tt_diags_destroy(d);
-    assert_int_equal(f->set.len, 1);
-    f->r = f->set.items[0];
-    f->p = tt_provider_for(f->r);
-    assert_non_null(f->p);
-    assert_string_equal(f->p->name, "budgets");
-    f->observed = json_loads(observed, 0, &je);
-    if (f->observed == NULL)
-        fail_msg("observed JSON: %s at %d", je.text, je.position);
-    f->memo = memo ? json_loads(memo, 0, NULL) : NULL;
-}
-
-static tt_diff_input input(struct fixture *f)
-{
-    return (tt_diff_input){f->r, f->observed, f->memo, NULL, "eu-central-1", NULL};
-}
-
-static void diff(struct fixture *f)
-{
-    tt_diff_input in = input(f);
-    tt_error err;
-
-    f->out.plan = tt_plan_new();
-    assert_int_equal(f->p->diff(&in, &f->out, &err), TT_OK);
-}
-
-static void release(struct fixture *f)
-{
-    json_decref(f->observed);
-    json_decref(f->memo);
-    json_decref(f->out.plan);
-    json_decref(f->out.memo);
-    json_decref(f->out.conditions);
-    tt_manifest_set_cleanup(&f->set);
-}
-
-static void assert_ops(const json_t *plan, const char *want)
-{
-    tt_buf b;
-    size_t i;
-    json_t *a;
-
-    tt_buf_init(&b);
-    json_array_foreach(plan, i, a)
-    {
-        tt_buf_printf(&b, "%s%s:%s", i ? " " : "", json_string_value(json_object_get(a, "verb")),
-                      json_string_value(json_object_get(json_object_get(a, "call"), "operation")));
-    }
-    if (strcmp(tt_buf_str(&b), want) != 0) {
-        char *dump = json_dumps(plan, JSON_INDENT(1));
-        fail_msg("plan ops\n  got:  %s\n  want: %s\n%s", tt_buf_str(&b), want, dump);
-    }
-    tt_buf_cleanup(&b);
-}
-
-/* The action's input, re-serialised with sorted keys, for exact comparisons. */
-static void assert_input(const json_t *plan, size_t i, const char *want)
-{
-    const json_t *in = json_object_get(json_object_get(json_array_get(plan, i), "call"), "input");
-    char *got = json_dumps(in, JSON_SORT_KEYS | JSON_COMPACT);
-    if (strcmp(got, want) != 0)
-        fail_msg("input of action %zu\n  got:  %s\n  want: %s", i, got, want);
-    free(got);
+    fixture_load(f, "budgets", yaml, observed, memo);
 }
 
 /* A copy of `converged` with `what` replaced by `with` (which must occur once). */
@@ -160,11 +75,11 @@ static void converged_gives_empty_plan(void **state)
     struct fixture f;
     (void)state;
     load(&f, spec_yaml, converged, owned);
-    diff(&f);
+    fixture_diff(&f);
     assert_null(f.out.blocked);
     assert_ops(f.out.plan, "");
     assert_true(json_is_true(json_object_get(f.out.memo, "owned")));
-    release(&f);
+    fixture_release(&f);
 }
 
 static void missing_budget_is_one_create_with_everything(void **state)
@@ -173,7 +88,7 @@ static void missing_budget_is_one_create_with_everything(void **state)
     (void)state;
     load(&f, spec_yaml, "{\"account\": \"123456789012\", \"budget\": null, \"notifications\": []}",
          NULL);
-    diff(&f);
+    fixture_diff(&f);
     assert_ops(f.out.plan, "create:CreateBudget");
     assert_input(
         f.out.plan, 0,
@@ -195,7 +110,7 @@ static void missing_budget_is_one_create_with_everything(void **state)
         ","
         "\"ResourceTags\":[{\"Key\":\"trimtab.dev/owner\",\"Value\":\"shop/monthly\"}]}");
     assert_true(json_is_true(json_object_get(f.out.memo, "owned")));
-    release(&f);
+    fixture_release(&f);
 }
 
 static void limit_and_filter_drift_is_one_update_keeping_the_period(void **state)
@@ -207,7 +122,7 @@ static void limit_and_filter_drift_is_one_update_keeping_the_period(void **state
     load(&f, spec_yaml, obs, owned);
     json_object_set_new(json_object_get(f.observed, "budget"), "TimeUnit",
                         json_string("QUARTERLY"));
-    diff(&f);
+    fixture_diff(&f);
     assert_ops(f.out.plan, "update:UpdateBudget");
     assert_input(
         f.out.plan, 0,
@@ -222,15 +137,15 @@ static void limit_and_filter_drift_is_one_update_keeping_the_period(void **state
                         "limit.amount");
     assert_string_equal(json_string_value(json_object_get(json_array_get(changes, 1), "field")),
                         "timeUnit");
-    release(&f);
+    fixture_release(&f);
     free(obs);
 
     /* A filter AWS lost is drift too; an amount written "60" or "60.0" is not. */
     obs = edit("\"TagKeyValue\": [\"user:team$platform\"]", "\"TagKeyValue\": []");
     load(&f, spec_yaml, obs, owned);
-    diff(&f);
+    fixture_diff(&f);
     assert_ops(f.out.plan, "update:UpdateBudget");
-    release(&f);
+    fixture_release(&f);
     free(obs);
 }
 
@@ -241,13 +156,13 @@ static void removed_notification_is_deleted(void **state)
         edit(SNS_ONCALL "]}]}", SNS_ONCALL "]}," NOTE("FORECASTED", "100", "OK", SNS_ONCALL) "]}");
     (void)state;
     load(&f, spec_yaml, obs, owned);
-    diff(&f);
+    fixture_diff(&f);
     assert_ops(f.out.plan, "delete:DeleteNotification");
     assert_input(f.out.plan, 0,
                  "{\"AccountId\":\"123456789012\",\"BudgetName\":\"trimtab-shop-monthly\","
                  "\"Notification\":{\"ComparisonOperator\":\"GREATER_THAN\",\"NotificationType\":"
                  "\"FORECASTED\",\"Threshold\":100,\"ThresholdType\":\"PERCENTAGE\"}}");
-    release(&f);
+    fixture_release(&f);
     free(obs);
 }
 
@@ -258,7 +173,7 @@ static void changed_threshold_is_updated_in_place(void **state)
     const json_t *c;
     (void)state;
     load(&f, spec_yaml, obs, owned);
-    diff(&f);
+    fixture_diff(&f);
     /* Not a delete and a create: the notification keeps its subscribers and history. */
     assert_ops(f.out.plan, "update:UpdateNotification");
     assert_input(f.out.plan, 0,
@@ -271,15 +186,15 @@ static void changed_threshold_is_updated_in_place(void **state)
     c = json_array_get(json_object_get(json_array_get(f.out.plan, 0), "changes"), 0);
     assert_string_equal(json_string_value(json_object_get(c, "field")), "threshold");
     assert_true(json_number_value(json_object_get(c, "old")) == 90);
-    release(&f);
+    fixture_release(&f);
     free(obs);
 
     /* A type change too (ACTUAL 50 → FORECASTED 50 in AWS): updated back. */
     obs = edit("\"NotificationType\": \"ACTUAL\"", "\"NotificationType\": \"FORECASTED\"");
     load(&f, spec_yaml, obs, owned);
-    diff(&f);
+    fixture_diff(&f);
     assert_ops(f.out.plan, "update:UpdateNotification");
-    release(&f);
+    fixture_release(&f);
     free(obs);
 }
 
@@ -289,14 +204,14 @@ static void missing_notification_is_created_with_subscribers(void **state)
     char *obs = edit("," NOTE("ACTUAL", "80.0", "OK", EMAIL_A), "");
     (void)state;
     load(&f, spec_yaml, obs, owned);
-    diff(&f);
+    fixture_diff(&f);
     assert_ops(f.out.plan, "create:CreateNotification");
     assert_input(f.out.plan, 0,
                  "{\"AccountId\":\"123456789012\",\"BudgetName\":\"trimtab-shop-monthly\","
                  "\"Notification\":{\"ComparisonOperator\":\"GREATER_THAN\",\"NotificationType\":"
                  "\"ACTUAL\",\"Threshold\":80.0,\"ThresholdType\":\"PERCENTAGE\"},\"Subscribers\":"
                  "[{\"Address\":\"a@example.com\",\"SubscriptionType\":\"EMAIL\"}]}");
-    release(&f);
+    fixture_release(&f);
     free(obs);
 }
 
@@ -310,7 +225,7 @@ static void subscribers_are_a_set(void **state)
         "{\"SubscriptionType\": \"SNS\", \"Address\": \"arn:aws:sns:us-east-1:123456789012:old\"}");
     (void)state;
     load(&f, spec_yaml, obs, owned);
-    diff(&f);
+    fixture_diff(&f);
     /* Same type removed and added: updated in place (a notification takes one SNS topic, so a
      * create first would fail and a delete first could leave it without subscribers). */
     assert_ops(f.out.plan, "update:UpdateSubscriber update:UpdateSubscriber");
@@ -321,23 +236,23 @@ static void subscribers_are_a_set(void **state)
                  "\"GREATER_THAN\",\"NotificationType\":\"ACTUAL\",\"Threshold\":100.0,"
                  "\"ThresholdType\":\"PERCENTAGE\"},\"OldSubscriber\":{\"Address\":"
                  "\"arn:aws:sns:us-east-1:123456789012:old\",\"SubscriptionType\":\"SNS\"}}");
-    release(&f);
+    fixture_release(&f);
     free(obs);
 
     /* One missing: created; one extra: deleted. */
     obs = edit(EMAIL_A "," SNS_ONCALL, SNS_ONCALL);
     load(&f, spec_yaml, obs, owned);
-    diff(&f);
+    fixture_diff(&f);
     assert_ops(f.out.plan, "create:CreateSubscriber");
-    release(&f);
+    fixture_release(&f);
     free(obs);
     obs = edit(NOTE("ACTUAL", "80.0", "OK", EMAIL_A),
                NOTE("ACTUAL", "80.0", "OK",
                     EMAIL_A ",{\"SubscriptionType\": \"EMAIL\", \"Address\": \"c@example.com\"}"));
     load(&f, spec_yaml, obs, owned);
-    diff(&f);
+    fixture_diff(&f);
     assert_ops(f.out.plan, "delete:DeleteSubscriber");
-    release(&f);
+    fixture_release(&f);
     free(obs);
 }
 
@@ -350,38 +265,38 @@ static void ownership_refused_adopted_and_conflicting(void **state)
     (void)state;
     /* Not trimtab's and no spec.adopt: nothing is planned. */
     load(&f, spec_yaml, obs, NULL);
-    diff(&f);
+    fixture_diff(&f);
     assert_string_equal(f.out.blocked, "AdoptionRefused");
     assert_ops(f.out.plan, "");
-    release(&f);
+    fixture_release(&f);
     /* spec.adopt: tagged, then managed. */
     sprintf(spec, "%s  adopt: true\n", spec_yaml);
     load(&f, spec, obs, NULL);
-    diff(&f);
+    fixture_diff(&f);
     assert_null(f.out.blocked);
     assert_ops(f.out.plan, "tag:TagResource");
     assert_input(f.out.plan, 0,
                  "{\"ResourceARN\":\"arn:aws:budgets::123456789012:budget/trimtab-shop-monthly\","
                  "\"ResourceTags\":[{\"Key\":\"trimtab.dev/owner\",\"Value\":\"shop/monthly\"}]}");
-    release(&f);
+    fixture_release(&f);
     free(obs);
     /* Another resource's tag: refused even with adopt. */
     obs = edit("\"account\": \"123456789012\",",
                "\"account\": \"123456789012\", \"tags\": {\"trimtab.dev/owner\": \"other/x\"},");
     load(&f, spec, obs, NULL);
-    diff(&f);
+    fixture_diff(&f);
     assert_string_equal(f.out.blocked, "ConflictingOwner");
-    release(&f);
+    fixture_release(&f);
     free(obs);
     /* Its own tag (a run killed before the memo was written): ours. */
     obs =
         edit("\"account\": \"123456789012\",",
              "\"account\": \"123456789012\", \"tags\": {\"trimtab.dev/owner\": \"shop/monthly\"},");
     load(&f, spec_yaml, obs, NULL);
-    diff(&f);
+    fixture_diff(&f);
     assert_null(f.out.blocked);
     assert_ops(f.out.plan, "");
-    release(&f);
+    fixture_release(&f);
     free(obs);
     free(spec);
 }
@@ -395,20 +310,20 @@ static void remove_deletes_only_an_owned_budget(void **state)
     char *obs;
     (void)state;
     load(&f, spec_yaml, converged, owned);
-    in = input(&f);
+    in = fixture_input(&f);
     assert_int_equal(f.p->remove(&in, plan, &err), TT_OK);
     assert_ops(plan, "delete:DeleteBudget");
     json_decref(plan);
-    release(&f);
+    fixture_release(&f);
 
     obs = edit("\"account\": \"123456789012\",", "\"account\": \"123456789012\", \"tags\": {},");
     load(&f, spec_yaml, obs, NULL);
     plan = tt_plan_new();
-    in = input(&f);
+    in = fixture_input(&f);
     assert_int_equal(f.p->remove(&in, plan, &err), TT_OK);
     assert_ops(plan, "");
     json_decref(plan);
-    release(&f);
+    fixture_release(&f);
     free(obs);
 }
 
@@ -420,7 +335,7 @@ static void status_reports_spend_and_thresholds(void **state)
     char *got;
     (void)state;
     load(&f, spec_yaml, converged, owned);
-    in = input(&f);
+    in = fixture_input(&f);
     f.p->status(&in, status);
     /* As the state directory writes it (reconcile/state.c). */
     got = json_dumps(status, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(15));
@@ -430,7 +345,7 @@ static void status_reports_spend_and_thresholds(void **state)
                              "\"trimtab-shop-monthly\",\"thresholdsExceeded\":[\"ACTUAL>50%\"]}");
     free(got);
     json_decref(status);
-    release(&f);
+    fixture_release(&f);
 }
 
 int main(void)
