@@ -1,13 +1,16 @@
 # The README's commands. CMake does the building; this file only names the steps.
 #   make demo   — install what is missing, build, run trimtab on examples/ against the local AWS simulator
-#   make test   — install what is missing, build (plain and ASan+UBSan), run every test through ctest
+#   make test   — install what is missing, build (plain and ASan+UBSan), run every test through ctest,
+#                 and build what users build (Release -O3 with gcc, clang) and run their unit tests
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+RELEASE_BUILD ?= build-release
+CLANG_BUILD ?= build-clang
 FUZZ_SECONDS ?= 600
 
-.PHONY: all deps build build-asan test test-plain test-asan demo fuzz format format-check crds clean
+.PHONY: all deps build build-asan build-release build-clang test test-plain test-asan test-builds demo fuzz format format-check crds clean
 
 all: build
 
@@ -22,13 +25,28 @@ build-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTT_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
+# The builds a user would make: each optimiser and compiler warns about different things, and
+# warnings are errors in all of them. Their unit tests run too (the integration suites already
+# run in the plain and sanitizer builds).
+build-release: deps
+	@cmake -S . -B $(RELEASE_BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(RELEASE_BUILD) -j $(JOBS)
+
+build-clang: deps
+	@CC=clang cmake -S . -B $(CLANG_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(CLANG_BUILD) -j $(JOBS)
+
+test-builds: build-release build-clang
+	@ctest --test-dir $(RELEASE_BUILD) --output-on-failure -j $(JOBS) -L unit
+	@ctest --test-dir $(CLANG_BUILD) --output-on-failure -j $(JOBS) -L unit
+
 test-plain: build
 	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 test-asan: build-asan
 	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
-test: test-plain test-asan
+test: test-plain test-asan test-builds
 
 demo: build
 	@scripts/demo.sh $(BUILD)/cmd/trimtab
@@ -49,4 +67,4 @@ crds: build
 	@$(BUILD)/tools/gencrd crds
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(RELEASE_BUILD) $(CLANG_BUILD)

@@ -46,9 +46,9 @@ static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const outputs[] = {"text", "json", NULL};
 
-#define RUN_OPT(n, e, t, field, mv, d, h)                              \
-    {                                                                  \
-        n, e, t, offsetof(struct run_cfg, field), mv, d, h, 0, 0, NULL \
+#define RUN_OPT(n, e, t, field, mv, d, h)                                 \
+    {                                                                     \
+        n, e, t, offsetof(struct run_cfg, field), mv, d, h, 0, 0, NULL, 0 \
     }
 
 static const tt_option source_opts[] = {
@@ -59,11 +59,12 @@ static const tt_option source_opts[] = {
     RUN_OPT("region", "AWS_REGION", TT_OPT_STRING, region, "R", NULL,
             "the AWS region of resources that name none"),
     {"aws-rate", "TRIMTAB_AWS_RATE", TT_OPT_INT, offsetof(struct run_cfg, aws_rate), "N", "20",
-     "AWS requests per second per service and region (0: no client-side limit)", 0, 100000, NULL},
+     "AWS requests per second per service and region (0: no client-side limit)", 0, 100000, NULL,
+     0},
     {"log-format", "TRIMTAB_LOG_FORMAT", TT_OPT_CHOICE, offsetof(struct run_cfg, log_format),
-     "text|json", "text", "one line per event, as text or JSON", 0, 0, log_formats},
+     "text|json", "text", "one line per event, as text or JSON", 0, 0, log_formats, 0},
     {"log-level", "TRIMTAB_LOG_LEVEL", TT_OPT_CHOICE, offsetof(struct run_cfg, log_level),
-     "debug|info|warn|error", "info", "least important lines to log", 0, 0, log_levels},
+     "debug|info|warn|error", "info", "least important lines to log", 0, 0, log_levels, 0},
 };
 
 static const tt_option run_opts[] = {
@@ -76,7 +77,7 @@ static const tt_option run_opts[] = {
     RUN_OPT("resync", "TRIMTAB_RESYNC", TT_OPT_DURATION, resync, "D", "10m",
             "re-read every resource this often, spread over the period"),
     {"concurrency", "TRIMTAB_CONCURRENCY", TT_OPT_INT, offsetof(struct run_cfg, concurrency), "N",
-     "256", "resources reconciled at once", 1, 100000, NULL},
+     "256", "resources reconciled at once", 1, 100000, NULL, 0},
     RUN_OPT("debounce", NULL, TT_OPT_DURATION, debounce, "D", "10ms",
             "quiet time after a file change before reading it"),
     RUN_OPT("shutdown-grace", NULL, TT_OPT_DURATION, grace, "D", "20s",
@@ -85,23 +86,32 @@ static const tt_option run_opts[] = {
 
 static const tt_option plan_opts[] = {
     {"output", NULL, TT_OPT_CHOICE, offsetof(struct run_cfg, output), "text|json", "text",
-     "a readable diff, or JSON for bots that comment on pull requests", 0, 0, outputs},
+     "a readable diff, or JSON for bots that comment on pull requests", 0, 0, outputs, 'o'},
     RUN_OPT("prune", NULL, TT_OPT_BOOL, prune, NULL, NULL,
             "also show what run --prune would delete for manifests that are gone"),
 };
 
-/* Parses both tables: source options, then the command's own. */
-static int parse(const tt_option *own, size_t nown, struct run_cfg *cfg, int argc, char **argv,
-                 char *err, size_t errlen)
+#define MAX_OPTS 32
+
+/* One table of the source options, then the command's own; returns how many. */
+static size_t all_options(const tt_option *own, size_t nown, tt_option *all)
 {
-    tt_option all[32];
     size_t n = 0;
-    int nargs;
 
     for (size_t i = 0; i < sizeof(source_opts) / sizeof(source_opts[0]); i++)
         all[n++] = source_opts[i];
-    for (size_t i = 0; i < nown; i++)
+    for (size_t i = 0; i < nown && n < MAX_OPTS; i++)
         all[n++] = own[i];
+    return n;
+}
+
+static int parse(const tt_option *own, size_t nown, struct run_cfg *cfg, int argc, char **argv,
+                 char *err, size_t errlen)
+{
+    tt_option all[MAX_OPTS];
+    size_t n = all_options(own, nown, all);
+    int nargs;
+
     if (tt_opt_parse(all, n, cfg, argc, argv, &nargs, err, errlen) != 0)
         return -1;
     if (nargs > 0) {
@@ -113,9 +123,10 @@ static int parse(const tt_option *own, size_t nown, struct run_cfg *cfg, int arg
 
 static void help(const char *usage, const char *what, const tt_option *own, size_t nown)
 {
+    tt_option all[MAX_OPTS];
+
     printf("Usage: %s\n\n%s\n\n", usage, what);
-    tt_opt_help(stdout, source_opts, sizeof(source_opts) / sizeof(source_opts[0]));
-    tt_opt_help(stdout, own, nown);
+    tt_opt_help(stdout, all, all_options(own, nown, all));
 }
 
 struct app {

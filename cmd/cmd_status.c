@@ -7,12 +7,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "options.h"
 #include "state.h"
+#include "tt_str.h"
 
 struct status_cfg {
     const char *source;
@@ -24,11 +28,11 @@ static const char *const outputs[] = {"table", "json", "wide", NULL};
 
 static const tt_option status_opts[] = {
     {"source", "TRIMTAB_SOURCE", TT_OPT_STRING, offsetof(struct status_cfg, source), "dir:PATH",
-     "dir:.", "the source whose state to show (picks the default state directory)", 0, 0, NULL},
+     "dir:.", "the source whose state to show (picks the default state directory)", 0, 0, NULL, 0},
     {"state-dir", "TRIMTAB_STATE_DIR", TT_OPT_STRING, offsetof(struct status_cfg, state_dir), "DIR",
-     NULL, "the state directory to read", 0, 0, NULL},
+     NULL, "the state directory to read", 0, 0, NULL, 0},
     {"output", NULL, TT_OPT_CHOICE, offsetof(struct status_cfg, output), "table|wide|json", "table",
-     "a table (wide: with messages) or the records as JSON", 0, 0, outputs},
+     "a table (wide: with messages) or the records as JSON", 0, 0, outputs, 'o'},
 };
 
 static const json_t *condition(const json_t *status, const char *type)
@@ -91,6 +95,28 @@ static const char *str(const json_t *o, const char *k)
     return s ? s : "-";
 }
 
+/*
+ * Warns (on stderr, so JSON output stays clean) when a run could not write to `dir` now — a
+ * read-only or full file system: the records shown may be stale, and nothing else would say so.
+ */
+static void warn_if_unwritable(const char *dir)
+{
+    struct statvfs vfs;
+    const char *why = NULL;
+
+    if (access(dir, W_OK) != 0)
+        why = strerror(errno);
+    else if (statvfs(dir, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+        why = "read-only file system";
+    else if (statvfs(dir, &vfs) == 0 && (vfs.f_bavail == 0 || vfs.f_favail == 0))
+        why = "no space left on the device";
+    if (why != NULL)
+        fprintf(stderr,
+                "warning: the state directory %s cannot be written (%s): a running trimtab "
+                "cannot record status, so what is shown may be stale\n",
+                dir, why);
+}
+
 int tt_cmd_status(int argc, char **argv)
 {
     struct status_cfg cfg = {0};
@@ -109,9 +135,13 @@ int tt_cmd_status(int argc, char **argv)
         return 0;
     }
     if (tt_opt_parse(status_opts, sizeof(status_opts) / sizeof(status_opts[0]), &cfg, argc, argv,
-                     &nargs, err, sizeof(err)) != 0 ||
-        nargs > 0) {
-        fprintf(stderr, "trimtab status: %s\n", nargs > 0 ? "unexpected argument" : err);
+                     &nargs, err, sizeof(err)) != 0) {
+        fprintf(stderr, "trimtab status: %s\n", err);
+        return 2;
+    }
+    if (nargs > 0) {
+        fprintf(stderr, "trimtab status: unexpected argument '%s' (see trimtab status --help)\n",
+                argv[1]);
         return 2;
     }
     if (cfg.state_dir == NULL) {
@@ -143,6 +173,7 @@ int tt_cmd_status(int argc, char **argv)
         return 1;
     }
     tt_state_foreach(rows.st, collect, &rows);
+    warn_if_unwritable(cfg.state_dir);
     if (strcmp(cfg.output, "json") == 0) {
         char *text = json_dumps(rows.records, JSON_INDENT(2) | JSON_SORT_KEYS);
         printf("%s\n", text ? text : "[]");
@@ -156,7 +187,11 @@ int tt_cmd_status(int argc, char **argv)
             const json_t *meta = json_object_get(rec, "metadata");
             const json_t *status = json_object_get(rec, "status");
             const json_t *ready = condition(status, "Ready");
+            const json_t *synced = condition(status, "Synced");
             char since[16];
+            /* A record that was stale for a while says so before anything else it says. */
+            if (tt_streq(str(synced, "reason"), "StatusWriteFailed"))
+                ready = synced;
             age(json_string_value(json_object_get(ready, "lastTransitionTime")), since,
                 sizeof(since));
             printf("%-15s %-12s %-32s %-6s %-20s %-30s %-6s", str(rec, "kind"),

@@ -96,26 +96,39 @@ int tt_opt_parse(const tt_option *opts, size_t n, void *cfg, int argc, char **ar
                 argv[pos++] = argv[a];
             break;
         }
-        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
-            argv[pos++] = arg;
+        if (arg[0] != '-' || arg[1] == '\0') {
+            argv[pos++] = arg; /* a positional argument ("-" alone is one too) */
             continue;
         }
-        eq = strchr(arg, '=');
-        snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - arg - 2) : (int)strlen(arg + 2),
-                 arg + 2);
-        for (k = 0; k < n && strcmp(opts[k].name, name) != 0; k++)
-            ;
-        if (k == n) {
-            snprintf(err, errlen, "unknown option --%s", name);
-            return -1;
+        if (arg[1] != '-') {
+            /* A short option: "-o json", "-ojson" or "-o=json". */
+            for (k = 0; k < n && (opts[k].short_name == 0 || opts[k].short_name != arg[1]); k++)
+                ;
+            if (k == n) {
+                snprintf(err, errlen, "unknown option %s", arg);
+                return -1;
+            }
+            snprintf(name, sizeof(name), "%s", opts[k].name);
+            snprintf(origin, sizeof(origin), "-%c", arg[1]);
+            eq = arg[2] == '\0' ? NULL : arg + (arg[2] == '=' ? 2 : 1);
+        } else {
+            eq = strchr(arg, '=');
+            snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - arg - 2) : (int)strlen(arg + 2),
+                     arg + 2);
+            for (k = 0; k < n && strcmp(opts[k].name, name) != 0; k++)
+                ;
+            if (k == n) {
+                snprintf(err, errlen, "unknown option --%s", name);
+                return -1;
+            }
+            snprintf(origin, sizeof(origin), "--%s", name);
         }
-        snprintf(origin, sizeof(origin), "--%s", name);
         if (opts[k].type == TT_OPT_BOOL && eq == NULL) {
             *(bool *)(void *)((char *)cfg + opts[k].off) = true;
             continue;
         }
         if (eq == NULL && a + 1 >= argc) {
-            snprintf(err, errlen, "--%s needs a value (%s)", name, opts[k].metavar);
+            snprintf(err, errlen, "%s needs a value (%s)", origin, opts[k].metavar);
             return -1;
         }
         if (set_value(&opts[k], cfg, eq ? eq + 1 : argv[++a], origin, err, errlen) != 0)
@@ -131,10 +144,13 @@ void tt_opt_help(FILE *out, const tt_option *opts, size_t n)
     for (size_t k = 0; k < n; k++) {
         char flag[64];
         const tt_option *o = &opts[k];
+        char shortf[8] = "";
+        if (o->short_name != 0)
+            snprintf(shortf, sizeof(shortf), "-%c, ", o->short_name);
         if (o->type == TT_OPT_BOOL)
-            snprintf(flag, sizeof(flag), "--%s", o->name);
+            snprintf(flag, sizeof(flag), "%s--%s", shortf, o->name);
         else
-            snprintf(flag, sizeof(flag), "--%s %s", o->name, o->metavar);
+            snprintf(flag, sizeof(flag), "%s--%s %s", shortf, o->name, o->metavar);
         fprintf(out, "  %-24s %s", flag, o->help);
         if (o->def != NULL && o->type != TT_OPT_BOOL)
             fprintf(out, " (default %s)", o->def);

@@ -31,6 +31,7 @@ typedef struct tt_option {
     const char *help;
     int64_t min, max;           /* TT_OPT_INT */
     const char *const *choices; /* TT_OPT_CHOICE, NULL-terminated */
+    char short_name;            /* 'o' for -o (as kubectl spells --output), or 0 */
 } tt_option;
 
 /*

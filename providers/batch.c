@@ -336,7 +336,8 @@ static void start_phase(tt_batch *b)
     size_t from = 0;
 
     b->phase++;
-    qsort(b->keys, b->nkeys, sizeof(*b->keys), key_cmp);
+    if (b->nkeys > 1) /* qsort may not take the NULL of an empty list */
+        qsort(b->keys, b->nkeys, sizeof(*b->keys), key_cmp);
     while (from < b->nkeys) {
         const struct pending_key *first = &b->keys[from];
         size_t to = from + 1;

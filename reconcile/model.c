@@ -218,6 +218,27 @@ void tt_resource_destroy(tt_resource *r)
     tt_arena_destroy(r->arena);
 }
 
+/* True when the "; "-separated problem list in `b` already holds `g`. */
+static bool has_problem(const tt_buf *b, const tt_diag *g)
+{
+    tt_buf one;
+    const char *list = b->len > 0 ? tt_buf_str(b) : "", *at;
+    bool found = false;
+
+    tt_buf_init(&one);
+    tt_diag_format(g, &one);
+    for (at = list; one.len > 0 && (at = strstr(at, tt_buf_str(&one))) != NULL; at++) {
+        bool starts = at == list || (at - list >= 2 && at[-2] == ';' && at[-1] == ' ');
+        bool ends = at[one.len] == '\0' || at[one.len] == ';';
+        if (starts && ends) {
+            found = true;
+            break;
+        }
+    }
+    tt_buf_cleanup(&one);
+    return found;
+}
+
 void tt_resource_note_problems(tt_resource *r, const tt_diags *d, size_t from, int line_lo,
                                int line_hi)
 {
@@ -234,6 +255,8 @@ void tt_resource_note_problems(tt_resource *r, const tt_diags *d, size_t from, i
         if (g->severity != TT_DIAG_ERROR || strcmp(g->file, file) != 0 || g->line < line_lo ||
             (line_hi > 0 && g->line >= line_hi))
             continue;
+        if (has_problem(&b, g))
+            continue; /* noted by an earlier call (a document's parser errors cover its range) */
         if (shown == 3) {
             more++;
             continue;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@ struct tt_state {
     json_t *index; /* key → record hash (as a JSON integer); 0 when not yet known */
     size_t written;
     size_t skipped;
+    int lock_fd; /* a writer's lock on DIR/lock, held until close; -1 for readers */
 };
 
 /* mkdir -p for `path` (which must be writable). */
@@ -127,11 +129,49 @@ static void index_records(tt_state *st, bool writer)
     tt_buf_cleanup(&path);
 }
 
+/*
+ * Takes the writer's lock: an advisory flock on DIR/lock, held for the process's life (the
+ * kernel drops it when the process dies, so a killed writer never blocks the next one). The
+ * file names the holder, for the error the second writer prints.
+ */
+static tt_code take_lock(tt_state *st, tt_error *err)
+{
+    char path[PATH_MAX], holder[256], me[256], host[128] = "";
+    ssize_t n;
+
+    snprintf(path, sizeof(path), "%s/lock", st->dir);
+    st->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (st->lock_fd < 0)
+        return tt_error_set(err, TT_EIO, "cannot open %s: %s", path, strerror(errno));
+    if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        n = pread(st->lock_fd, holder, sizeof(holder) - 1, 0);
+        holder[n > 0 ? n : 0] = '\0';
+        holder[strcspn(holder, "\n")] = '\0';
+        close(st->lock_fd);
+        st->lock_fd = -1;
+        if (e != EWOULDBLOCK)
+            return tt_error_set(err, TT_EIO, "cannot lock %s: %s", path, strerror(e));
+        return tt_error_set(err, TT_ECONFLICT,
+                            "the state directory %s is in use by another trimtab run (%s); two "
+                            "operators on one state directory would make every AWS change twice: "
+                            "stop that one, or give this one another --state-dir",
+                            st->dir, holder[0] ? holder : "holder unknown");
+    }
+    gethostname(host, sizeof(host) - 1);
+    n = snprintf(me, sizeof(me), "pid %ld on %s\n", (long)getpid(), host[0] ? host : "?");
+    if (ftruncate(st->lock_fd, 0) != 0 || pwrite(st->lock_fd, me, (size_t)n, 0) != n)
+        return tt_error_set(err, TT_EIO, "cannot write %s: %s", path, strerror(errno));
+    return TT_OK;
+}
+
 tt_state *tt_state_open(const char *dir, bool writer, tt_error *err)
 {
     tt_state *st = calloc(1, sizeof(*st));
     tt_buf path;
 
+    if (st != NULL)
+        st->lock_fd = -1;
     if (st == NULL || (st->dir = strdup(dir)) == NULL || (st->index = json_object()) == NULL) {
         tt_state_close(st);
         tt_error_set(err, TT_ENOMEM, "out of memory");
@@ -146,6 +186,12 @@ tt_state *tt_state_open(const char *dir, bool writer, tt_error *err)
         return NULL;
     }
     tt_buf_cleanup(&path);
+    /* The lock comes before the sweep of temporary files: those of a live writer are not
+     * stale, and only the lock holder may decide that. */
+    if (writer && take_lock(st, err) != TT_OK) {
+        tt_state_close(st);
+        return NULL;
+    }
     index_records(st, writer);
     return st;
 }
@@ -154,6 +200,8 @@ void tt_state_close(tt_state *st)
 {
     if (st == NULL)
         return;
+    if (st->lock_fd >= 0)
+        close(st->lock_fd); /* releases the lock */
     json_decref(st->index);
     free(st->dir);
     free(st);

@@ -22,8 +22,10 @@
 typedef struct tt_state tt_state;
 
 /* Opens (creating) the directory and indexes the records already there. A `writer` (the one
- * process that writes records) also removes the temporary files a killed writer left; readers
- * (`status`, `plan`) never remove anything. NULL with `err`. */
+ * process that writes records) takes an advisory lock on DIR/lock for as long as the state is
+ * open — a second writer fails with TT_ECONFLICT naming the holder — and removes the temporary
+ * files a killed writer left; readers (`status`, `plan`) take no lock and never remove
+ * anything. NULL with `err`. */
 tt_state *tt_state_open(const char *dir, bool writer, tt_error *err);
 /* Accepts NULL. */
 void tt_state_close(tt_state *st);

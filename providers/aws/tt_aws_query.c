@@ -10,17 +10,39 @@
 
 #define MAX_DEPTH 64
 
+/*
+ * Form-encodes `s` exactly as botocore's request preparer does (Python's urlencode: the
+ * unreserved characters stay, a space becomes '+', everything else %XX). Real AWS accepts %20
+ * as well, but emulators that re-encode the body before checking the signature (moto with
+ * authentication on) only accept the SDKs' bytes.
+ */
+static tt_code form_encode(tt_buf *body, const char *s, size_t len)
+{
+    tt_code rc = TT_OK;
+    size_t run = 0;
+
+    for (size_t i = 0; rc == TT_OK && i <= len; i++) {
+        if (i < len && s[i] != ' ')
+            continue;
+        rc = tt_sigv4_uri_encode(body, s + run, i - run, 0);
+        if (rc == TT_OK && i < len)
+            rc = tt_buf_putc(body, '+');
+        run = i + 1;
+    }
+    return rc;
+}
+
 static tt_code put_param(tt_buf *body, const char *key, const char *value, size_t vlen)
 {
     tt_code rc = TT_OK;
     if (body->len > 0)
         rc = tt_buf_putc(body, '&');
     if (rc == TT_OK)
-        rc = tt_sigv4_uri_encode(body, key, strlen(key), 0);
+        rc = form_encode(body, key, strlen(key));
     if (rc == TT_OK)
         rc = tt_buf_putc(body, '=');
     if (rc == TT_OK)
-        rc = tt_sigv4_uri_encode(body, value, vlen, 0);
+        rc = form_encode(body, value, vlen);
     return rc;
 }
 

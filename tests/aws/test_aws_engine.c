@@ -181,7 +181,7 @@ static void query_protocol_roundtrip(void **state)
     json_t *log = server_log();
     const char *body = json_string_value(json_object_get(json_array_get(log, 0), "body"));
     assert_non_null(strstr(body, "Action=PutMetricAlarm&Version=2010-08-01"));
-    assert_non_null(strstr(body, "AlarmName=a%20b%26c"));
+    assert_non_null(strstr(body, "AlarmName=a+b%26c"));
     assert_non_null(strstr(body, "Threshold=70.5"));
     assert_non_null(strstr(body, "Dimensions.member.1.Name=ClusterName"));
     assert_non_null(strstr(body, "Dimensions.member.1.Value=c1"));
@@ -445,8 +445,10 @@ static void malformed_responses_are_clean_errors(void **state)
     static const char *const bodies[] = {
         "{\"status\": 200, \"body\": \"{not json\"}",
         "{\"status\": 200, \"body\": \"{\\\"ScalableTargets\\\": \\\"x\\\"}\"}",
-        "{\"status\": 200, \"body\": \"{\\\"ScalableTargets\\\": [{\\\"MinCapacity\\\": "
-        "\\\"1\\\"}]}\"}",
+        /* One element, split over two lines: the parentheses tell clang the concatenation is
+         * meant (-Wstring-concatenation). */
+        ("{\"status\": 200, \"body\": \"{\\\"ScalableTargets\\\": [{\\\"MinCapacity\\\": "
+         "\\\"1\\\"}]}\"}"),
         "{\"status\": 200, \"body\": \"[1,2,3]\"}",
         "{\"status\": 500, \"body\": \"<html>oops</html>\"}",
     };

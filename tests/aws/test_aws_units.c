@@ -273,7 +273,7 @@ static void query_serializer(void **state)
                      TT_OK);
     assert_string_equal(tt_buf_str(&w.body),
                         "Action=AddTagsToResource&Version=2014-10-31&ResourceName=arn%3Adb&"
-                        "Tags.Tag.1.Key=a&Tags.Tag.1.Value=1&Tags.Tag.2.Key=b%20c&"
+                        "Tags.Tag.1.Key=a&Tags.Tag.1.Value=1&Tags.Tag.2.Key=b+c&"
                         "Tags.Tag.2.Value=");
     tt_aws_wire_cleanup(&w);
     assert_int_equal(serialize("cloudwatch", "DescribeAlarms",

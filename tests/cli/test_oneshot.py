@@ -7,6 +7,8 @@ process within its bound.
   tree is "0 resources, in sync", exit 0; a missing path is exit 1 with an error naming it).
 - `plan` and `run --once` whose AWS calls hang (an endpoint that accepts and never answers):
   SIGTERM ends each within its shutdown grace.
+- Two `run` on one state directory: the second refuses to start and names the first; `plan` and
+  `status` still read; once the first is killed (-9), a new run starts.
 - No credentials anywhere: the error says which sources were tried and what to set, and carries
   no stray bytes (the error record used to leak uninitialised fields into the message).
 
@@ -157,6 +159,30 @@ def test_sigterm(tmp, env):
         hole.close()
 
 
+def test_state_lock(tmp, env):
+    state = os.path.join(tmp, "s-lock")
+    empty = os.path.join(tmp, "empty")
+    first = subprocess.Popen([BIN, "run", "--source", "dir:" + empty, "--state-dir", state],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
+    try:
+        deadline = time.monotonic() + BOUND
+        while not os.path.exists(os.path.join(state, "lock")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)
+        rc, _, err, took = run(["run", "--source", "dir:" + empty, "--state-dir", state], env)
+        check(rc == 1 and f"pid {first.pid} on " in err and "--state-dir" in err,
+              f"a second run on the same state directory refuses, naming the first ({err.strip()!r})")
+        rc, out, _, _ = run(["plan", "--source", "dir:" + empty, "--state-dir", state], env)
+        check(rc == 0, f"plan reads while a run holds the state directory (exit {rc})")
+        rc, out, _, _ = run(["status", "--state-dir", state], env)
+        check(rc == 0, f"status reads while a run holds the state directory (exit {rc})")
+    finally:
+        first.kill()
+        first.wait()
+    rc, _, err, _ = run(["run", "--once", "--source", "dir:" + empty, "--state-dir", state], env)
+    check(rc == 0, f"after the holder is killed (-9), a new run starts (exit {rc}) {err[-200:]!r}")
+
+
 class Imds404(http.server.BaseHTTPRequestHandler):
     """Instance metadata on a machine that is not an EC2 instance: every path is 404."""
 
@@ -213,6 +239,7 @@ def main():
         env = base_env(tmp)
         test_inputs(tmp, env)
         test_sigterm(tmp, env)
+        test_state_lock(tmp, env)
         test_no_credentials(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -192,7 +192,7 @@ def case_kill9(c):
     time.sleep(0.7)  # calls the dead process had in flight complete in AWS all the same
     sim.clear_faults()
     leftovers = [f for d, _, fs in os.walk(c.state) for f in fs
-                 if not (f.endswith('.json') or f == 'events.jsonl')]
+                 if not (f.endswith('.json') or f in ('events.jsonl', 'lock'))]
     check(not leftovers or all(f.startswith('.') for f in leftovers),
           'unexpected files in the state directory after kill -9', leftovers)
     p, calls = c.run_once(expect_rc=0)

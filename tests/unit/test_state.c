@@ -1,6 +1,7 @@
 /*
  * Unit tests for reconcile/state: records in a real temporary directory — written once per
- * change, read back, removed, and the temporary files of a killed writer swept at the next open.
+ * change, read back, removed, the temporary files of a killed writer swept at the next open, and
+ * one writer at a time (the lock).
  */
 #define _XOPEN_SOURCE 700 /* nftw, mkdtemp */
 #include <setjmp.h>
@@ -176,6 +177,48 @@ static void test_sweeps_dead_writers_temp_files(void **ctx)
     tt_state_close(st);
 }
 
+/* A second writer is refused and told who holds the directory; readers still open it; the lock
+ * goes with its holder, whether it closes or dies. */
+static void test_one_writer_at_a_time(void **ctx)
+{
+    const char *dir = *ctx;
+    tt_error err;
+    tt_state *a, *b, *r;
+    char want[64];
+    pid_t child;
+    int status;
+
+    tt_error_clear(&err);
+    a = tt_state_open(dir, true, &err);
+    assert_non_null(a);
+    b = tt_state_open(dir, true, &err);
+    assert_null(b);
+    assert_int_equal(err.code, TT_ECONFLICT);
+    snprintf(want, sizeof(want), "pid %ld on ", (long)getpid());
+    assert_non_null(strstr(err.message, want));
+    assert_non_null(strstr(err.message, "--state-dir"));
+    r = tt_state_open(dir, false, &err);
+    assert_non_null(r); /* status and plan read while a run holds the lock */
+    tt_state_close(r);
+    tt_state_close(a);
+    b = tt_state_open(dir, true, &err);
+    assert_non_null(b);
+    tt_state_close(b);
+
+    /* A writer that dies holding the lock (kill -9 is the same to the kernel) does not block. */
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        tt_error cerr;
+        _exit(tt_state_open(dir, true, &cerr) != NULL ? 0 : 1); /* dies holding it */
+    }
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    b = tt_state_open(dir, true, &err);
+    assert_non_null(b);
+    tt_state_close(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +226,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unchanged_record_after_reopen_is_not_rewritten, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sweeps_dead_writers_temp_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_writer_at_a_time, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,174 @@
+/*
+ * The engine's inside, shared by its files (reconcile/engine*.c, job.c, apply.c, store.c,
+ * status.c); nothing outside reconcile/ includes it. One concept per file:
+ *   engine.c  life cycle, the source handler, the queue pump, resync
+ *   store.c   the dependency index between resources
+ *   job.c     a resource's reconcile: the job state machine, observe batches
+ *   apply.c   plans applied, the write-ahead memo
+ *   status.c  status conditions
+ */
+#ifndef TT_ENGINE_INTERNAL_H
+#define TT_ENGINE_INTERNAL_H
+
+#include <ev.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "engine.h"
+#include "events.h"
+#include "provider.h"
+#include "queue.h"
+#include "state.h"
+#include "tt_map.h"
+
+/* Verification after an apply: a resource whose diff is still not empty after this many
+ * applies in a row is reported as not converging instead of being written again and again. */
+#define MAX_APPLY_STREAK 3
+
+/* ---- the store ----------------------------------------------------------------------------- */
+
+struct entry {
+    const char *key;     /* the map's copy */
+    tt_resource *r;      /* desired state, or the last one seen once removed (owned) */
+    tt_resource *next_r; /* arrived while in flight; swapped in when the job ends (owned) */
+    bool removed;        /* the source no longer declares it */
+    bool in_flight;
+    unsigned char outcome; /* enum outcome of the last reconcile */
+    int apply_streak;      /* applies without a clean diff in between */
+    char **deps;           /* keys this resource refers to (owned) */
+    size_t ndeps;
+    char *write_error; /* since when and why its record could not be written, or NULL (owned) */
+};
+
+/* Resources that refer to one key. */
+struct dependants {
+    char **keys;
+    size_t n;
+    size_t cap;
+};
+
+enum requeue { RQ_NONE, RQ_FORGET, RQ_BACKOFF, RQ_NOW, RQ_AFTER };
+
+/* How a resource's last reconcile ended, for the counts in tt_engine_stats: a resource that
+ * failed and then succeeded on a retry is no longer counted as failed. */
+enum outcome { OUT_NONE, OUT_OK, OUT_FAILED, OUT_NOT_READY, OUT_INVALID };
+
+/*
+ * Where a job is. job_enter() (job.c) is the one place that moves a job from one state to the
+ * next, and it logs every move (debug level), so a resource's path is readable in the log.
+ */
+enum job_state {
+    JOB_LOADING,   /* loading the state record and checking the resource */
+    JOB_WAITING,   /* in an observe group, waiting for the batch window */
+    JOB_OBSERVING, /* its batch is reading AWS */
+    JOB_DIFFING,   /* the pure diff (or the deletion plan) is computed */
+    JOB_APPLYING,  /* the plan's calls run, one at a time */
+    JOB_DONE,      /* finished: record written, key re-queued as asked */
+};
+
+struct job {
+    tt_engine *e;
+    enum job_state state;
+    struct entry *en;
+    const tt_provider *p;
+    json_t *record;   /* the state record being updated (owned) */
+    json_t *status;   /* record.status (borrowed from record) */
+    json_t *deps;     /* resolved dependencies (owned) */
+    json_t *observed; /* (owned) */
+    json_t *plan;     /* (owned) */
+    json_t *memo;     /* the memo to persist after a successful apply (owned) */
+    size_t next_action;
+    bool removing;
+    bool changed_aws; /* an action succeeded */
+    char region[64];
+    double started;
+    enum outcome outcome; /* OUT_OK unless the job says otherwise */
+};
+
+/* Keys waiting to be observed together. */
+struct group {
+    const tt_provider *p;
+    char region[64];
+    char *role_arn;
+    struct job **jobs;
+    size_t n;
+    size_t cap;
+    struct group *next;
+};
+
+/* An observe batch in flight. */
+struct batch {
+    struct job **jobs;
+    size_t n;
+    size_t left;
+};
+
+struct tt_engine {
+    struct ev_loop *loop;
+    struct tt_aws *aws; /* opaque here: handed to observe and cfg.call */
+    tt_engine_config cfg;
+    tt_provider *providers; /* a copy of the registry, every optional slot filled (owned) */
+    size_t nproviders;
+    tt_queue *q;
+    tt_map *store; /* key → struct entry */
+    tt_map *rdeps; /* key → struct dependants */
+    tt_state *state;
+    tt_events *events;
+    struct group *groups;
+    ev_timer batch_timer;
+    ev_timer resync_timer;
+    ev_timer trim_timer;
+    /* Keys delivered before the source's first full listing, added in batch order at synced. */
+    const char **initial;
+    size_t ninitial, initial_cap;
+    bool synced;
+    bool stopping;
+    bool idle_fired;
+    size_t in_flight;
+    tt_engine_stats stats;
+};
+
+/* ---- engine.c ---- */
+
+void engine_event(tt_engine *e, const char *key, const char *type, const char *reason,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void engine_maybe_idle(tt_engine *e);
+void engine_now_iso(char *buf, size_t len);
+const tt_provider *engine_provider_for(const tt_engine *e, const tt_resource *r);
+void engine_pump(tt_engine *e);
+const char *engine_region_of(const tt_engine *e, const tt_resource *r);
+
+/* ---- store.c ---- */
+
+void store_entry_free(tt_engine *e, struct entry *en);
+void store_requeue_dependants(tt_engine *e, const char *key);
+json_t *store_resolve_deps(tt_engine *e, const struct entry *en);
+void store_set_deps(tt_engine *e, struct entry *en, const tt_resource *r);
+
+/* ---- status.c ---- */
+
+void status_error_text(const tt_error *err, char *out, size_t len);
+json_int_t status_generation_of(const json_t *record);
+const char *status_reason_of(const tt_error *err);
+int status_set_condition(json_t *status, const char *type, const char *cstatus, const char *reason,
+                         const char *message, json_int_t generation);
+void status_target(const tt_resource *r, char *out, size_t len);
+
+/* ---- job.c ---- */
+
+void job_finish_error(struct job *j, const char *during, const tt_error *err);
+void job_note_write_failure(tt_engine *e, struct entry *en, const tt_error *err);
+void job_flush_groups(tt_engine *e);
+void job_group_free(struct group *g);
+void job_finish(struct job *j, enum requeue rq, double after);
+void job_free(struct job *j);
+void job_on_batch_timer(struct ev_loop *loop, ev_timer *w, int revents);
+void job_start(tt_engine *e, const char *key);
+void job_enter(struct job *j, enum job_state to);
+
+/* ---- apply.c ---- */
+
+void apply_next(struct job *j);
+tt_code apply_write_ahead(struct job *j, tt_error *err);
+
+#endif

@@ -1,0 +1,146 @@
+/* store.c — the dependency index: which resources refer to which, resolved for the diff, and
+ * the dependants re-queued when a status changes. */
+#include "engine_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- dependencies ------------------------------------------------------------------------ */
+
+static void rdeps_add(tt_engine *e, const char *dep, const char *key)
+{
+    struct dependants *d = tt_map_get(e->rdeps, dep);
+
+    if (d == NULL) {
+        d = calloc(1, sizeof(*d));
+        if (d == NULL || tt_map_put(e->rdeps, dep, d) == NULL) {
+            free(d);
+            return;
+        }
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        if (strcmp(d->keys[i], key) == 0)
+            return;
+    }
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 4;
+        char **k = realloc(d->keys, cap * sizeof(*k));
+        if (k == NULL)
+            return;
+        d->keys = k;
+        d->cap = cap;
+    }
+    if ((d->keys[d->n] = strdup(key)) != NULL)
+        d->n++;
+}
+
+static void rdeps_del(tt_engine *e, const char *dep, const char *key)
+{
+    struct dependants *d = tt_map_get(e->rdeps, dep);
+
+    for (size_t i = 0; d != NULL && i < d->n; i++) {
+        if (strcmp(d->keys[i], key) == 0) {
+            free(d->keys[i]);
+            d->keys[i] = d->keys[--d->n];
+            break;
+        }
+    }
+    if (d != NULL && d->n == 0) {
+        tt_map_del(e->rdeps, dep);
+        free(d->keys);
+        free(d);
+    }
+}
+
+struct refs_collect {
+    const tt_resource *r;
+    char **keys;
+    size_t n;
+    size_t cap;
+};
+
+static void collect_ref(void *ud, tt_kind kind, const char *name, size_t len)
+{
+    struct refs_collect *c = ud;
+    char key[600];
+
+    snprintf(key, sizeof(key), "%s/%s/%.*s", tt_kind_name(kind), c->r->namespace_, (int)len, name);
+    for (size_t i = 0; i < c->n; i++) {
+        if (strcmp(c->keys[i], key) == 0)
+            return;
+    }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 4;
+        char **k = realloc(c->keys, cap * sizeof(*k));
+        if (k == NULL)
+            return;
+        c->keys = k;
+        c->cap = cap;
+    }
+    if ((c->keys[c->n] = strdup(key)) != NULL)
+        c->n++;
+}
+
+/* Replaces the entry's dependencies with those of `r` (NULL: none). */
+void store_set_deps(tt_engine *e, struct entry *en, const tt_resource *r)
+{
+    struct refs_collect c = {r, NULL, 0, 0};
+
+    for (size_t i = 0; i < en->ndeps; i++) {
+        rdeps_del(e, en->deps[i], en->key);
+        free(en->deps[i]);
+    }
+    free(en->deps);
+    en->deps = NULL;
+    en->ndeps = 0;
+    if (r == NULL || r->invalid)
+        return;
+    tt_resource_refs(r, collect_ref, &c);
+    en->deps = c.keys;
+    en->ndeps = c.n;
+    for (size_t i = 0; i < en->ndeps; i++)
+        rdeps_add(e, en->deps[i], en->key);
+}
+
+void store_requeue_dependants(tt_engine *e, const char *key)
+{
+    struct dependants *d = tt_map_get(e->rdeps, key);
+
+    for (size_t i = 0; d != NULL && i < d->n; i++)
+        tt_queue_add(e->q, d->keys[i]);
+}
+
+/* The status of every resource `en` refers to: {"Budget/<name>": {status}, …}. */
+json_t *store_resolve_deps(tt_engine *e, const struct entry *en)
+{
+    json_t *deps = json_object();
+
+    for (size_t i = 0; deps != NULL && i < en->ndeps; i++) {
+        json_t *rec = e->state ? tt_state_read(e->state, en->deps[i]) : NULL;
+        const char *kind_end = strchr(en->deps[i], '/');
+        const char *name = strrchr(en->deps[i], '/');
+        char short_key[400];
+        if (rec == NULL || kind_end == NULL || name == NULL) {
+            json_decref(rec);
+            continue;
+        }
+        /* Providers look dependencies up as "Kind/name": the namespace is always theirs. */
+        snprintf(short_key, sizeof(short_key), "%.*s%s", (int)(kind_end - en->deps[i]), en->deps[i],
+                 name);
+        json_object_set(deps, short_key, json_object_get(rec, "status"));
+        json_decref(rec);
+    }
+    return deps;
+}
+
+/* ---- entries ------------------------------------------------------------------------------- */
+
+void store_entry_free(tt_engine *e, struct entry *en)
+{
+    store_set_deps(e, en, NULL);
+    tt_resource_destroy(en->r);
+    tt_resource_destroy(en->next_r);
+    free(en->write_error);
+    free(en);
+}
