@@ -18,7 +18,9 @@ import awssim  # noqa: E402
 VALGRIND = ["valgrind", "--error-exitcode=99", "--leak-check=full",
             "--errors-for-leak-kinds=definite,indirect", "--quiet"]
 FIXTURES = {"region": "eu-central-1", "ecs": {"clusters": [{"name": "prod", "services": [
-    {"name": "web", "desiredCount": 2}, {"name": "worker", "desiredCount": 1}]}]}}
+    {"name": "web", "desiredCount": 2}, {"name": "worker", "desiredCount": 1}]}]},
+    # The secret examples/secrets rotates: without it that SecretRotation is TargetNotFound.
+    "secretsmanager": {"secrets": [{"name": "prod/orders-db/app"}]}}
 
 
 def run(args, env=None, ok=(0, 1, 2)):
