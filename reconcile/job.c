@@ -291,8 +291,8 @@ static void provider_conditions(struct job *j, const json_t *conds, json_int_t g
         bool existed = false;
         if (type == NULL || cstatus == NULL || reason == NULL)
             continue;
-        json_array_foreach(json_object_get(j->status, "conditions"), k, have)
-            existed |= tt_streq(json_string_value(json_object_get(have, "type")), type);
+        json_array_foreach(json_object_get(j->status, "conditions"), k, have) existed |=
+            tt_streq(json_string_value(json_object_get(have, "type")), type);
         if (status_set_condition(j->status, type, cstatus, reason, message, gen) && ev != NULL &&
             j->e->cfg.on_plan == NULL && (existed || strcmp(cstatus, "True") == 0))
             engine_event(j->e, j->en->key, ev, reason, "%s", message ? message : "");
