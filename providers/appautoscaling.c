@@ -1,5 +1,6 @@
 #include "appautoscaling.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -601,8 +602,11 @@ static void put_policy(json_t *plan, const tt_aas_target *t, const char *region,
         json_decref(changes);
 }
 
+/* A scheduled action's capacities never go above `cap`, the budget guard's clamp (INT64_MAX
+ * when none is active): a morning schedule raising the maximum would undo the clamp, and one
+ * raising the minimum above it would force the spend it guards against. */
 static void put_scheduled(json_t *plan, const tt_aas_target *t, const char *region,
-                          const char *name, const tt_scheduled *s, const json_t *have)
+                          const char *name, const tt_scheduled *s, int64_t cap, const json_t *have)
 {
     json_t *changes = json_array(), *want_action = json_object(), *input, *action;
     const char *tz = s->timezone ? s->timezone : "UTC";
@@ -610,9 +614,11 @@ static void put_scheduled(json_t *plan, const tt_aas_target *t, const char *regi
     char object[400];
 
     if (s->min_capacity.set)
-        json_object_set_new(want_action, "MinCapacity", json_integer(s->min_capacity.v));
+        json_object_set_new(want_action, "MinCapacity",
+                            json_integer(s->min_capacity.v < cap ? s->min_capacity.v : cap));
     if (s->max_capacity.set)
-        json_object_set_new(want_action, "MaxCapacity", json_integer(s->max_capacity.v));
+        json_object_set_new(want_action, "MaxCapacity",
+                            json_integer(s->max_capacity.v < cap ? s->max_capacity.v : cap));
     if (have == NULL) {
         json_t *want_sched = json_string(s->aws_schedule), *want_tz = json_string(tz);
         tt_plan_compare(changes, "schedule", want_sched, NULL);
@@ -656,27 +662,14 @@ static int check_ownership(const tt_diff_input *in, const json_t *observed, cons
 {
     const json_t *target = json_object_get(observed, "target");
     char owner[600], what[700];
-    json_t *action;
 
     snprintf(what, sizeof(what), "scalable target %s", t->resource_id);
-    switch (tt_owner_check(in->r, memo_owns(in->memo, t),
-                           tt_owner_tag_in(json_object_get(observed, "tags")), what, out)) {
-    case TT_OWNER_OURS:
-        return 0;
-    case TT_OWNER_REFUSED:
-    case TT_OWNER_CONFLICT:
-        return -1;
-    case TT_OWNER_ADOPT:
-        break;
-    }
     tt_owner_value(in->r, owner, sizeof(owner));
-    action = tt_plan_add(
-        out->plan, "tag", "scalable target (adopt)", AAS, "TagResource", in->region,
+    return tt_owner_gate(
+        in->r, memo_owns(in->memo, t), tt_owner_tag_in(json_object_get(observed, "tags")), what,
+        out, AAS, "TagResource", in->region,
         json_pack("{s:O,s:{s:s}}", "ResourceARN", json_object_get(target, "ScalableTargetARN"),
                   "Tags", TT_OWNER_TAG, owner));
-    if (action != NULL)
-        tt_action_change(action, TT_OWNER_TAG, NULL, json_string(owner));
-    return 0;
 }
 
 static void delete_unwanted(json_t *plan, const tt_aas_target *t, const char *region,
@@ -757,14 +750,50 @@ static json_t *register_target(json_t *plan, const char *verb, const tt_aas_targ
     return tt_plan_add(plan, verb, object, AAS, "RegisterScalableTarget", region, input);
 }
 
+/*
+ * The BudgetClamped condition of a guarded policy: True while a guard's budget is over its
+ * percentage (naming the budgets and the maximum in force), False otherwise; its transitions
+ * are the clamp and restore events. A new array, or NULL when out of memory.
+ */
+static json_t *clamp_condition(const tt_scaling_policy_spec *s, const json_t *guards, int64_t max)
+{
+    tt_buf msg;
+    size_t i;
+    json_t *g, *out;
+
+    tt_buf_init(&msg);
+    json_array_foreach(guards, i, g)
+    {
+        tt_buf_printf(&msg, "%sbudget %s at %g%% (above %g%%)", i ? ", " : "",
+                      json_string_value(json_object_get(g, "budget")),
+                      json_number_value(json_object_get(g, "percentUsed")),
+                      json_number_value(json_object_get(g, "abovePercent")));
+    }
+    if (json_array_size(guards) > 0)
+        tt_buf_printf(&msg, ": maxCapacity clamped from %lld to %lld", (long long)s->max_capacity.v,
+                      (long long)max);
+    else
+        tt_buf_printf(&msg, "no guarding budget is above its percentage: maxCapacity %lld",
+                      (long long)s->max_capacity.v);
+    out = json_pack("[{s:s,s:s,s:s,s:s,s:s}]", "type", "BudgetClamped", "status",
+                    json_array_size(guards) > 0 ? "True" : "False", "reason",
+                    json_array_size(guards) > 0 ? "BudgetExceeded" : "WithinBudget", "message",
+                    tt_buf_str(&msg), "event", "Normal");
+    tt_buf_cleanup(&msg);
+    return out;
+}
+
 tt_code tt_aas_diff(const tt_diff_input *in, const json_t *observed, tt_diff_output *out,
                     tt_error *err)
 {
     const tt_scaling_policy_spec *s = in->r->spec.sp;
     const json_t *target = json_object_get(observed, "target");
-    json_t *want_p = json_array(), *want_s = json_array(), *changes;
+    json_t *want_p = json_array(), *want_s = json_array(), *changes, *guards = NULL;
     char owner[600], name[AAS_NAME_MAX + 1];
-    int64_t max = tt_aas_effective_max(in, NULL);
+    int64_t max = tt_aas_effective_max(in, &guards);
+    /* The minimum follows a clamp below it (validation keeps guards at or above minCapacity,
+     * so this only matters if that rule is ever relaxed). */
+    int64_t min = s->min_capacity.v < max ? s->min_capacity.v : max;
     tt_aas_target t;
 
     tt_code rc = TT_OK;
@@ -773,6 +802,8 @@ tt_code tt_aas_diff(const tt_diff_input *in, const json_t *observed, tt_diff_out
         rc = tt_error_set(err, TT_EINVAL, "%s has no scalable target", in->r->key);
         goto out;
     }
+    if (s->nbudget_guard > 0)
+        out->conditions = clamp_condition(s, guards, max);
     if (want_p == NULL || want_s == NULL || desired_names(in->r, want_p, want_s) != TT_OK) {
         rc = tt_error_set(err, TT_ENOMEM, "out of memory diffing %s", in->r->key);
         goto out;
@@ -783,13 +814,12 @@ tt_code tt_aas_diff(const tt_diff_input *in, const json_t *observed, tt_diff_out
         if (check_ownership(in, observed, &t, out) != 0)
             goto out;
         changes = json_array();
-        tt_plan_compare_new(changes, "minCapacity", json_integer(s->min_capacity.v),
+        tt_plan_compare_new(changes, "minCapacity", json_integer(min),
                             json_object_get(target, "MinCapacity"));
         tt_plan_compare_new(changes, "maxCapacity", json_integer(max),
                             json_object_get(target, "MaxCapacity"));
         if (json_array_size(changes) > 0) {
-            json_t *a =
-                register_target(out->plan, "update", &t, in->region, s->min_capacity.v, max, NULL);
+            json_t *a = register_target(out->plan, "update", &t, in->region, min, max, NULL);
             if (a != NULL)
                 json_object_set_new(a, "changes", changes);
             else
@@ -798,10 +828,9 @@ tt_code tt_aas_diff(const tt_diff_input *in, const json_t *observed, tt_diff_out
             json_decref(changes);
         }
     } else {
-        json_t *a =
-            register_target(out->plan, "create", &t, in->region, s->min_capacity.v, max, owner);
+        json_t *a = register_target(out->plan, "create", &t, in->region, min, max, owner);
         if (a != NULL) {
-            tt_action_change(a, "minCapacity", NULL, json_integer(s->min_capacity.v));
+            tt_action_change(a, "minCapacity", NULL, json_integer(min));
             tt_action_change(a, "maxCapacity", NULL, json_integer(max));
         }
     }
@@ -822,6 +851,7 @@ tt_code tt_aas_diff(const tt_diff_input *in, const json_t *observed, tt_diff_out
     for (size_t i = 0; i < s->nscheduled; i++) {
         tt_owner_name(in->r, s->scheduled[i].name, AAS_NAME_MAX, name, sizeof(name));
         put_scheduled(out->plan, &t, in->region, name, &s->scheduled[i],
+                      json_array_size(guards) > 0 ? max : INT64_MAX,
                       json_object_get(json_object_get(observed, "scheduled"), name));
     }
     delete_unwanted(out->plan, &t, in->region, observed, "policies", want_p, "DeleteScalingPolicy",
@@ -838,6 +868,7 @@ tt_code tt_aas_diff(const tt_diff_input *in, const json_t *observed, tt_diff_out
 out:
     json_decref(want_p);
     json_decref(want_s);
+    json_decref(guards);
     return rc;
 }
 

@@ -125,9 +125,11 @@ json_t *tt_batch_key_list(const tt_batch_key *keys, size_t n)
     return list;
 }
 
-tt_code tt_batch_join(tt_batch *b, const json_t *output, const char *list, const char *name_field,
-                      const tt_batch_key *keys, size_t n, const char *view_key,
-                      bool (*accept)(const json_t *entry))
+/* The joins below: `accept` filters entries, `map` (NULL: the entry itself) makes the value
+ * filed — a new reference, or NULL when out of memory. */
+static tt_code join(tt_batch *b, const json_t *output, const char *list, const char *name_field,
+                    const tt_batch_key *keys, size_t n, const char *view_key,
+                    bool (*accept)(const json_t *entry), json_t *(*map)(const json_t *entry))
 {
     size_t i;
     json_t *entry;
@@ -140,10 +142,25 @@ tt_code tt_batch_join(tt_batch *b, const json_t *output, const char *list, const
             continue;
         for (size_t k = 0; k < n; k++) {
             if (strcmp(keys[k].key, name) == 0)
-                failed |= json_object_set(b->it[keys[k].item].view, view_key, entry);
+                failed |= json_object_set_new(b->it[keys[k].item].view, view_key,
+                                              map ? map(entry) : json_incref(entry));
         }
     }
     return failed ? TT_ENOMEM : TT_OK;
+}
+
+tt_code tt_batch_join(tt_batch *b, const json_t *output, const char *list, const char *name_field,
+                      const tt_batch_key *keys, size_t n, const char *view_key,
+                      bool (*accept)(const json_t *entry))
+{
+    return join(b, output, list, name_field, keys, n, view_key, accept, NULL);
+}
+
+tt_code tt_batch_join_map(tt_batch *b, const json_t *output, const char *list,
+                          const char *name_field, const tt_batch_key *keys, size_t n,
+                          const char *view_key, json_t *(*map)(const json_t *entry))
+{
+    return join(b, output, list, name_field, keys, n, view_key, NULL, map);
 }
 
 const tt_observe_item *tt_batch_item(const tt_batch *b, size_t i)

@@ -79,6 +79,14 @@ tt_code tt_batch_join(tt_batch *b, const json_t *output, const char *list, const
                       const tt_batch_key *keys, size_t n, const char *view_key,
                       bool (*accept)(const json_t *entry));
 
+/*
+ * tt_batch_join for entries that need reshaping: what is filed is `map(entry)`, a new reference
+ * (NULL: out of memory, TT_ENOMEM) — a copy the provider adds to later, or a field of it.
+ */
+tt_code tt_batch_join_map(tt_batch *b, const json_t *output, const char *list,
+                          const char *name_field, const tt_batch_key *keys, size_t n,
+                          const char *view_key, json_t *(*map)(const json_t *entry));
+
 /* Called when phase `phase` (1, 2, …) has ended, before the batch delivers. */
 typedef void (*tt_batch_phase_fn)(tt_batch *b, int phase);
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "plan.h"
 #include "tt_str.h"
 
 void tt_owner_name(const tt_resource *r, const char *part, size_t maxlen, char *out, size_t outlen)
@@ -72,4 +73,39 @@ bool tt_owner_may_delete(const tt_resource *r, bool memo_owned, const char *tag)
         return true;
     tt_owner_value(r, owner, sizeof(owner));
     return tag != NULL && strcmp(tag, owner) == 0;
+}
+
+json_t *tt_owner_tag_action(json_t *plan, const tt_resource *r, const char *object,
+                            const char *service, const char *operation, const char *region,
+                            json_t *input)
+{
+    char owner[600];
+    json_t *a = tt_plan_add(plan, "tag", object, service, operation, region, input);
+
+    tt_owner_value(r, owner, sizeof(owner));
+    if (a != NULL)
+        tt_action_change(a, TT_OWNER_TAG, NULL, json_string(owner));
+    return a;
+}
+
+int tt_owner_gate(const tt_resource *r, bool memo_owned, const char *tag, const char *what,
+                  tt_diff_output *out, const char *service, const char *operation,
+                  const char *region, json_t *tag_input)
+{
+    char object[700];
+
+    switch (tt_owner_check(r, memo_owned, tag, what, out)) {
+    case TT_OWNER_OURS:
+        json_decref(tag_input);
+        return 0;
+    case TT_OWNER_REFUSED:
+    case TT_OWNER_CONFLICT:
+        json_decref(tag_input);
+        return -1;
+    case TT_OWNER_ADOPT:
+        break;
+    }
+    snprintf(object, sizeof(object), "%s (adopt)", what);
+    tt_owner_tag_action(out->plan, r, object, service, operation, region, tag_input);
+    return 0;
 }

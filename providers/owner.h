@@ -47,6 +47,24 @@ tt_owner_verdict tt_owner_check(const tt_resource *r, bool memo_owned, const cha
                                 const char *what, tt_diff_output *out);
 
 /*
+ * The ownership step of a diff: tt_owner_check, and for an object to adopt, the tagging action
+ * (tt_owner_tag_action with `tag_input`, stolen either way). 0 when `r` may go on managing the
+ * object, -1 when refused or conflicting (out->blocked and out->message say why).
+ */
+int tt_owner_gate(const tt_resource *r, bool memo_owned, const char *tag, const char *what,
+                  tt_diff_output *out, const char *service, const char *operation,
+                  const char *region, json_t *tag_input);
+
+/*
+ * Appends the action that puts `r`'s owner tag on an object it claims or adopts (verb "tag",
+ * the tag as its change): `input` (stolen) is the service's own tagging call. Returns the action
+ * (borrowed), or NULL when out of memory.
+ */
+json_t *tt_owner_tag_action(json_t *plan, const tt_resource *r, const char *object,
+                            const char *service, const char *operation, const char *region,
+                            json_t *input);
+
+/*
  * True when deleting `r` (or pruning it) may delete the object: the memo lists it, or its owner
  * tag names `r` (a run killed after creating it never wrote the memo). Anything else stays.
  */

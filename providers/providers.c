@@ -12,12 +12,21 @@ extern const tt_provider tt_provider_cloudfront;
 extern const tt_provider tt_provider_aurora;
 extern const tt_provider tt_provider_elasticache;
 extern const tt_provider tt_provider_lambda;
-
 extern const tt_provider tt_provider_cloudwatch;
+extern const tt_provider tt_provider_budgets;
+extern const tt_provider tt_provider_secretsmanager;
 
 const tt_provider *const tt_providers[] = {
-    &tt_provider_ecs,         &tt_provider_rds,    &tt_provider_cloudfront, &tt_provider_aurora,
-    &tt_provider_elasticache, &tt_provider_lambda, &tt_provider_cloudwatch, NULL,
+    &tt_provider_ecs,
+    &tt_provider_rds,
+    &tt_provider_cloudfront,
+    &tt_provider_aurora,
+    &tt_provider_elasticache,
+    &tt_provider_lambda,
+    &tt_provider_cloudwatch,
+    &tt_provider_budgets,
+    &tt_provider_secretsmanager,
+    NULL,
 };
 
 const tt_provider *tt_provider_for(const tt_resource *r)

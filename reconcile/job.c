@@ -293,6 +293,34 @@ static json_t *load_record(tt_engine *e, const tt_resource *r)
 
 /* ---- after observe ----------------------------------------------------------------------- */
 
+/*
+ * Sets the provider's own conditions (tt_diff_output.conditions). A change of status or reason
+ * is an event of the type the provider gave — except a condition that first appears as False:
+ * a policy whose budget was never over has nothing to report. `plan` records nothing.
+ */
+static void provider_conditions(struct job *j, const json_t *conds, json_int_t gen)
+{
+    size_t i, k;
+    json_t *c, *have;
+
+    json_array_foreach(conds, i, c)
+    {
+        const char *type = json_string_value(json_object_get(c, "type"));
+        const char *cstatus = json_string_value(json_object_get(c, "status"));
+        const char *reason = json_string_value(json_object_get(c, "reason"));
+        const char *message = json_string_value(json_object_get(c, "message"));
+        const char *ev = json_string_value(json_object_get(c, "event"));
+        bool existed = false;
+        if (type == NULL || cstatus == NULL || reason == NULL)
+            continue;
+        json_array_foreach(json_object_get(j->status, "conditions"), k, have) existed |=
+            tt_streq(json_string_value(json_object_get(have, "type")), type);
+        if (status_set_condition(j->status, type, cstatus, reason, message, gen) && ev != NULL &&
+            j->e->cfg.on_plan == NULL && (existed || strcmp(cstatus, "True") == 0))
+            engine_event(j->e, j->en->key, ev, reason, "%s", message ? message : "");
+    }
+}
+
 static void on_observed_job(struct job *j, json_t *observed, const tt_error *err)
 {
     tt_engine *e = j->e;
@@ -341,6 +369,8 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
     }
     rc = j->p->diff(&in, &out, &derr);
     j->memo = out.memo;
+    provider_conditions(j, out.conditions, gen);
+    json_decref(out.conditions);
     if (rc != TT_OK) {
         job_finish_error(j, "planning", &derr);
         return;

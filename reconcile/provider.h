@@ -58,6 +58,13 @@ typedef struct tt_diff_output {
                             * "DependencyNotReady", "TargetNotFound"), or NULL */
     char message[512];    /* why, for status and events, when blocked */
     double requeue_after; /* seconds until a look is needed anyway (RDS modifying), or 0 */
+    /*
+     * Kind-specific conditions ("BudgetClamped", "RotationFailed"), or NULL (stolen): an array
+     * of {"type", "status": "True"|"False", "reason", "message", "event": "Normal"|"Warning"}.
+     * The engine sets each one and records an event of that type when its status or reason
+     * changes — not when it first appears as "False", as nothing has happened yet.
+     */
+    json_t *conditions;
 } tt_diff_output;
 
 typedef struct tt_provider {

@@ -29,13 +29,8 @@ cat >"$work/fixtures.json" <<'EOF'
  "ecs": {"clusters": [{"name": "prod", "services": [
      {"name": "web", "desiredCount": 2}, {"name": "worker", "desiredCount": 1}]}]},
  "rds": {"instances": [{"id": "orders-db", "class": "db.t4g.small", "allocatedStorage": 100}]},
- "cloudwatch": {"alarms": [
-     {"name": "trimtab-shop-orders-db-write-iops-high", "namespace": "AWS/RDS",
-      "metricName": "WriteIOPS", "threshold": 500, "state": "OK"},
-     {"name": "trimtab-shop-orders-db-write-iops-low", "namespace": "AWS/RDS",
-      "metricName": "WriteIOPS", "threshold": 150, "comparison": "LessThanThreshold",
-      "state": "OK"}]},
- "cloudfront": {"distributions": [{"id": "E2QWRUHAPOMQZL"}]}}
+ "cloudfront": {"distributions": [{"id": "E2QWRUHAPOMQZL"}]},
+ "secretsmanager": {"secrets": [{"name": "prod/orders-db/app"}]}}
 EOF
 
 say "Starting the local AWS simulator (tests/awssim) with ECS services prod/web and prod/worker"

@@ -53,11 +53,14 @@ OPERATIONS = {
         "CreateNotification", "UpdateNotification", "DeleteNotification",
         "DescribeNotificationsForBudget", "CreateSubscriber", "DeleteSubscriber",
         "DescribeSubscribersForNotification",
+        "DescribeBudgetNotificationsForAccount", "UpdateSubscriber",
+        "TagResource", "ListTagsForResource",
     ],
     "secretsmanager": [
         "CreateSecret", "DescribeSecret", "RotateSecret", "CancelRotateSecret",
         "ReplicateSecretToRegions", "RemoveRegionsFromReplication", "ListSecretVersionIds",
         "TagResource",
+        "ListSecrets", "UntagResource",
     ],
     "sts": ["GetCallerIdentity", "AssumeRole", "AssumeRoleWithWebIdentity"],
 }

@@ -19,17 +19,17 @@ VALGRIND = ["valgrind", "--error-exitcode=99", "--leak-check=full",
             "--errors-for-leak-kinds=definite,indirect", "--quiet"]
 FIXTURES = {"region": "eu-central-1", "ecs": {"clusters": [{"name": "prod", "services": [
     {"name": "web", "desiredCount": 2}, {"name": "worker", "desiredCount": 1}]}]},
-    # What examples/ scales: the RDS instance ladder and its alarms, CloudFront, Aurora readers,
+    # What examples/ scales: the RDS instance ladder (its alarms are examples too), CloudFront, Aurora readers,
     # ElastiCache and Lambda (as make demo has it).
     "rds": {"instances": [{"id": "orders-db", "allocatedStorage": 100}],
             "clusters": [{"id": "reporting", "engine": "aurora-postgresql", "readers": 1}]},
-    "cloudwatch": {"alarms": [{"name": "trimtab-shop-orders-db-write-iops-" + x, "state": "OK"}
-                              for x in ("high", "low")]},
     "cloudfront": {"distributions": [{"id": "E2QWRUHAPOMQZL"}]},
     "elasticache": {"replicationGroups": [{"id": "sessions", "clusterMode": True,
                                            "nodeGroups": 2, "replicasPerNodeGroup": 1}]},
     "lambda": {"functions": [{"name": "checkout-api", "publishedVersions": 2,
-                              "aliases": [{"name": "live", "version": "2"}]}]}}
+                              "aliases": [{"name": "live", "version": "2"}]}]},
+    # The secret examples/secrets rotates: without it that SecretRotation is TargetNotFound.
+    "secretsmanager": {"secrets": [{"name": "prod/orders-db/app"}]}}
 
 
 def run(args, env=None, ok=(0, 1, 2)):

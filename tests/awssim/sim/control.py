@@ -129,6 +129,14 @@ def _route(sim, method, path, query, raw_body):
         with st.lock:
             st.rotation_outcome[body.get('secret', '*')] = outcome
         return {'ok': True, 'rotationOutcome': dict(st.rotation_outcome)}
+    if what == 'secrets' and parts[1:] == ['age'] and method == 'POST':
+        body = _body(raw_body)
+        from .services import secretsmanager
+        with st.lock:
+            n = secretsmanager.age_versions(sim, body.get('account', DEFAULT_ACCOUNT),
+                                            body.get('region', 'us-east-1'), body['secret'],
+                                            float(body['seconds']))
+        return {'aged': n}
     if what == 'sts' and parts[1:] == ['expire'] and method == 'POST':
         import time
         with st.lock:

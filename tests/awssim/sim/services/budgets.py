@@ -274,6 +274,27 @@ def describe_notifications_for_budget(ctx, p):
     return {'Notifications': out, 'NextToken': nxt}
 
 
+@operation('DescribeBudgetNotificationsForAccount')
+def describe_budget_notifications_for_account(ctx, p):
+    """Every budget of the account that has notifications, with them, 100 budgets a page."""
+    budgets = _account(ctx, p['AccountId'])
+    limit = check_limit(p.get('MaxResults'), 1, 100, 100,
+                        _invalid('MaxResults must be between 1 and 100'))
+    page, nxt = paginate([e for e in budgets.values() if e['notifications']],
+                         lambda e: e['budget']['BudgetName'], p.get('NextToken'), limit,
+                         'DescribeBudgetNotificationsForAccount',
+                         AwsError('InvalidNextTokenException', 'Invalid NextToken'))
+    out = []
+    for e in page:
+        notes = []
+        for x in e['notifications']:
+            n = clone(x['n'])
+            n['NotificationState'] = _state(ctx, p['AccountId'], e['budget'], n)
+            notes.append(n)
+        out.append({'BudgetName': e['budget']['BudgetName'], 'Notifications': notes})
+    return {'BudgetNotificationsForAccount': out, 'NextToken': nxt}
+
+
 @operation('CreateSubscriber')
 def create_subscriber(ctx, p):
     entry = _entry(ctx, p['AccountId'], p['BudgetName'])

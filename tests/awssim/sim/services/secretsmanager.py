@@ -527,3 +527,17 @@ def untag_resource(ctx, p):
     s = _secret(ctx, p['SecretId'])
     s['_tags'] = [t for t in s['_tags'] if t['Key'] not in p['TagKeys']]
     return {}
+
+
+def age_versions(sim, account_id, region, ref, seconds):
+    """Control API: makes a secret's versions `seconds` older, as if its last rotation had
+    started that long ago (a stuck AWSPENDING past its window without waiting hours). Answers
+    how many versions moved."""
+    store = sim.state.store(_me(), account_id, region)
+    s = store['secrets'].get(ref) or next(
+        (x for x in store['secrets'].values() if x['ARN'] == ref), None)
+    if s is None:
+        return 0
+    for v in s['_versions'].values():
+        v['created'] -= seconds
+    return len(s['_versions'])

@@ -1,0 +1,100 @@
+/* The shared fixture of the diff unit tests (diff_fixture.h). */
+#include "diff_fixture_bs.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+#include "providers.h"
+#include "tt_buf.h"
+
+void fixture_load(struct fixture *f, const char *provider, const char *yaml, const char *observed,
+                  const char *memo)
+{
+    tt_diags *d = tt_diags_create();
+    json_error_t je;
+
+    memset(f, 0, sizeof(*f));
+    tt_manifest_set_init(&f->set);
+    assert_int_equal(tt_loader_add_bytes(&f->set, yaml, strlen(yaml), "t.yaml", d), TT_OK);
+    if (tt_diags_errors(d) > 0) {
+        tt_buf b;
+        tt_buf_init(&b);
+        tt_diags_format(d, &b);
+        fail_msg("manifest invalid: %s", tt_buf_str(&b));
+    }
+    tt_diags_destroy(d);
+    assert_int_equal(f->set.len, 1);
+    f->r = f->set.items[0];
+    f->p = tt_provider_for(f->r);
+    assert_non_null(f->p);
+    assert_string_equal(f->p->name, provider);
+    f->observed = json_loads(observed, 0, &je);
+    if (f->observed == NULL)
+        fail_msg("observed JSON: %s at %d", je.text, je.position);
+    f->memo = memo ? json_loads(memo, 0, NULL) : NULL;
+    f->deps = json_object();
+}
+
+tt_diff_input fixture_input(struct fixture *f)
+{
+    return (tt_diff_input){f->r, f->observed, f->memo, f->deps, "eu-central-1", NULL};
+}
+
+void fixture_diff(struct fixture *f)
+{
+    tt_diff_input in = fixture_input(f);
+    tt_error err;
+
+    f->out.plan = tt_plan_new();
+    assert_int_equal(f->p->diff(&in, &f->out, &err), TT_OK);
+}
+
+void fixture_release(struct fixture *f)
+{
+    json_decref(f->observed);
+    json_decref(f->memo);
+    json_decref(f->deps);
+    json_decref(f->out.plan);
+    json_decref(f->out.memo);
+    json_decref(f->out.conditions);
+    tt_manifest_set_cleanup(&f->set);
+}
+
+void assert_ops(const json_t *plan, const char *want)
+{
+    tt_buf b;
+    size_t i;
+    json_t *a;
+
+    tt_buf_init(&b);
+    json_array_foreach(plan, i, a)
+    {
+        tt_buf_printf(&b, "%s%s:%s", i ? " " : "", json_string_value(json_object_get(a, "verb")),
+                      json_string_value(json_object_get(json_object_get(a, "call"), "operation")));
+    }
+    if (strcmp(tt_buf_str(&b), want) != 0) {
+        char *dump = json_dumps(plan, JSON_INDENT(1));
+        fail_msg("plan ops\n  got:  %s\n  want: %s\n%s", tt_buf_str(&b), want, dump);
+    }
+    tt_buf_cleanup(&b);
+}
+
+const json_t *action_input(const json_t *plan, size_t i)
+{
+    return json_object_get(json_object_get(json_array_get(plan, i), "call"), "input");
+}
+
+void assert_input(const json_t *plan, size_t i, const char *want)
+{
+    char *got = json_dumps(action_input(plan, i), JSON_SORT_KEYS | JSON_COMPACT);
+
+    if (strcmp(got, want) != 0)
+        fail_msg("input of action %zu\n  got:  %s\n  want: %s", i, got, want);
+    free(got);
+}
