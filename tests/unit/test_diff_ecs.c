@@ -369,6 +369,7 @@ static void missing_service_blocks(void **state)
 static void budget_guard_clamps_and_restores(void **state)
 {
     struct fixture f;
+    const json_t *c;
     char *spec = malloc(strlen(web_spec) + 200);
     (void)state;
     sprintf(spec, "%s  budgetGuard: [{budget: monthly, abovePercent: 90, maxCapacity: 4}]\n",
@@ -376,14 +377,47 @@ static void budget_guard_clamps_and_restores(void **state)
     load(&f, spec, converged, owned_memo);
     json_object_set_new(f.deps, "Budget/monthly", json_pack("{s:f}", "percentUsed", 93.5));
     diff(&f);
-    assert_ops(f.out.plan, "update:RegisterScalableTarget");
+    /* The target's maximum, and the night schedule's maximum of 6 with it: at 22:00 it would
+     * lift the clamp. The morning minimum of 4 is at the clamp and stays. */
+    assert_ops(f.out.plan, "update:RegisterScalableTarget update:PutScheduledAction");
     assert_int_equal(
         json_integer_value(json_object_get(action_input(f.out.plan, 0), "MaxCapacity")), 4);
+    assert_int_equal(
+        json_integer_value(json_object_get(action_input(f.out.plan, 0), "MinCapacity")), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(action_input(f.out.plan, 1), "ScheduledActionName")),
+        "trimtab-shop-web-night");
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_object_get(action_input(f.out.plan, 1), "ScalableTargetAction"), "MaxCapacity")),
+        4);
+    c = json_array_get(f.out.conditions, 0);
+    assert_string_equal(json_string_value(json_object_get(c, "type")), "BudgetClamped");
+    assert_string_equal(json_string_value(json_object_get(c, "status")), "True");
+    assert_string_equal(json_string_value(json_object_get(c, "reason")), "BudgetExceeded");
+    assert_string_equal(json_string_value(json_object_get(c, "message")),
+                        "budget monthly at 93.5% (above 90%): maxCapacity clamped from 10 to 4");
+    assert_string_equal(json_string_value(json_object_get(c, "event")), "Normal");
     release(&f);
+    /* At the percentage exactly: not above it, so nothing is clamped (and the converged
+     * target and schedules stay as they are). */
     load(&f, spec, converged, owned_memo);
     json_object_set_new(f.deps, "Budget/monthly", json_pack("{s:f}", "percentUsed", 90.0));
     diff(&f);
     assert_ops(f.out.plan, "");
+    c = json_array_get(f.out.conditions, 0);
+    assert_string_equal(json_string_value(json_object_get(c, "status")), "False");
+    assert_string_equal(json_string_value(json_object_get(c, "reason")), "WithinBudget");
+    release(&f);
+    /* No status for the budget yet (not reconciled): no clamp. */
+    load(&f, spec, converged, owned_memo);
+    diff(&f);
+    assert_ops(f.out.plan, "");
+    release(&f);
+    /* Unguarded policies carry no BudgetClamped condition at all. */
+    load(&f, web_spec, converged, owned_memo);
+    diff(&f);
+    assert_null(f.out.conditions);
     release(&f);
     free(spec);
 }
