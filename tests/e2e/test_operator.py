@@ -454,7 +454,9 @@ def case_status_plan(c):
             ('shop', 'legacy'): ('ScalingPolicy', 'False', 'AdoptionRefused', 'ecs prod/checkout'),
             ('shop', 'batch'): ('ScalingPolicy', 'False', 'Suspended', None),
             ('shop', 'broken'): ('ScalingPolicy', 'False', 'InvalidSpec', None),
-            ('data', 'db'): ('ScalingPolicy', 'False', 'NotImplemented', None)}
+            # Every kind and target is implemented now; an instance that does not exist is
+            # what a target outside AWS looks like.
+            ('data', 'db'): ('ScalingPolicy', 'False', 'TargetNotFound', 'rds instance orders-db')}
     check(set(got) == set(want), 'status rows', sorted(got), sorted(want))
     for k, w in want.items():
         check(got[k][:3] == w[:3] and (w[3] is None or got[k][3] == w[3]),
@@ -474,9 +476,12 @@ def case_status_plan(c):
     check(keys == sorted(keys), 'plan resources not sorted by key', keys)
     by = {r['key']: r for r in doc['resources']}
     check(set(by) == {'ScalingPolicy/shop/web', 'ScalingPolicy/shop/legacy',
-                      'ScalingPolicy/shop/broken', 'ScalingPolicy/shop/worker'},
+                      'ScalingPolicy/shop/broken', 'ScalingPolicy/shop/worker',
+                      'ScalingPolicy/data/db'},
           'plan JSON should list the changed, the blocked, the invalid and the orphaned resource',
           keys)
+    db = by['ScalingPolicy/data/db']
+    check(db['blocked'] == 'TargetNotFound' and db['actions'] == [], 'db (no instance) entry', db)
     wk = by['ScalingPolicy/shop/worker']
     check(wk['blocked'] == 'Orphaned' and '--prune' in wk['message'] and wk['actions'] == [],
           'worker (manifest deleted) entry', wk)
@@ -500,7 +505,7 @@ def case_status_plan(c):
           'broken.yaml:16: spec.targetTracking[0].targetValue' in br['message'], 'broken entry',
           br)
     check(doc['summary'] == {'create': 0, 'update': 1, 'delete': 0, 'changed': 1, 'inSync': 0,
-                             'blocked': 2, 'invalidOrFailed': 1}, 'plan summary', doc['summary'])
+                             'blocked': 3, 'invalidOrFailed': 1}, 'plan summary', doc['summary'])
     p = c.plan(expect_rc=1)
     for needle in ('ScalingPolicy/shop/web  (%s:1)' % os.path.join(c.manifests, 'ecs/web.yaml'),
                    '  ~ update scalable target service/prod/web\n      maxCapacity: 10 → 12',
@@ -508,7 +513,7 @@ def case_status_plan(c):
                    '! ScalingPolicy/shop/broken: InvalidSpec: ',
                    '! ScalingPolicy/shop/worker: Orphaned: ',
                    'Plan: 0 to create, 1 to update, 0 to delete, in 1 resource; 0 in sync, '
-                   '2 blocked, 1 invalid or failed.'):
+                   '3 blocked, 1 invalid or failed.'):
         check(needle in p.stdout, 'plan text lacks %r' % needle, p.stdout)
     check(c.tree(c.state) == state_before and
           all(c.record(n) == r for n, r in records_before.items()),
