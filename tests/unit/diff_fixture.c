@@ -53,6 +53,7 @@ void fx_diff(diff_fixture *f)
 
     json_decref(f->out.plan);
     json_decref(f->out.memo);
+    json_decref(f->out.conditions); /* the guard's BudgetClamped (stolen by the caller) */
     memset(&f->out, 0, sizeof(f->out));
     f->out.plan = tt_plan_new();
     if (f->p->diff(&in, &f->out, &err) != TT_OK)
@@ -77,6 +78,7 @@ void fx_release(diff_fixture *f)
     json_decref(f->deps);
     json_decref(f->out.plan);
     json_decref(f->out.memo);
+    json_decref(f->out.conditions); /* the guard's BudgetClamped (stolen by the caller) */
     tt_manifest_set_cleanup(&f->set);
 }
 

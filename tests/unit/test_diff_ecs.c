@@ -106,6 +106,7 @@ static void release(struct fixture *f)
     json_decref(f->deps);
     json_decref(f->out.plan);
     json_decref(f->out.memo);
+    json_decref(f->out.conditions); /* the guard's BudgetClamped (stolen by the caller) */
     tt_manifest_set_cleanup(&f->set);
 }
 
