@@ -191,6 +191,11 @@ static void budget_guard_clamps_the_replicas(void **state)
     fx_assert_ops(f.out.plan, "update:RegisterScalableTarget update:PutScheduledAction");
     assert_int_equal(json_integer_value(json_object_get(fx_input(f.out.plan, 0), "MaxCapacity")),
                      1);
+    /* The schedule sets only a minimum, above the clamp: it comes down to the clamp. */
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_object_get(fx_input(f.out.plan, 1), "ScalableTargetAction"), "MinCapacity")),
+        1);
     fx_release(&f);
 }
 

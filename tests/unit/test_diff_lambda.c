@@ -259,6 +259,11 @@ static void budget_guard_clamps_provisioned_concurrency(void **state)
     fx_assert_ops(f.out.plan, "update:RegisterScalableTarget update:PutScheduledAction");
     assert_int_equal(json_integer_value(json_object_get(fx_input(f.out.plan, 0), "MaxCapacity")),
                      10);
+    /* The schedule sets only a minimum, above the clamp: it comes down to the clamp. */
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_object_get(fx_input(f.out.plan, 1), "ScalableTargetAction"), "MinCapacity")),
+        10);
     fx_release(&f);
 }
 
