@@ -163,6 +163,13 @@ class AwsSim:
         q = '&'.join('%s=%s' % (k, v) for k, v in filters.items())
         return self.control('GET', 'calls' + ('?' + q if q else ''))['calls']
 
+    def inflight(self, **filters):
+        """Calls received and not answered yet (held by a latency fault, say): [{service,
+        operation, region, time}], optionally filtered by service or operation. The call log
+        lists a call only once it is answered."""
+        q = '&'.join('%s=%s' % (k, v) for k, v in filters.items())
+        return self.control('GET', 'inflight' + ('?' + q if q else ''))['calls']
+
     def reset_calls(self):
         self.control('DELETE', 'calls')
 

@@ -309,9 +309,8 @@ def case_kill9(c, t):
     c.write('beta.yaml', policy(t, 'beta', sched=False))
     sim.reset_calls()
     proc = c.start('--once')
-    wait_for(lambda: any(x['operation'] == 'RegisterScalableTarget' and x['status'] < 300
-                         for x in sim.calls()) or proc.poll() is not None, 30,
-             'a scalable target before the kill')
+    wait_for(lambda: sim.inflight(operation='PutScalingPolicy') or proc.poll() is not None, 30,
+             'a policy in flight, its scalable target made')
     check(proc.poll() is None, 'trimtab finished before it could be killed')
     proc.kill()
     proc.wait()

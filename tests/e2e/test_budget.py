@@ -314,15 +314,15 @@ def case_budget_faults_kill9(c):
     # kill -9 while CreateBudget calls are in flight.
     for n in ['e', 'f', 'g']:
         c.write('budgets/%s.yaml' % n, budget(n))
-    sim.fault(kind='latency', latencyMs=800, service='budgets', operation='CreateBudget')
+    sim.fault(kind='latency', latencyMs=1500, service='budgets', operation='CreateBudget')
     sim.reset_calls()
     proc = c.start('--once')
-    wait_for(lambda: any(x['operation'] == 'CreateBudget' for x in sim.calls()) or
-             proc.poll() is not None, 30, 'a CreateBudget in flight')
+    wait_for(lambda: sim.inflight(operation='CreateBudget') or proc.poll() is not None, 30,
+             'a CreateBudget in flight')
     check(proc.poll() is None, 'trimtab finished before it could be killed')
     proc.kill()
     proc.wait()
-    time.sleep(1.0)  # the dead process's calls complete in AWS all the same
+    wait_for(lambda: not sim.inflight(), 10, 'the dead process\'s calls to complete in AWS')
     sim.clear_faults()
     p, calls = c.run_once(expect_rc=0)
     check(b.names() == sorted(bname(n) for n in names + ['e', 'f', 'g']), 'after kill -9',

@@ -205,9 +205,10 @@ def case_kill9(c):
         scheduled('extra-hours', '0 20 * * MON-FRI', lo=2, hi=10)]))
     sim.reset_calls()
     proc = c.start('--once')
-    wait_for(lambda: successful_writes(sim.calls()).get('PutScalingPolicy', 0) >= 1 or
-             proc.poll() is not None, 30, 'the new policy')
-    time.sleep(0.2)  # PutScheduledAction is in flight now (1.5 s)
+    # The call log lists a call once answered: the held PutScheduledAction shows in flight.
+    wait_for(lambda: (successful_writes(sim.calls()).get('PutScalingPolicy', 0) >= 1 and
+                      sim.inflight(operation='PutScheduledAction')) or
+             proc.poll() is not None, 30, 'the new policy, the scheduled action in flight')
     check(proc.poll() is None, 'trimtab finished before it could be killed')
     proc.kill()
     proc.wait()
@@ -229,9 +230,8 @@ def case_kill9(c):
     c.write('ecs/cart.yaml', simple('cart'))
     sim.reset_calls()
     proc = c.start('--once')
-    wait_for(lambda: successful_writes(sim.calls()).get('RegisterScalableTarget', 0) >= 1 or
-             proc.poll() is not None, 30, 'the cart target')
-    time.sleep(0.2)
+    wait_for(lambda: sim.inflight(operation='PutScalingPolicy') or proc.poll() is not None, 30,
+             'the cart policy in flight')
     check(proc.poll() is None, 'trimtab finished before it could be killed')
     proc.kill()
     proc.wait()

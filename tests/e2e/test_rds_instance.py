@@ -240,10 +240,10 @@ def case_rds_faults_kill9(c):
     c.sim.fault(kind='latency', latencyMs=800, service='rds', operation='ModifyDBInstance')
     c.sim.reset_calls()
     proc = c.start('--alarm-poll', '1s')
-    wait_for(lambda: modifies(c.sim.calls()), 20, 'the step')
+    wait_for(lambda: c.sim.inflight(operation='ModifyDBInstance'), 20, 'the step in flight')
     proc.kill()
     proc.wait()
-    time.sleep(1.0)
+    wait_for(lambda: not c.sim.inflight(), 10, 'the held step to complete in AWS')
     c.sim.clear_faults()
     proc = c.start('--alarm-poll', '30s')
     wait_for(lambda: instance(c, 'orders-db')['DBInstanceClass'] == 'db.m5.large' and

@@ -142,21 +142,20 @@ def case_secret_requested(c):
         check(not writes(calls), 'the same value rotated again', ops(calls, 'write'))
 
     # kill -9 while the RotateSecret of a new value is in flight (the simulator holds it 3 s and
-    # logs a call once answered, so the kill lands after the read, inside the held call); the
-    # call completes in AWS all the same, and the restart finds the rotation the dead process
+    # lists it in flight meanwhile, so the kill lands inside the held call); the call completes
+    # in AWS all the same, and the restart finds the rotation the dead process
     # started (its version, by the deterministic token) instead of starting another.
     c.sim.fault(kind='latency', latencyMs=3000, service='secretsmanager', operation='RotateSecret')
     c.write('secrets/orders.yaml', rotation('orders', 'prod/orders-db', annotations={
         'trimtab.dev/rotate-requested-at': 'second'}))
     c.sim.reset_calls()
     proc = c.start('--once')
-    wait_for(lambda: any(x['operation'] == 'ListSecrets' for x in c.sim.calls()) or
-             proc.poll() is not None, 30, 'the read before the rotation')
-    time.sleep(0.5)
+    wait_for(lambda: c.sim.inflight(operation='RotateSecret') or proc.poll() is not None, 30,
+             'the rotation in flight')
     check(proc.poll() is None, 'trimtab finished before it could be killed')
     proc.kill()
     proc.wait()
-    time.sleep(3.5)  # the held call completes in AWS
+    wait_for(lambda: not c.sim.inflight(), 10, 'the held call to complete in AWS')
     c.sim.clear_faults()
     landed = len(rotations(c.sim.calls()))
     p, calls = c.run_once(expect_rc=0)

@@ -72,6 +72,16 @@ def _route(sim, method, path, query, raw_body):
                 else:
                     st.faults = []
                 return {'ok': True}
+    if what == 'inflight' and method == 'GET':
+        with st.lock:
+            calls = list(st.inflight.values())
+        for key in ('service', 'operation'):
+            if key in query:
+                want = query[key][-1]
+                if key == 'service':
+                    want = sim.service_name(want)
+                calls = [c for c in calls if c[key] == want]
+        return {'calls': calls}
     if what == 'calls':
         with st.lock:
             if method == 'GET':

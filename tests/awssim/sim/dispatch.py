@@ -54,7 +54,17 @@ class Simulator:
         return None
 
     def handle(self, req):
-        """Serves one AWS API request. Returns a wire.HttpResponse, or RESET."""
+        """Serves one AWS API request. Returns a wire.HttpResponse, or RESET. While it is
+        served (held by a latency fault, say) the call is listed as in flight."""
+        held = []
+        try:
+            return self._handle(req, held)
+        finally:
+            if held:
+                with self.state.lock:
+                    self.state.inflight.pop(held[0], None)
+
+    def _handle(self, req, held):
         t0 = time.time()
         request_id = str(uuid.uuid4())
         svc, protocol, op_name, region, account = None, 'json', None, None, None
@@ -109,6 +119,7 @@ class Simulator:
 
             with self.state.lock:
                 latency, fault = self.state.pick_faults(svc.name, op_name)
+                held.append(self.state.begin_call(svc.name, op_name, region, t0))
             if latency:
                 time.sleep(latency)
             if fault is not None:

@@ -97,6 +97,8 @@ class State:
             self._timer_seq = itertools.count()
             self.faults = []
             self.calls = collections.deque(maxlen=200000)
+            self.inflight = {}
+            self._inflight_seq = itertools.count(1)
             self.delays = dict(DEFAULT_DELAYS)
             self.rotation_outcome = {'*': 'succeed'}
             self.rng = random.Random(0)
@@ -168,6 +170,13 @@ class State:
         return latency, hit
 
     # ---- call log ----------------------------------------------------------------------
+
+    def begin_call(self, service, operation, region, t):
+        """Lists a call as in flight (received, not answered yet); returns its key."""
+        key = next(self._inflight_seq)
+        self.inflight[key] = {'service': service, 'operation': operation, 'region': region,
+                              'time': t}
+        return key
 
     def log_call(self, service, signing_name, operation, status, code, region, account, t):
         self.calls.append({'service': service, 'signingName': signing_name,

@@ -339,6 +339,27 @@ class Faults(SimTestCase):
         statuses = [c['status'] for c in self.sim.calls(service='sts')]
         self.assertEqual(statuses[-1], 200)
 
+    def test_held_call_is_in_flight_until_answered(self):
+        """A call held by a latency fault is listed in flight, not in the call log; once
+        answered it moves to the log. Tests kill trimtab inside such a call."""
+        self.sim.reset_calls()
+        self.sim.fault(service='sts', operation='GetCallerIdentity', kind='latency',
+                       latencyMs=1500, count=1)
+        caller = threading.Thread(target=self.client('sts').get_caller_identity)
+        caller.start()
+        deadline = time.time() + 1.2
+        held = []
+        while not held and time.time() < deadline:
+            held = self.sim.inflight(operation='GetCallerIdentity')
+        self.assertEqual([(c['service'], c['operation']) for c in held],
+                         [('sts', 'GetCallerIdentity')])
+        self.assertEqual(self.sim.inflight(service='ecs'), [])
+        self.assertEqual(self.sim.calls(operation='GetCallerIdentity'), [])
+        caller.join()
+        self.assertEqual(self.sim.inflight(), [])
+        self.assertEqual([c['status'] for c in self.sim.calls(operation='GetCallerIdentity')],
+                         [200])
+
 
 class Control(SimTestCase):
     def test_call_log(self):
