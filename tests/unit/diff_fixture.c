@@ -14,21 +14,20 @@
 json_t *fx_json(const char *text)
 {
     json_error_t je;
-    json_t *v = json_loads(text, 0, &je);
+    json_t *v = json_loads(text, JSON_DECODE_ANY, &je);
 
     if (v == NULL)
         fail_msg("JSON: %s at %d in %s", je.text, je.position, text);
     return v;
 }
 
-void fx_load(diff_fixture *f, const char *provider, const char *yaml, const char *observed,
-             const char *memo)
+tt_resource *fx_load_one(tt_manifest_set *set, const char *yaml, const char *provider,
+                         const tt_provider **p)
 {
     tt_diags *d = tt_diags_create();
 
-    memset(f, 0, sizeof(*f));
-    tt_manifest_set_init(&f->set);
-    assert_int_equal(tt_loader_add_bytes(&f->set, yaml, strlen(yaml), "t.yaml", d), TT_OK);
+    tt_manifest_set_init(set);
+    assert_int_equal(tt_loader_add_bytes(set, yaml, strlen(yaml), "t.yaml", d), TT_OK);
     if (tt_diags_errors(d) > 0) {
         tt_buf b;
         tt_buf_init(&b);
@@ -36,19 +35,31 @@ void fx_load(diff_fixture *f, const char *provider, const char *yaml, const char
         fail_msg("manifest invalid: %s", tt_buf_str(&b));
     }
     tt_diags_destroy(d);
-    assert_int_equal(f->set.len, 1);
-    f->r = f->set.items[0];
-    f->p = tt_provider_for(f->r);
-    assert_non_null(f->p);
-    assert_string_equal(f->p->name, provider);
+    assert_int_equal(set->len, 1);
+    *p = tt_provider_for(set->items[0]);
+    assert_non_null(*p);
+    assert_string_equal((*p)->name, provider);
+    return set->items[0];
+}
+
+void fx_load(diff_fixture *f, const char *provider, const char *yaml, const char *observed,
+             const char *memo)
+{
+    memset(f, 0, sizeof(*f));
+    f->r = fx_load_one(&f->set, yaml, provider, &f->p);
     f->observed = fx_json(observed);
     f->memo = memo ? fx_json(memo) : NULL;
     f->deps = json_object();
 }
 
+tt_diff_input fx_diff_input(diff_fixture *f)
+{
+    return (tt_diff_input){f->r, f->observed, f->memo, f->deps, "eu-central-1", NULL};
+}
+
 void fx_diff(diff_fixture *f)
 {
-    tt_diff_input in = {f->r, f->observed, f->memo, f->deps, "eu-central-1", NULL};
+    tt_diff_input in = fx_diff_input(f);
     tt_error err;
 
     json_decref(f->out.plan);
@@ -62,7 +73,7 @@ void fx_diff(diff_fixture *f)
 
 json_t *fx_remove(diff_fixture *f)
 {
-    tt_diff_input in = {f->r, f->observed, f->memo, f->deps, "eu-central-1", NULL};
+    tt_diff_input in = fx_diff_input(f);
     json_t *plan = tt_plan_new();
     tt_error err;
 
@@ -109,4 +120,13 @@ const json_t *fx_input(const json_t *plan, size_t i)
 const char *fx_input_str(const json_t *plan, size_t i, const char *key)
 {
     return json_string_value(json_object_get(fx_input(plan, i), key));
+}
+
+void fx_assert_input(const json_t *plan, size_t i, const char *want)
+{
+    char *got = json_dumps(fx_input(plan, i), JSON_SORT_KEYS | JSON_COMPACT);
+
+    if (strcmp(got, want) != 0)
+        fail_msg("input of action %zu\n  got:  %s\n  want: %s", i, got, want);
+    free(got);
 }

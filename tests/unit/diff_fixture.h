@@ -20,10 +20,15 @@ typedef struct diff_fixture {
     tt_diff_output out;
 } diff_fixture;
 
-/* Loads one valid manifest (fails the test otherwise), checks that provider `provider` handles
- * it, and parses `observed` and `memo` (NULL: none). */
+/* Loads the one valid manifest `yaml` into `set` (fails the test otherwise), checks that
+ * provider `provider` handles it; returns the resource (owned by `set`). */
+tt_resource *fx_load_one(tt_manifest_set *set, const char *yaml, const char *provider,
+                         const tt_provider **p);
+/* fx_load_one, then parses `observed` and `memo` (NULL: none). */
 void fx_load(diff_fixture *f, const char *provider, const char *yaml, const char *observed,
              const char *memo);
+/* The provider's input for this fixture (pointers borrowed from f). */
+tt_diff_input fx_diff_input(diff_fixture *f);
 /* Runs the diff into f->out (a fresh plan, dropping an earlier one); asserts TT_OK. */
 void fx_diff(diff_fixture *f);
 /* Runs the provider's remove into a new plan (returned, owned by the caller); asserts TT_OK. */
@@ -36,6 +41,8 @@ void fx_assert_ops(const json_t *plan, const char *want);
 const json_t *fx_input(const json_t *plan, size_t i);
 /* The string member `key` of action `i`'s input, or NULL. */
 const char *fx_input_str(const json_t *plan, size_t i, const char *key);
+/* Asserts action `i`'s input, dumped compact with sorted keys, equals `want`. */
+void fx_assert_input(const json_t *plan, size_t i, const char *want);
 /* A JSON value parsed from text (a new reference); fails the test on bad JSON. */
 json_t *fx_json(const char *text);
 

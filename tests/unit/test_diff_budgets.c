@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff_fixture_bs.h"
+#include "diff_fixture.h"
 #include "plan.h"
 
 static const char *const spec_yaml =
@@ -51,9 +51,9 @@ static const char *const converged =
         "ACTUAL", "80.0", "OK", EMAIL_A) "," NOTE("ACTUAL", "100.0", "OK",
                                                   EMAIL_A "," SNS_ONCALL) "]}";
 
-static void load(struct fixture *f, const char *yaml, const char *observed, const char *memo)
+static void load(diff_fixture *f, const char *yaml, const char *observed, const char *memo)
 {
-    fixture_load(f, "budgets", yaml, observed, memo);
+    fx_load(f, "budgets", yaml, observed, memo);
 }
 
 /* A copy of `converged` with `what` replaced by `with` (which must occur once). */
@@ -72,25 +72,25 @@ static const char *const owned = "{\"owned\": true}";
 
 static void converged_gives_empty_plan(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     (void)state;
     load(&f, spec_yaml, converged, owned);
-    fixture_diff(&f);
+    fx_diff(&f);
     assert_null(f.out.blocked);
-    assert_ops(f.out.plan, "");
+    fx_assert_ops(f.out.plan, "");
     assert_true(json_is_true(json_object_get(f.out.memo, "owned")));
-    fixture_release(&f);
+    fx_release(&f);
 }
 
 static void missing_budget_is_one_create_with_everything(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     (void)state;
     load(&f, spec_yaml, "{\"account\": \"123456789012\", \"budget\": null, \"notifications\": []}",
          NULL);
-    fixture_diff(&f);
-    assert_ops(f.out.plan, "create:CreateBudget");
-    assert_input(
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "create:CreateBudget");
+    fx_assert_input(
         f.out.plan, 0,
         "{\"AccountId\":\"123456789012\",\"Budget\":{\"BudgetLimit\":{\"Amount\":\"60\",\"Unit\":"
         "\"USD\"},\"BudgetName\":\"trimtab-shop-monthly\",\"BudgetType\":\"COST\",\"CostFilters\":"
@@ -110,21 +110,21 @@ static void missing_budget_is_one_create_with_everything(void **state)
         ","
         "\"ResourceTags\":[{\"Key\":\"trimtab.dev/owner\",\"Value\":\"shop/monthly\"}]}");
     assert_true(json_is_true(json_object_get(f.out.memo, "owned")));
-    fixture_release(&f);
+    fx_release(&f);
 }
 
 static void limit_and_filter_drift_is_one_update_keeping_the_period(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     char *obs = edit("\"Amount\": \"60.0\"", "\"Amount\": \"75\"");
     const json_t *changes;
     (void)state;
     load(&f, spec_yaml, obs, owned);
     json_object_set_new(json_object_get(f.observed, "budget"), "TimeUnit",
                         json_string("QUARTERLY"));
-    fixture_diff(&f);
-    assert_ops(f.out.plan, "update:UpdateBudget");
-    assert_input(
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "update:UpdateBudget");
+    fx_assert_input(
         f.out.plan, 0,
         "{\"AccountId\":\"123456789012\",\"NewBudget\":{\"BudgetLimit\":{\"Amount\":\"60\","
         "\"Unit\":\"USD\"},\"BudgetName\":\"trimtab-shop-monthly\",\"BudgetType\":"
@@ -137,87 +137,89 @@ static void limit_and_filter_drift_is_one_update_keeping_the_period(void **state
                         "limit.amount");
     assert_string_equal(json_string_value(json_object_get(json_array_get(changes, 1), "field")),
                         "timeUnit");
-    fixture_release(&f);
+    fx_release(&f);
     free(obs);
 
     /* A filter AWS lost is drift too; an amount written "60" or "60.0" is not. */
     obs = edit("\"TagKeyValue\": [\"user:team$platform\"]", "\"TagKeyValue\": []");
     load(&f, spec_yaml, obs, owned);
-    fixture_diff(&f);
-    assert_ops(f.out.plan, "update:UpdateBudget");
-    fixture_release(&f);
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "update:UpdateBudget");
+    fx_release(&f);
     free(obs);
 }
 
 static void removed_notification_is_deleted(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     char *obs =
         edit(SNS_ONCALL "]}]}", SNS_ONCALL "]}," NOTE("FORECASTED", "100", "OK", SNS_ONCALL) "]}");
     (void)state;
     load(&f, spec_yaml, obs, owned);
-    fixture_diff(&f);
-    assert_ops(f.out.plan, "delete:DeleteNotification");
-    assert_input(f.out.plan, 0,
-                 "{\"AccountId\":\"123456789012\",\"BudgetName\":\"trimtab-shop-monthly\","
-                 "\"Notification\":{\"ComparisonOperator\":\"GREATER_THAN\",\"NotificationType\":"
-                 "\"FORECASTED\",\"Threshold\":100,\"ThresholdType\":\"PERCENTAGE\"}}");
-    fixture_release(&f);
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "delete:DeleteNotification");
+    fx_assert_input(
+        f.out.plan, 0,
+        "{\"AccountId\":\"123456789012\",\"BudgetName\":\"trimtab-shop-monthly\","
+        "\"Notification\":{\"ComparisonOperator\":\"GREATER_THAN\",\"NotificationType\":"
+        "\"FORECASTED\",\"Threshold\":100,\"ThresholdType\":\"PERCENTAGE\"}}");
+    fx_release(&f);
     free(obs);
 }
 
 static void changed_threshold_is_updated_in_place(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     char *obs = edit("\"Threshold\": 80.0", "\"Threshold\": 90.0");
     const json_t *c;
     (void)state;
     load(&f, spec_yaml, obs, owned);
-    fixture_diff(&f);
+    fx_diff(&f);
     /* Not a delete and a create: the notification keeps its subscribers and history. */
-    assert_ops(f.out.plan, "update:UpdateNotification");
-    assert_input(f.out.plan, 0,
-                 "{\"AccountId\":\"123456789012\",\"BudgetName\":\"trimtab-shop-monthly\","
-                 "\"NewNotification\":{\"ComparisonOperator\":\"GREATER_THAN\","
-                 "\"NotificationType\":\"ACTUAL\",\"Threshold\":80.0,\"ThresholdType\":"
-                 "\"PERCENTAGE\"},\"OldNotification\":{\"ComparisonOperator\":\"GREATER_THAN\","
-                 "\"NotificationType\":\"ACTUAL\",\"Threshold\":90.0,\"ThresholdType\":"
-                 "\"PERCENTAGE\"}}");
+    fx_assert_ops(f.out.plan, "update:UpdateNotification");
+    fx_assert_input(f.out.plan, 0,
+                    "{\"AccountId\":\"123456789012\",\"BudgetName\":\"trimtab-shop-monthly\","
+                    "\"NewNotification\":{\"ComparisonOperator\":\"GREATER_THAN\","
+                    "\"NotificationType\":\"ACTUAL\",\"Threshold\":80.0,\"ThresholdType\":"
+                    "\"PERCENTAGE\"},\"OldNotification\":{\"ComparisonOperator\":\"GREATER_THAN\","
+                    "\"NotificationType\":\"ACTUAL\",\"Threshold\":90.0,\"ThresholdType\":"
+                    "\"PERCENTAGE\"}}");
     c = json_array_get(json_object_get(json_array_get(f.out.plan, 0), "changes"), 0);
     assert_string_equal(json_string_value(json_object_get(c, "field")), "threshold");
     assert_true(json_number_value(json_object_get(c, "old")) == 90);
-    fixture_release(&f);
+    fx_release(&f);
     free(obs);
 
     /* A type change too (ACTUAL 50 → FORECASTED 50 in AWS): updated back. */
     obs = edit("\"NotificationType\": \"ACTUAL\"", "\"NotificationType\": \"FORECASTED\"");
     load(&f, spec_yaml, obs, owned);
-    fixture_diff(&f);
-    assert_ops(f.out.plan, "update:UpdateNotification");
-    fixture_release(&f);
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "update:UpdateNotification");
+    fx_release(&f);
     free(obs);
 }
 
 static void missing_notification_is_created_with_subscribers(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     char *obs = edit("," NOTE("ACTUAL", "80.0", "OK", EMAIL_A), "");
     (void)state;
     load(&f, spec_yaml, obs, owned);
-    fixture_diff(&f);
-    assert_ops(f.out.plan, "create:CreateNotification");
-    assert_input(f.out.plan, 0,
-                 "{\"AccountId\":\"123456789012\",\"BudgetName\":\"trimtab-shop-monthly\","
-                 "\"Notification\":{\"ComparisonOperator\":\"GREATER_THAN\",\"NotificationType\":"
-                 "\"ACTUAL\",\"Threshold\":80.0,\"ThresholdType\":\"PERCENTAGE\"},\"Subscribers\":"
-                 "[{\"Address\":\"a@example.com\",\"SubscriptionType\":\"EMAIL\"}]}");
-    fixture_release(&f);
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "create:CreateNotification");
+    fx_assert_input(
+        f.out.plan, 0,
+        "{\"AccountId\":\"123456789012\",\"BudgetName\":\"trimtab-shop-monthly\","
+        "\"Notification\":{\"ComparisonOperator\":\"GREATER_THAN\",\"NotificationType\":"
+        "\"ACTUAL\",\"Threshold\":80.0,\"ThresholdType\":\"PERCENTAGE\"},\"Subscribers\":"
+        "[{\"Address\":\"a@example.com\",\"SubscriptionType\":\"EMAIL\"}]}");
+    fx_release(&f);
     free(obs);
 }
 
 static void subscribers_are_a_set(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     /* 100 %: the e-mail subscriber gone, an extra one, and another SNS topic. */
     char *obs = edit(
         EMAIL_A "," SNS_ONCALL,
@@ -225,117 +227,118 @@ static void subscribers_are_a_set(void **state)
         "{\"SubscriptionType\": \"SNS\", \"Address\": \"arn:aws:sns:us-east-1:123456789012:old\"}");
     (void)state;
     load(&f, spec_yaml, obs, owned);
-    fixture_diff(&f);
+    fx_diff(&f);
     /* Same type removed and added: updated in place (a notification takes one SNS topic, so a
      * create first would fail and a delete first could leave it without subscribers). */
-    assert_ops(f.out.plan, "update:UpdateSubscriber update:UpdateSubscriber");
-    assert_input(f.out.plan, 1,
-                 "{\"AccountId\":\"123456789012\",\"BudgetName\":\"trimtab-shop-monthly\","
-                 "\"NewSubscriber\":{\"Address\":\"arn:aws:sns:us-east-1:123456789012:oncall\","
-                 "\"SubscriptionType\":\"SNS\"},\"Notification\":{\"ComparisonOperator\":"
-                 "\"GREATER_THAN\",\"NotificationType\":\"ACTUAL\",\"Threshold\":100.0,"
-                 "\"ThresholdType\":\"PERCENTAGE\"},\"OldSubscriber\":{\"Address\":"
-                 "\"arn:aws:sns:us-east-1:123456789012:old\",\"SubscriptionType\":\"SNS\"}}");
-    fixture_release(&f);
+    fx_assert_ops(f.out.plan, "update:UpdateSubscriber update:UpdateSubscriber");
+    fx_assert_input(f.out.plan, 1,
+                    "{\"AccountId\":\"123456789012\",\"BudgetName\":\"trimtab-shop-monthly\","
+                    "\"NewSubscriber\":{\"Address\":\"arn:aws:sns:us-east-1:123456789012:oncall\","
+                    "\"SubscriptionType\":\"SNS\"},\"Notification\":{\"ComparisonOperator\":"
+                    "\"GREATER_THAN\",\"NotificationType\":\"ACTUAL\",\"Threshold\":100.0,"
+                    "\"ThresholdType\":\"PERCENTAGE\"},\"OldSubscriber\":{\"Address\":"
+                    "\"arn:aws:sns:us-east-1:123456789012:old\",\"SubscriptionType\":\"SNS\"}}");
+    fx_release(&f);
     free(obs);
 
     /* One missing: created; one extra: deleted. */
     obs = edit(EMAIL_A "," SNS_ONCALL, SNS_ONCALL);
     load(&f, spec_yaml, obs, owned);
-    fixture_diff(&f);
-    assert_ops(f.out.plan, "create:CreateSubscriber");
-    fixture_release(&f);
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "create:CreateSubscriber");
+    fx_release(&f);
     free(obs);
     obs = edit(NOTE("ACTUAL", "80.0", "OK", EMAIL_A),
                NOTE("ACTUAL", "80.0", "OK",
                     EMAIL_A ",{\"SubscriptionType\": \"EMAIL\", \"Address\": \"c@example.com\"}"));
     load(&f, spec_yaml, obs, owned);
-    fixture_diff(&f);
-    assert_ops(f.out.plan, "delete:DeleteSubscriber");
-    fixture_release(&f);
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "delete:DeleteSubscriber");
+    fx_release(&f);
     free(obs);
 }
 
 static void ownership_refused_adopted_and_conflicting(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     char *obs =
         edit("\"account\": \"123456789012\",", "\"account\": \"123456789012\", \"tags\": {},");
     char *spec = malloc(strlen(spec_yaml) + 40);
     (void)state;
     /* Not trimtab's and no spec.adopt: nothing is planned. */
     load(&f, spec_yaml, obs, NULL);
-    fixture_diff(&f);
+    fx_diff(&f);
     assert_string_equal(f.out.blocked, "AdoptionRefused");
-    assert_ops(f.out.plan, "");
-    fixture_release(&f);
+    fx_assert_ops(f.out.plan, "");
+    fx_release(&f);
     /* spec.adopt: tagged, then managed. */
     sprintf(spec, "%s  adopt: true\n", spec_yaml);
     load(&f, spec, obs, NULL);
-    fixture_diff(&f);
+    fx_diff(&f);
     assert_null(f.out.blocked);
-    assert_ops(f.out.plan, "tag:TagResource");
-    assert_input(f.out.plan, 0,
-                 "{\"ResourceARN\":\"arn:aws:budgets::123456789012:budget/trimtab-shop-monthly\","
-                 "\"ResourceTags\":[{\"Key\":\"trimtab.dev/owner\",\"Value\":\"shop/monthly\"}]}");
-    fixture_release(&f);
+    fx_assert_ops(f.out.plan, "tag:TagResource");
+    fx_assert_input(
+        f.out.plan, 0,
+        "{\"ResourceARN\":\"arn:aws:budgets::123456789012:budget/trimtab-shop-monthly\","
+        "\"ResourceTags\":[{\"Key\":\"trimtab.dev/owner\",\"Value\":\"shop/monthly\"}]}");
+    fx_release(&f);
     free(obs);
     /* Another resource's tag: refused even with adopt. */
     obs = edit("\"account\": \"123456789012\",",
                "\"account\": \"123456789012\", \"tags\": {\"trimtab.dev/owner\": \"other/x\"},");
     load(&f, spec, obs, NULL);
-    fixture_diff(&f);
+    fx_diff(&f);
     assert_string_equal(f.out.blocked, "ConflictingOwner");
-    fixture_release(&f);
+    fx_release(&f);
     free(obs);
     /* Its own tag (a run killed before the memo was written): ours. */
     obs =
         edit("\"account\": \"123456789012\",",
              "\"account\": \"123456789012\", \"tags\": {\"trimtab.dev/owner\": \"shop/monthly\"},");
     load(&f, spec_yaml, obs, NULL);
-    fixture_diff(&f);
+    fx_diff(&f);
     assert_null(f.out.blocked);
-    assert_ops(f.out.plan, "");
-    fixture_release(&f);
+    fx_assert_ops(f.out.plan, "");
+    fx_release(&f);
     free(obs);
     free(spec);
 }
 
 static void remove_deletes_only_an_owned_budget(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     tt_diff_input in;
     tt_error err;
     json_t *plan = tt_plan_new();
     char *obs;
     (void)state;
     load(&f, spec_yaml, converged, owned);
-    in = fixture_input(&f);
+    in = fx_diff_input(&f);
     assert_int_equal(f.p->remove(&in, plan, &err), TT_OK);
-    assert_ops(plan, "delete:DeleteBudget");
+    fx_assert_ops(plan, "delete:DeleteBudget");
     json_decref(plan);
-    fixture_release(&f);
+    fx_release(&f);
 
     obs = edit("\"account\": \"123456789012\",", "\"account\": \"123456789012\", \"tags\": {},");
     load(&f, spec_yaml, obs, NULL);
     plan = tt_plan_new();
-    in = fixture_input(&f);
+    in = fx_diff_input(&f);
     assert_int_equal(f.p->remove(&in, plan, &err), TT_OK);
-    assert_ops(plan, "");
+    fx_assert_ops(plan, "");
     json_decref(plan);
-    fixture_release(&f);
+    fx_release(&f);
     free(obs);
 }
 
 static void status_reports_spend_and_thresholds(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     tt_diff_input in;
     json_t *status = json_object();
     char *got;
     (void)state;
     load(&f, spec_yaml, converged, owned);
-    in = fixture_input(&f);
+    in = fx_diff_input(&f);
     f.p->status(&in, status);
     /* As the state directory writes it (reconcile/state.c). */
     got = json_dumps(status, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(15));
@@ -345,7 +348,7 @@ static void status_reports_spend_and_thresholds(void **state)
                              "\"trimtab-shop-monthly\",\"thresholdsExceeded\":[\"ACTUAL>50%\"]}");
     free(got);
     json_decref(status);
-    fixture_release(&f);
+    fx_release(&f);
 }
 
 int main(void)

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff_load.h"
+#include "diff_fixture.h"
 #include "plan.h"
 
 #define HEAD                                                                           \
@@ -56,7 +56,7 @@ struct fixture {
 static void load(struct fixture *f, const char *yaml, const char *memo)
 {
     memset(f, 0, sizeof(*f));
-    f->r = tt_test_load_one(&f->set, yaml, "cloudfront", &f->p);
+    f->r = fx_load_one(&f->set, yaml, "cloudfront", &f->p);
     f->observed = json_loads(observed_json, 0, NULL);
     assert_non_null(f->observed);
     f->memo = memo ? json_loads(memo, 0, NULL) : NULL;

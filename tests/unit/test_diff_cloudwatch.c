@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff_fixture_cw.h"
+#include "diff_fixture.h"
 #include "loader.h"
 #include "plan.h"
 #include "provider.h"
@@ -51,8 +51,6 @@ static const char *const cpu_converged =
 
 static const char *const owned_memo = "{\"owned\": true, \"alarm\": \"trimtab-shop-web-cpu\"}";
 
-const char *const fixture_provider = "cloudwatch";
-
 /* The fields the first action changes, as "field old→new; …" (JSON values). */
 static void assert_changes(const json_t *plan, const char *want)
 {
@@ -78,10 +76,10 @@ static void assert_changes(const json_t *plan, const char *want)
 /* cpu_converged with one member replaced (or added) by `member: value` (JSON). */
 static char *drifted(const char *member, const char *value)
 {
-    json_t *o = parse(cpu_converged);
+    json_t *o = fx_json(cpu_converged);
     char *s;
 
-    json_object_set_new(json_object_get(o, "metricAlarm"), member, parse(value));
+    json_object_set_new(json_object_get(o, "metricAlarm"), member, fx_json(value));
     s = json_dumps(o, 0);
     json_decref(o);
     return s;
@@ -100,27 +98,27 @@ static char *cpu_with(const char *line)
 
 static void converged_with_aws_defaults_is_empty(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     (void)state;
-    load(&f, cpu_spec, cpu_converged, owned_memo);
-    diff(&f);
+    fx_load(&f, "cloudwatch", cpu_spec, cpu_converged, owned_memo);
+    fx_diff(&f);
     assert_null(f.out.blocked);
-    assert_ops(f.out.plan, "");
+    fx_assert_ops(f.out.plan, "");
     assert_true(json_is_true(json_object_get(f.out.memo, "owned")));
     assert_string_equal(json_string_value(json_object_get(f.out.memo, "alarm")),
                         "trimtab-shop-web-cpu");
-    release(&f);
+    fx_release(&f);
 }
 
 static void missing_is_created_with_every_field_and_the_owner_tag(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     const json_t *in;
     (void)state;
-    load(&f, cpu_spec, "{}", NULL);
-    diff(&f);
-    assert_ops(f.out.plan, "create:PutMetricAlarm");
-    in = action_input(f.out.plan, 0);
+    fx_load(&f, "cloudwatch", cpu_spec, "{}", NULL);
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "create:PutMetricAlarm");
+    in = fx_input(f.out.plan, 0);
     assert_string_equal(json_string_value(json_object_get(in, "AlarmName")),
                         "trimtab-shop-web-cpu");
     assert_string_equal(json_string_value(json_object_get(in, "Namespace")), "AWS/ECS");
@@ -131,7 +129,7 @@ static void missing_is_created_with_every_field_and_the_owner_tag(void **state)
     assert_string_equal(
         json_string_value(json_object_get(json_array_get(json_object_get(in, "Tags"), 0), "Value")),
         "shop/web-cpu");
-    release(&f);
+    fx_release(&f);
 }
 
 /* Each field drifted alone is one update carrying the whole alarm, naming the one field. */
@@ -163,18 +161,18 @@ static void each_field_drift_is_one_update(void **state)
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct fixture f;
+        diff_fixture f;
         char *obs = drifted(cases[i].member, cases[i].value);
-        load(&f, cpu_spec, obs, owned_memo);
-        diff(&f);
-        assert_ops(f.out.plan, "update:PutMetricAlarm");
+        fx_load(&f, "cloudwatch", cpu_spec, obs, owned_memo);
+        fx_diff(&f);
+        fx_assert_ops(f.out.plan, "update:PutMetricAlarm");
         assert_changes(f.out.plan, cases[i].changes);
         /* The Put replaces the whole alarm: it carries every field, and no tags. */
-        assert_non_null(json_object_get(action_input(f.out.plan, 0), "Threshold"));
-        assert_int_equal(
-            json_array_size(json_object_get(action_input(f.out.plan, 0), "AlarmActions")), 2);
-        assert_null(json_object_get(action_input(f.out.plan, 0), "Tags"));
-        release(&f);
+        assert_non_null(json_object_get(fx_input(f.out.plan, 0), "Threshold"));
+        assert_int_equal(json_array_size(json_object_get(fx_input(f.out.plan, 0), "AlarmActions")),
+                         2);
+        assert_null(json_object_get(fx_input(f.out.plan, 0), "Tags"));
+        fx_release(&f);
         free(obs);
     }
 }
@@ -203,50 +201,49 @@ static void targets_fill_namespace_and_dimensions(void **state)
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct fixture f;
+        diff_fixture f;
         char yaml[1024];
         char *dims;
         snprintf(yaml, sizeof(yaml),
                  HEAD("a") "spec:\n  target: %s\n  metricName: M\n  threshold: 1\n"
                            "  comparison: GreaterThanThreshold\n",
                  cases[i].target);
-        load(&f, yaml, "{}", NULL);
-        diff(&f);
-        assert_ops(f.out.plan, "create:PutMetricAlarm");
+        fx_load(&f, "cloudwatch", yaml, "{}", NULL);
+        fx_diff(&f);
+        fx_assert_ops(f.out.plan, "create:PutMetricAlarm");
         assert_string_equal(
-            json_string_value(json_object_get(action_input(f.out.plan, 0), "Namespace")),
-            cases[i].ns);
-        dims = json_dumps(json_object_get(action_input(f.out.plan, 0), "Dimensions"),
+            json_string_value(json_object_get(fx_input(f.out.plan, 0), "Namespace")), cases[i].ns);
+        dims = json_dumps(json_object_get(fx_input(f.out.plan, 0), "Dimensions"),
                           JSON_COMPACT | JSON_PRESERVE_ORDER);
         assert_string_equal(dims, cases[i].dims);
         free(dims);
         /* CloudFront alarms are created in us-east-1: the model sets the region. */
         if (strstr(cases[i].target, "cloudfront") != NULL)
             assert_string_equal(f.r->spec.common->region, "us-east-1");
-        release(&f);
+        fx_release(&f);
     }
 }
 
 static void explicit_metric_and_percentile(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     const json_t *in;
     (void)state;
-    load(&f,
-         HEAD("p95") "spec:\n  metric: {namespace: Shop, metricName: Latency, dimensions: "
-                     "{Api: checkout}}\n  extendedStatistic: p95\n  threshold: 800\n"
-                     "  comparison: GreaterThanThreshold\n  unit: Milliseconds\n"
-                     "  datapointsToAlarm: 1\n  evaluationPeriods: 3\n",
-         "{}", NULL);
-    diff(&f);
-    assert_ops(f.out.plan, "create:PutMetricAlarm");
-    in = action_input(f.out.plan, 0);
+    fx_load(&f, "cloudwatch",
+            HEAD("p95") "spec:\n  metric: {namespace: Shop, metricName: Latency, dimensions: "
+                        "{Api: checkout}}\n  extendedStatistic: p95\n  threshold: 800\n"
+                        "  comparison: GreaterThanThreshold\n  unit: Milliseconds\n"
+                        "  datapointsToAlarm: 1\n  evaluationPeriods: 3\n",
+            "{}", NULL);
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "create:PutMetricAlarm");
+    in = fx_input(f.out.plan, 0);
     assert_string_equal(json_string_value(json_object_get(in, "Namespace")), "Shop");
     assert_string_equal(json_string_value(json_object_get(in, "ExtendedStatistic")), "p95");
     assert_null(json_object_get(in, "Statistic"));
     assert_string_equal(json_string_value(json_object_get(in, "Unit")), "Milliseconds");
     assert_int_equal(json_integer_value(json_object_get(in, "DatapointsToAlarm")), 1);
-    release(&f);
+    fx_release(&f);
 }
 
 static const char *const composite_spec =
@@ -256,50 +253,48 @@ static const char *const composite_spec =
                           "arn:aws:sns:eu-central-1:123456789012:x}]}\n";
 
 /* Both children of composite_spec exist: their status records name them. */
-static void children_exist(struct fixture *f)
+static void children_exist(diff_fixture *f)
 {
     json_object_set_new(
         f->deps, "Alarm/web-cpu",
-        parse("{\"alarmName\": \"trimtab-shop-web-cpu\", \"alarmArn\": \"arn:c\"}"));
+        fx_json("{\"alarmName\": \"trimtab-shop-web-cpu\", \"alarmArn\": \"arn:c\"}"));
     json_object_set_new(
         f->deps, "Alarm/web-mem",
-        parse("{\"alarmName\": \"trimtab-shop-web-mem\", \"alarmArn\": \"arn:m\"}"));
+        fx_json("{\"alarmName\": \"trimtab-shop-web-mem\", \"alarmArn\": \"arn:m\"}"));
 }
 
 static void composite_waits_for_children_then_names_them(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     const json_t *in;
     (void)state;
-    load(&f, composite_spec, "{}", NULL);
+    fx_load(&f, "cloudwatch", composite_spec, "{}", NULL);
     /* web-cpu exists, web-mem not yet. */
     json_object_set_new(
         f.deps, "Alarm/web-cpu",
-        parse("{\"alarmName\": \"trimtab-shop-web-cpu\", \"alarmArn\": \"arn:c\"}"));
+        fx_json("{\"alarmName\": \"trimtab-shop-web-cpu\", \"alarmArn\": \"arn:c\"}"));
     json_object_set_new(f.deps, "Alarm/web-mem",
-                        parse("{\"alarmName\": \"trimtab-shop-web-mem\"}"));
-    diff(&f);
+                        fx_json("{\"alarmName\": \"trimtab-shop-web-mem\"}"));
+    fx_diff(&f);
     assert_string_equal(f.out.blocked, "DependencyNotReady");
     assert_non_null(strstr(f.out.message, "Alarm web-mem"));
-    assert_ops(f.out.plan, "");
-    json_decref(f.out.plan);
+    fx_assert_ops(f.out.plan, "");
     json_object_set_new(
         f.deps, "Alarm/web-mem",
-        parse("{\"alarmName\": \"trimtab-shop-web-mem\", \"alarmArn\": \"arn:m\"}"));
-    memset(&f.out, 0, sizeof(f.out));
-    diff(&f);
+        fx_json("{\"alarmName\": \"trimtab-shop-web-mem\", \"alarmArn\": \"arn:m\"}"));
+    fx_diff(&f);
     assert_null(f.out.blocked);
-    assert_ops(f.out.plan, "create:PutCompositeAlarm");
-    in = action_input(f.out.plan, 0);
+    fx_assert_ops(f.out.plan, "create:PutCompositeAlarm");
+    in = fx_input(f.out.plan, 0);
     assert_string_equal(json_string_value(json_object_get(in, "AlarmRule")),
                         "ALARM(trimtab-shop-web-cpu) AND NOT OK(\"trimtab-shop-web-mem\")");
     assert_null(json_object_get(in, "Namespace"));
-    release(&f);
+    fx_release(&f);
 }
 
 static void composite_converged_and_rule_drift(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     const char *obs =
         "{\"compositeAlarm\": {\"AlarmName\": \"trimtab-shop-web-saturated\", \"AlarmArn\": "
         "\"arn:s\", \"AlarmRule\": \"ALARM(trimtab-shop-web-cpu) AND NOT "
@@ -307,34 +302,32 @@ static void composite_converged_and_rule_drift(void **state)
         "[\"arn:aws:sns:eu-central-1:123456789012:x\"], \"OKActions\": [], "
         "\"InsufficientDataActions\": []}}";
     (void)state;
-    load(&f, composite_spec, obs, "{\"owned\": true, \"alarm\": \"trimtab-shop-web-saturated\"}");
+    fx_load(&f, "cloudwatch", composite_spec, obs,
+            "{\"owned\": true, \"alarm\": \"trimtab-shop-web-saturated\"}");
     children_exist(&f);
-    diff(&f);
-    assert_ops(f.out.plan, "");
-    json_decref(f.out.plan);
-    json_decref(f.out.memo);
-    memset(&f.out, 0, sizeof(f.out));
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "");
     json_object_set_new(json_object_get(f.observed, "compositeAlarm"), "AlarmRule",
                         json_string("ALARM(trimtab-shop-web-cpu)"));
-    diff(&f);
-    assert_ops(f.out.plan, "update:PutCompositeAlarm");
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "update:PutCompositeAlarm");
     assert_changes(f.out.plan, "composite.rule \"ALARM(trimtab-shop-web-cpu)\"→\"ALARM(trimtab-"
                                "shop-web-cpu) AND NOT OK(\\\"trimtab-shop-web-mem\\\")\"");
-    release(&f);
+    fx_release(&f);
 }
 
 static void type_change_deletes_then_creates(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     (void)state;
-    load(&f, composite_spec,
-         "{\"metricAlarm\": {\"AlarmName\": \"trimtab-shop-web-saturated\", \"AlarmArn\": "
-         "\"arn:s\"}}",
-         "{\"owned\": true, \"alarm\": \"trimtab-shop-web-saturated\"}");
+    fx_load(&f, "cloudwatch", composite_spec,
+            "{\"metricAlarm\": {\"AlarmName\": \"trimtab-shop-web-saturated\", \"AlarmArn\": "
+            "\"arn:s\"}}",
+            "{\"owned\": true, \"alarm\": \"trimtab-shop-web-saturated\"}");
     children_exist(&f);
-    diff(&f);
-    assert_ops(f.out.plan, "delete:DeleteAlarms create:PutCompositeAlarm");
-    release(&f);
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "delete:DeleteAlarms create:PutCompositeAlarm");
+    fx_release(&f);
 }
 
 static const char *const step_spec =
@@ -349,117 +342,115 @@ static const char *const step_spec =
 
 static void missing_step_policy_is_dependency_not_ready(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     (void)state;
-    load(&f, step_spec, "{}", NULL);
-    diff(&f);
+    fx_load(&f, "cloudwatch", step_spec, "{}", NULL);
+    fx_diff(&f);
     assert_string_equal(f.out.blocked, "DependencyNotReady");
     assert_string_equal(f.out.message, "waiting for step policy burst of ScalingPolicy web to "
                                        "exist (its status has no policyArns entry yet)");
-    assert_ops(f.out.plan, "");
-    json_decref(f.out.plan);
+    fx_assert_ops(f.out.plan, "");
     /* The ScalingPolicy's status names the ARN: the alarm's action holds it. */
     json_object_set_new(f.deps, "ScalingPolicy/web",
-                        parse("{\"policyArns\": {\"burst\": \"arn:aws:autoscaling:p\"}}"));
-    memset(&f.out, 0, sizeof(f.out));
-    diff(&f);
+                        fx_json("{\"policyArns\": {\"burst\": \"arn:aws:autoscaling:p\"}}"));
+    fx_diff(&f);
     assert_null(f.out.blocked);
-    assert_ops(f.out.plan, "create:PutMetricAlarm");
+    fx_assert_ops(f.out.plan, "create:PutMetricAlarm");
     assert_string_equal(json_string_value(json_array_get(
-                            json_object_get(action_input(f.out.plan, 0), "AlarmActions"), 0)),
+                            json_object_get(fx_input(f.out.plan, 0), "AlarmActions"), 0)),
                         "arn:aws:autoscaling:p");
-    release(&f);
+    fx_release(&f);
 }
 
 static void unowned_is_refused_then_adopted(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     char *yaml;
     (void)state;
-    load(&f, cpu_spec, cpu_converged, NULL);
+    fx_load(&f, "cloudwatch", cpu_spec, cpu_converged, NULL);
     json_object_set_new(f.observed, "tags", json_object());
-    diff(&f);
+    fx_diff(&f);
     assert_string_equal(f.out.blocked, "AdoptionRefused");
-    assert_ops(f.out.plan, "");
+    fx_assert_ops(f.out.plan, "");
     assert_null(f.out.memo);
-    release(&f);
+    fx_release(&f);
 
     /* Another trimtab resource's alarm is never taken, adopt or not. */
-    load(&f, cpu_spec, cpu_converged, NULL);
-    json_object_set_new(f.observed, "tags", parse("{\"trimtab.dev/owner\": \"shop/other\"}"));
-    diff(&f);
+    fx_load(&f, "cloudwatch", cpu_spec, cpu_converged, NULL);
+    json_object_set_new(f.observed, "tags", fx_json("{\"trimtab.dev/owner\": \"shop/other\"}"));
+    fx_diff(&f);
     assert_string_equal(f.out.blocked, "ConflictingOwner");
-    release(&f);
+    fx_release(&f);
 
     /* Its own tag (a run killed before the memo was written) is enough. */
-    load(&f, cpu_spec, cpu_converged, NULL);
-    json_object_set_new(f.observed, "tags", parse("{\"trimtab.dev/owner\": \"shop/web-cpu\"}"));
-    diff(&f);
+    fx_load(&f, "cloudwatch", cpu_spec, cpu_converged, NULL);
+    json_object_set_new(f.observed, "tags", fx_json("{\"trimtab.dev/owner\": \"shop/web-cpu\"}"));
+    fx_diff(&f);
     assert_null(f.out.blocked);
-    assert_ops(f.out.plan, "");
-    release(&f);
+    fx_assert_ops(f.out.plan, "");
+    fx_release(&f);
 
     yaml = cpu_with("  adopt: true\n");
-    load(&f, yaml, cpu_converged, NULL);
+    fx_load(&f, "cloudwatch", yaml, cpu_converged, NULL);
     json_object_set_new(f.observed, "tags", json_object());
-    diff(&f);
+    fx_diff(&f);
     assert_null(f.out.blocked);
-    assert_ops(f.out.plan, "tag:TagResource");
-    release(&f);
+    fx_assert_ops(f.out.plan, "tag:TagResource");
+    fx_release(&f);
     free(yaml);
 }
 
 /* Observe mode uses the same plan: the engine reports it as drift and never applies it. */
 static void observe_mode_plans_the_same(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     char *obs = drifted("Threshold", "90");
     char *yaml = cpu_with("  mode: Observe\n");
     (void)state;
-    load(&f, yaml, obs, owned_memo);
-    diff(&f);
-    assert_ops(f.out.plan, "update:PutMetricAlarm");
+    fx_load(&f, "cloudwatch", yaml, obs, owned_memo);
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "update:PutMetricAlarm");
     assert_changes(f.out.plan, "threshold 90→85.0");
-    release(&f);
+    fx_release(&f);
     free(obs);
     free(yaml);
 }
 
 static void remove_deletes_only_what_is_owned(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     tt_diff_input in;
     tt_error err;
     json_t *plan;
     (void)state;
-    load(&f, cpu_spec, cpu_converged, owned_memo);
+    fx_load(&f, "cloudwatch", cpu_spec, cpu_converged, owned_memo);
     in = (tt_diff_input){f.r, f.observed, f.memo, f.deps, "eu-central-1", NULL};
     plan = tt_plan_new();
     assert_int_equal(f.p->remove(&in, plan, &err), TT_OK);
-    assert_ops(plan, "delete:DeleteAlarms");
+    fx_assert_ops(plan, "delete:DeleteAlarms");
     assert_string_equal(
-        json_string_value(json_array_get(json_object_get(action_input(plan, 0), "AlarmNames"), 0)),
+        json_string_value(json_array_get(json_object_get(fx_input(plan, 0), "AlarmNames"), 0)),
         "trimtab-shop-web-cpu");
     json_decref(plan);
-    release(&f);
+    fx_release(&f);
 
-    load(&f, cpu_spec, cpu_converged, NULL);
+    fx_load(&f, "cloudwatch", cpu_spec, cpu_converged, NULL);
     json_object_set_new(f.observed, "tags", json_object());
     in = (tt_diff_input){f.r, f.observed, f.memo, f.deps, "eu-central-1", NULL};
     plan = tt_plan_new();
     assert_int_equal(f.p->remove(&in, plan, &err), TT_OK);
-    assert_ops(plan, "");
+    fx_assert_ops(plan, "");
     json_decref(plan);
-    release(&f);
+    fx_release(&f);
 }
 
 static void status_reports_state(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     tt_diff_input in;
     json_t *st = json_object();
     (void)state;
-    load(&f, cpu_spec, cpu_converged, owned_memo);
+    fx_load(&f, "cloudwatch", cpu_spec, cpu_converged, owned_memo);
     in = (tt_diff_input){f.r, f.observed, f.memo, f.deps, "eu-central-1", NULL};
     f.p->status(&in, st);
     assert_string_equal(json_string_value(json_object_get(st, "state")), "OK");
@@ -470,7 +461,7 @@ static void status_reports_state(void **state)
                         "trimtab-shop-web-cpu");
     assert_non_null(json_object_get(st, "alarmArn"));
     json_decref(st);
-    release(&f);
+    fx_release(&f);
 }
 
 int main(void)

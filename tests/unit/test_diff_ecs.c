@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "appautoscaling.h"
-#include "diff_load.h"
+#include "diff_fixture.h"
 #include "loader.h"
 #include "plan.h"
 #include "providers.h"
@@ -67,156 +67,83 @@ static const char *const converged =
     " \"service\": {\"serviceName\": \"web\", \"status\": \"ACTIVE\", \"desiredCount\": 3,"
     "   \"runningCount\": 3}}";
 
-struct fixture {
-    tt_manifest_set set;
-    tt_resource *r;
-    const tt_provider *p;
-    json_t *observed;
-    json_t *memo;
-    json_t *deps;
-    tt_diff_output out;
-};
-
-static void load(struct fixture *f, const char *yaml, const char *observed, const char *memo)
-{
-    json_error_t je;
-
-    memset(f, 0, sizeof(*f));
-    f->r = tt_test_load_one(&f->set, yaml, "ecs", &f->p);
-    f->observed = json_loads(observed, 0, &je);
-    if (f->observed == NULL)
-        fail_msg("observed JSON: %s at %d", je.text, je.position);
-    f->memo = memo ? json_loads(memo, 0, NULL) : NULL;
-    f->deps = json_object();
-}
-
-static void diff(struct fixture *f)
-{
-    tt_diff_input in = {f->r, f->observed, f->memo, f->deps, "eu-central-1", NULL};
-    tt_error err;
-
-    f->out.plan = tt_plan_new();
-    assert_int_equal(f->p->diff(&in, &f->out, &err), TT_OK);
-}
-
-static void release(struct fixture *f)
-{
-    json_decref(f->observed);
-    json_decref(f->memo);
-    json_decref(f->deps);
-    json_decref(f->out.plan);
-    json_decref(f->out.memo);
-    json_decref(f->out.conditions); /* the guard's BudgetClamped (stolen by the caller) */
-    tt_manifest_set_cleanup(&f->set);
-}
-
-/* "create:RegisterScalableTarget update:PutScalingPolicy …" for compact assertions. */
-static char *plan_ops(const json_t *plan)
-{
-    tt_buf b;
-    size_t i;
-    json_t *a;
-
-    tt_buf_init(&b);
-    json_array_foreach(plan, i, a)
-    {
-        tt_buf_printf(&b, "%s%s:%s", i ? " " : "", json_string_value(json_object_get(a, "verb")),
-                      json_string_value(json_object_get(json_object_get(a, "call"), "operation")));
-    }
-    return tt_buf_steal(&b);
-}
-
-static void assert_ops(const json_t *plan, const char *want)
-{
-    char *got = plan_ops(plan);
-    if (strcmp(got, want) != 0) {
-        char *dump = json_dumps(plan, JSON_INDENT(1));
-        fail_msg("plan ops\n  got:  %s\n  want: %s\n%s", got, want, dump);
-    }
-    free(got);
-}
-
-static const json_t *action_input(const json_t *plan, size_t i)
-{
-    return json_object_get(json_object_get(json_array_get(plan, i), "call"), "input");
-}
-
 static const char *const owned_memo =
     "{\"owned\": true, \"policies\": [\"trimtab-shop-web-cpu\", \"trimtab-shop-web-burst\"],"
     " \"scheduled\": [\"trimtab-shop-web-morning\", \"trimtab-shop-web-night\"]}";
 
 static void converged_gives_empty_plan(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     (void)state;
-    load(&f, web_spec, converged, owned_memo);
-    diff(&f);
+    fx_load(&f, "ecs", web_spec, converged, owned_memo);
+    fx_diff(&f);
     assert_null(f.out.blocked);
-    assert_ops(f.out.plan, "");
+    fx_assert_ops(f.out.plan, "");
     /* The memo records ownership, every name, and the desired count for activities. */
     assert_true(json_is_true(json_object_get(f.out.memo, "owned")));
     assert_int_equal(json_array_size(json_object_get(f.out.memo, "policies")), 2);
     assert_int_equal(json_integer_value(json_object_get(f.out.memo, "lastDesired")), 3);
-    release(&f);
+    fx_release(&f);
 }
 
 static void nothing_exists_creates_everything(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     const json_t *in;
     (void)state;
-    load(&f, web_spec,
-         "{\"aas\": {\"target\": null, \"policies\": {}, \"scheduled\": {}},"
-         " \"service\": {\"serviceName\": \"web\", \"status\": \"ACTIVE\", \"desiredCount\": 1}}",
-         NULL);
-    diff(&f);
-    assert_ops(f.out.plan, "create:RegisterScalableTarget create:PutScalingPolicy "
-                           "create:PutScalingPolicy create:PutScheduledAction "
-                           "create:PutScheduledAction");
-    in = action_input(f.out.plan, 0);
+    fx_load(
+        &f, "ecs", web_spec,
+        "{\"aas\": {\"target\": null, \"policies\": {}, \"scheduled\": {}},"
+        " \"service\": {\"serviceName\": \"web\", \"status\": \"ACTIVE\", \"desiredCount\": 1}}",
+        NULL);
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "create:RegisterScalableTarget create:PutScalingPolicy "
+                              "create:PutScalingPolicy create:PutScheduledAction "
+                              "create:PutScheduledAction");
+    in = fx_input(f.out.plan, 0);
     assert_string_equal(json_string_value(json_object_get(in, "ResourceId")), "service/prod/web");
     assert_int_equal(json_integer_value(json_object_get(in, "MaxCapacity")), 10);
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(in, "Tags"), "trimtab.dev/owner")),
         "shop/web");
-    in = action_input(f.out.plan, 1);
+    in = fx_input(f.out.plan, 1);
     assert_string_equal(json_string_value(json_object_get(in, "PolicyName")),
                         "trimtab-shop-web-cpu");
-    in = action_input(f.out.plan, 3);
+    in = fx_input(f.out.plan, 3);
     assert_string_equal(json_string_value(json_object_get(in, "Schedule")),
                         "cron(0 8 ? * MON-FRI *)");
     assert_string_equal(json_string_value(json_object_get(in, "Timezone")), "Europe/Berlin");
-    release(&f);
+    fx_release(&f);
 }
 
 static void bounds_drift_is_one_update_with_field_changes(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     const json_t *changes;
     json_t *obs;
     (void)state;
-    load(&f, web_spec, converged, owned_memo);
+    fx_load(&f, "ecs", web_spec, converged, owned_memo);
     obs = json_object_get(json_object_get(f.observed, "aas"), "target");
     json_object_set_new(obs, "MinCapacity", json_integer(3));
     json_object_set_new(obs, "MaxCapacity", json_integer(20));
-    diff(&f);
-    assert_ops(f.out.plan, "update:RegisterScalableTarget");
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "update:RegisterScalableTarget");
     changes = json_object_get(json_array_get(f.out.plan, 0), "changes");
     assert_int_equal(json_array_size(changes), 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(changes, 0), "field")),
                         "minCapacity");
     assert_int_equal(json_integer_value(json_object_get(json_array_get(changes, 0), "old")), 3);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(changes, 0), "new")), 2);
-    release(&f);
+    fx_release(&f);
 }
 
 static void policy_drift_and_aws_defaults(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     const json_t *c;
     json_t *cfg;
     (void)state;
-    load(&f, web_spec, converged, owned_memo);
+    fx_load(&f, "ecs", web_spec, converged, owned_memo);
     cfg = json_object_get(
         json_object_get(json_object_get(json_object_get(f.observed, "aas"), "policies"),
                         "trimtab-shop-web-cpu"),
@@ -225,22 +152,22 @@ static void policy_drift_and_aws_defaults(void **state)
     json_object_set_new(cfg, "ScaleOutCooldown", json_integer(123));
     /* …but a changed target value is. */
     json_object_set_new(cfg, "TargetValue", json_real(55));
-    diff(&f);
-    assert_ops(f.out.plan, "update:PutScalingPolicy");
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "update:PutScalingPolicy");
     c = json_array_get(json_object_get(json_array_get(f.out.plan, 0), "changes"), 0);
     assert_string_equal(json_string_value(json_object_get(c, "field")), "targetValue");
     assert_true(json_number_value(json_object_get(c, "old")) == 55);
     assert_true(json_number_value(json_object_get(c, "new")) == 70);
     assert_int_equal(json_array_size(json_object_get(json_array_get(f.out.plan, 0), "changes")), 1);
-    release(&f);
+    fx_release(&f);
 }
 
 static void step_order_is_not_drift_but_a_step_is(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     json_t *steps;
     (void)state;
-    load(&f, web_spec, converged, owned_memo);
+    fx_load(&f, "ecs", web_spec, converged, owned_memo);
     steps = json_object_get(
         json_object_get(
             json_object_get(json_object_get(json_object_get(f.observed, "aas"), "policies"),
@@ -248,149 +175,145 @@ static void step_order_is_not_drift_but_a_step_is(void **state)
             "StepScalingPolicyConfiguration"),
         "StepAdjustments");
     /* converged lists the open-ended step first; the spec lists it second: no change. */
-    diff(&f);
-    assert_ops(f.out.plan, "");
-    json_decref(f.out.plan);
-    json_decref(f.out.memo);
-    memset(&f.out, 0, sizeof(f.out));
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "");
     json_object_set_new(json_array_get(steps, 0), "ScalingAdjustment", json_integer(5));
-    diff(&f);
-    assert_ops(f.out.plan, "update:PutScalingPolicy");
-    release(&f);
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "update:PutScalingPolicy");
+    fx_release(&f);
 }
 
 static void scheduled_utc_and_changes(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     json_t *night;
     (void)state;
-    load(&f, web_spec, converged, owned_memo);
+    fx_load(&f, "ecs", web_spec, converged, owned_memo);
     /* "night" has no time zone in the spec (UTC) and none in AWS: in sync (above). Now AWS
      * says Asia/Tokyo and another capacity. */
     night = json_object_get(json_object_get(json_object_get(f.observed, "aas"), "scheduled"),
                             "trimtab-shop-web-night");
     json_object_set_new(night, "Timezone", json_string("Asia/Tokyo"));
     json_object_set_new(night, "ScalableTargetAction", json_pack("{s:i}", "MaxCapacity", 8));
-    diff(&f);
-    assert_ops(f.out.plan, "update:PutScheduledAction");
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "update:PutScheduledAction");
     assert_int_equal(json_array_size(json_object_get(json_array_get(f.out.plan, 0), "changes")), 2);
-    assert_string_equal(json_string_value(json_object_get(action_input(f.out.plan, 0), "Timezone")),
+    assert_string_equal(json_string_value(json_object_get(fx_input(f.out.plan, 0), "Timezone")),
                         "UTC");
-    release(&f);
+    fx_release(&f);
 }
 
 static void removed_from_spec_is_deleted_others_untouched(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     (void)state;
-    load(&f,
-         HEAD "spec:\n"
-              "  target: {ecs: {cluster: prod, service: web}}\n"
-              "  minCapacity: 2\n"
-              "  maxCapacity: 10\n"
-              "  targetTracking:\n"
-              "    - {name: cpu, predefinedMetric: ECSServiceAverageCPUUtilization, "
-              "targetValue: 70, scaleInCooldown: 300}\n"
-              "  scheduled:\n"
-              "    - {name: morning, schedule: '0 8 * * MON-FRI', timezone: Europe/Berlin, "
-              "minCapacity: 4}\n",
-         converged, owned_memo);
-    diff(&f);
-    assert_ops(f.out.plan, "delete:DeleteScalingPolicy delete:DeleteScheduledAction");
+    fx_load(&f, "ecs",
+            HEAD "spec:\n"
+                 "  target: {ecs: {cluster: prod, service: web}}\n"
+                 "  minCapacity: 2\n"
+                 "  maxCapacity: 10\n"
+                 "  targetTracking:\n"
+                 "    - {name: cpu, predefinedMetric: ECSServiceAverageCPUUtilization, "
+                 "targetValue: 70, scaleInCooldown: 300}\n"
+                 "  scheduled:\n"
+                 "    - {name: morning, schedule: '0 8 * * MON-FRI', timezone: Europe/Berlin, "
+                 "minCapacity: 4}\n",
+            converged, owned_memo);
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "delete:DeleteScalingPolicy delete:DeleteScheduledAction");
+    assert_string_equal(json_string_value(json_object_get(fx_input(f.out.plan, 0), "PolicyName")),
+                        "trimtab-shop-web-burst");
     assert_string_equal(
-        json_string_value(json_object_get(action_input(f.out.plan, 0), "PolicyName")),
-        "trimtab-shop-web-burst");
-    assert_string_equal(
-        json_string_value(json_object_get(action_input(f.out.plan, 1), "ScheduledActionName")),
+        json_string_value(json_object_get(fx_input(f.out.plan, 1), "ScheduledActionName")),
         "trimtab-shop-web-night");
     /* The memo now only names what remains. */
     assert_int_equal(json_array_size(json_object_get(f.out.memo, "policies")), 1);
-    release(&f);
+    fx_release(&f);
 }
 
 static void unowned_target_is_refused_then_adopted(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     char *spec = malloc(strlen(web_spec) + 32);
     (void)state;
-    load(&f, web_spec, converged, NULL);
+    fx_load(&f, "ecs", web_spec, converged, NULL);
     json_object_set_new(json_object_get(f.observed, "aas"), "tags", json_object());
-    diff(&f);
+    fx_diff(&f);
     assert_string_equal(f.out.blocked, "AdoptionRefused");
     assert_non_null(strstr(f.out.message, "spec.adopt: true"));
-    assert_ops(f.out.plan, "");
-    release(&f);
+    fx_assert_ops(f.out.plan, "");
+    fx_release(&f);
 
     sprintf(spec, "%s  adopt: true\n", web_spec);
-    load(&f, spec, converged, NULL);
+    fx_load(&f, "ecs", spec, converged, NULL);
     json_object_set_new(json_object_get(f.observed, "aas"), "tags", json_object());
-    diff(&f);
+    fx_diff(&f);
     assert_null(f.out.blocked);
-    assert_ops(f.out.plan, "tag:TagResource");
-    release(&f);
+    fx_assert_ops(f.out.plan, "tag:TagResource");
+    fx_release(&f);
     free(spec);
 }
 
 static void target_of_another_owner(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     (void)state;
-    load(&f, web_spec, converged, NULL);
+    fx_load(&f, "ecs", web_spec, converged, NULL);
     json_object_set_new(json_object_get(f.observed, "aas"), "tags",
                         json_pack("{s:s}", "trimtab.dev/owner", "shop/other"));
-    diff(&f);
+    fx_diff(&f);
     assert_string_equal(f.out.blocked, "ConflictingOwner");
     assert_non_null(strstr(f.out.message, "shop/other"));
-    release(&f);
+    fx_release(&f);
     /* Its own tag, with the memo lost (state directory wiped): managed again. */
-    load(&f, web_spec, converged, NULL);
+    fx_load(&f, "ecs", web_spec, converged, NULL);
     json_object_set_new(json_object_get(f.observed, "aas"), "tags",
                         json_pack("{s:s}", "trimtab.dev/owner", "shop/web"));
-    diff(&f);
+    fx_diff(&f);
     assert_null(f.out.blocked);
-    assert_ops(f.out.plan, "");
-    release(&f);
+    fx_assert_ops(f.out.plan, "");
+    fx_release(&f);
 }
 
 static void missing_service_blocks(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     (void)state;
-    load(&f, web_spec,
-         "{\"aas\": {\"target\": null, \"policies\": {}, \"scheduled\": {}},"
-         " \"service\": null}",
-         NULL);
-    diff(&f);
+    fx_load(&f, "ecs", web_spec,
+            "{\"aas\": {\"target\": null, \"policies\": {}, \"scheduled\": {}},"
+            " \"service\": null}",
+            NULL);
+    fx_diff(&f);
     assert_string_equal(f.out.blocked, "TargetNotFound");
     assert_string_equal(f.out.message, "ECS service web not found in cluster prod");
-    assert_ops(f.out.plan, "");
-    release(&f);
+    fx_assert_ops(f.out.plan, "");
+    fx_release(&f);
 }
 
 static void budget_guard_clamps_and_restores(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     const json_t *c;
     char *spec = malloc(strlen(web_spec) + 200);
     (void)state;
     sprintf(spec, "%s  budgetGuard: [{budget: monthly, abovePercent: 90, maxCapacity: 4}]\n",
             web_spec);
-    load(&f, spec, converged, owned_memo);
+    fx_load(&f, "ecs", spec, converged, owned_memo);
     json_object_set_new(f.deps, "Budget/monthly", json_pack("{s:f}", "percentUsed", 93.5));
-    diff(&f);
+    fx_diff(&f);
     /* The target's maximum, and the night schedule's maximum of 6 with it: at 22:00 it would
      * lift the clamp. The morning minimum of 4 is at the clamp and stays. */
-    assert_ops(f.out.plan, "update:RegisterScalableTarget update:PutScheduledAction");
-    assert_int_equal(
-        json_integer_value(json_object_get(action_input(f.out.plan, 0), "MaxCapacity")), 4);
-    assert_int_equal(
-        json_integer_value(json_object_get(action_input(f.out.plan, 0), "MinCapacity")), 2);
+    fx_assert_ops(f.out.plan, "update:RegisterScalableTarget update:PutScheduledAction");
+    assert_int_equal(json_integer_value(json_object_get(fx_input(f.out.plan, 0), "MaxCapacity")),
+                     4);
+    assert_int_equal(json_integer_value(json_object_get(fx_input(f.out.plan, 0), "MinCapacity")),
+                     2);
     assert_string_equal(
-        json_string_value(json_object_get(action_input(f.out.plan, 1), "ScheduledActionName")),
+        json_string_value(json_object_get(fx_input(f.out.plan, 1), "ScheduledActionName")),
         "trimtab-shop-web-night");
     assert_int_equal(
         json_integer_value(json_object_get(
-            json_object_get(action_input(f.out.plan, 1), "ScalableTargetAction"), "MaxCapacity")),
+            json_object_get(fx_input(f.out.plan, 1), "ScalableTargetAction"), "MaxCapacity")),
         4);
     c = json_array_get(f.out.conditions, 0);
     assert_string_equal(json_string_value(json_object_get(c, "type")), "BudgetClamped");
@@ -399,65 +322,65 @@ static void budget_guard_clamps_and_restores(void **state)
     assert_string_equal(json_string_value(json_object_get(c, "message")),
                         "budget monthly at 93.5% (above 90%): maxCapacity clamped from 10 to 4");
     assert_string_equal(json_string_value(json_object_get(c, "event")), "Normal");
-    release(&f);
+    fx_release(&f);
     /* At the percentage exactly: not above it, so nothing is clamped (and the converged
      * target and schedules stay as they are). */
-    load(&f, spec, converged, owned_memo);
+    fx_load(&f, "ecs", spec, converged, owned_memo);
     json_object_set_new(f.deps, "Budget/monthly", json_pack("{s:f}", "percentUsed", 90.0));
-    diff(&f);
-    assert_ops(f.out.plan, "");
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "");
     c = json_array_get(f.out.conditions, 0);
     assert_string_equal(json_string_value(json_object_get(c, "status")), "False");
     assert_string_equal(json_string_value(json_object_get(c, "reason")), "WithinBudget");
-    release(&f);
+    fx_release(&f);
     /* No status for the budget yet (not reconciled): no clamp. */
-    load(&f, spec, converged, owned_memo);
-    diff(&f);
-    assert_ops(f.out.plan, "");
-    release(&f);
+    fx_load(&f, "ecs", spec, converged, owned_memo);
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "");
+    fx_release(&f);
     /* Unguarded policies carry no BudgetClamped condition at all. */
-    load(&f, web_spec, converged, owned_memo);
-    diff(&f);
+    fx_load(&f, "ecs", web_spec, converged, owned_memo);
+    fx_diff(&f);
     assert_null(f.out.conditions);
-    release(&f);
+    fx_release(&f);
     free(spec);
 }
 
 static void remove_deletes_only_what_is_owned(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     tt_diff_input in;
     tt_error err;
     json_t *plan = tt_plan_new();
     (void)state;
-    load(&f, web_spec, converged, owned_memo);
+    fx_load(&f, "ecs", web_spec, converged, owned_memo);
     in = (tt_diff_input){f.r, f.observed, f.memo, f.deps, "eu-central-1", NULL};
     assert_int_equal(f.p->remove(&in, plan, &err), TT_OK);
-    assert_ops(plan, "delete:DeleteScalingPolicy delete:DeleteScalingPolicy "
-                     "delete:DeleteScheduledAction delete:DeleteScheduledAction "
-                     "delete:DeregisterScalableTarget");
+    fx_assert_ops(plan, "delete:DeleteScalingPolicy delete:DeleteScalingPolicy "
+                        "delete:DeleteScheduledAction delete:DeleteScheduledAction "
+                        "delete:DeregisterScalableTarget");
     json_decref(plan);
-    release(&f);
+    fx_release(&f);
 
-    load(&f, web_spec, converged, "{\"owned\": false}");
+    fx_load(&f, "ecs", web_spec, converged, "{\"owned\": false}");
     plan = tt_plan_new();
     in = (tt_diff_input){f.r, f.observed, f.memo, f.deps, "eu-central-1", NULL};
     assert_int_equal(f.p->remove(&in, plan, &err), TT_OK);
-    assert_ops(plan, "delete:DeleteScalingPolicy delete:DeleteScalingPolicy "
-                     "delete:DeleteScheduledAction delete:DeleteScheduledAction");
+    fx_assert_ops(plan, "delete:DeleteScalingPolicy delete:DeleteScalingPolicy "
+                        "delete:DeleteScheduledAction delete:DeleteScheduledAction");
     json_decref(plan);
-    release(&f);
+    fx_release(&f);
 }
 
 static void moved_target_cleans_up_the_old_one(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     json_t *aas;
     (void)state;
     /* The memo says trimtab managed service/prod/old; the spec now names service/prod/web. */
-    load(&f, web_spec, converged,
-         "{\"owned\": true, \"targets\": [\"ecs|service/prod/old|ecs:service:DesiredCount\"],"
-         " \"policies\": [\"trimtab-shop-web-cpu\"], \"scheduled\": []}");
+    fx_load(&f, "ecs", web_spec, converged,
+            "{\"owned\": true, \"targets\": [\"ecs|service/prod/old|ecs:service:DesiredCount\"],"
+            " \"policies\": [\"trimtab-shop-web-cpu\"], \"scheduled\": []}");
     aas = json_object_get(f.observed, "aas");
     json_object_set_new(aas, "stale",
                         json_pack("{s:{s:s,s:s,s:{s:s},s:{s:{s:s}},s:{}}}",
@@ -468,16 +391,15 @@ static void moved_target_cleans_up_the_old_one(void **state)
                                   "scheduled"));
     /* The web target is not in the memo's list: its ownership must be read, not assumed. */
     json_object_set_new(aas, "tags", json_pack("{s:s}", "trimtab.dev/owner", "shop/web"));
-    diff(&f);
+    fx_diff(&f);
     assert_null(f.out.blocked);
-    assert_ops(f.out.plan, "delete:DeleteScalingPolicy delete:DeregisterScalableTarget");
-    assert_string_equal(
-        json_string_value(json_object_get(action_input(f.out.plan, 1), "ResourceId")),
-        "service/prod/old");
+    fx_assert_ops(f.out.plan, "delete:DeleteScalingPolicy delete:DeregisterScalableTarget");
+    assert_string_equal(json_string_value(json_object_get(fx_input(f.out.plan, 1), "ResourceId")),
+                        "service/prod/old");
     assert_string_equal(
         json_string_value(json_array_get(json_object_get(f.out.memo, "targets"), 0)),
         "ecs|service/prod/web|ecs:service:DesiredCount");
-    release(&f);
+    fx_release(&f);
 }
 
 int main(void)

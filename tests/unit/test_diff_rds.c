@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff_load.h"
+#include "diff_fixture.h"
 #include "loader.h"
 #include "plan.h"
 #include "providers.h"
@@ -72,7 +72,7 @@ static json_t *observation(const char *cls, const char *status, const char *pend
 static void load(struct fixture *f, const char *yaml, json_t *observed, const char *memo)
 {
     memset(f, 0, sizeof(*f));
-    f->r = tt_test_load_one(&f->set, yaml, "rds", &f->p);
+    f->r = fx_load_one(&f->set, yaml, "rds", &f->p);
     f->observed = observed;
     f->memo = memo ? json_loads(memo, 0, NULL) : NULL;
     if (memo != NULL)

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff_fixture_bs.h"
+#include "diff_fixture.h"
 #include "plan.h"
 
 #define LAMBDA "arn:aws:lambda:eu-central-1:123456789012:function:rotate"
@@ -40,7 +40,7 @@ static const char *const spec_expr =
 static const char *const converged = SECRET("", STAGES_OK);
 
 /* Loads `spec` with `annotations` (", annotations: {…}", or NULL) in its metadata. */
-static void load(struct fixture *f, const char *spec, const char *annotations, const char *observed,
+static void load(diff_fixture *f, const char *spec, const char *annotations, const char *observed,
                  const char *memo)
 {
     const char *at = strstr(spec, "@A@");
@@ -49,83 +49,84 @@ static void load(struct fixture *f, const char *spec, const char *annotations, c
     assert_non_null(at);
     snprintf(yaml, sizeof(yaml), "%.*s%s%s", (int)(at - spec), spec, annotations ? annotations : "",
              at + 3);
-    fixture_load(f, "secretsmanager", yaml, observed, memo);
+    fx_load(f, "secretsmanager", yaml, observed, memo);
 }
 
 static const char *const owned = "{\"owned\": true, \"replicas\": [\"eu-west-1\"]}";
 
 static void converged_gives_empty_plan(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     (void)state;
     load(&f, spec_days, NULL, converged, owned);
-    fixture_diff(&f);
+    fx_diff(&f);
     assert_null(f.out.blocked);
-    assert_ops(f.out.plan, "");
+    fx_assert_ops(f.out.plan, "");
     assert_string_equal(
         json_string_value(json_object_get(json_array_get(f.out.conditions, 0), "status")), "False");
-    fixture_release(&f);
+    fx_release(&f);
 }
 
 static void unrotated_secret_is_claimed_and_configured(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     (void)state;
     load(&f, spec_days, NULL,
          "{\"observedAt\": 1796529600, \"described\": true, \"secret\": {\"Name\": "
          "\"prod/orders\", \"ARN\": \"arn:x\", \"VersionIdsToStages\": {\"v1\": "
          "[\"AWSCURRENT\"]}}}",
          NULL);
-    fixture_diff(&f);
-    assert_ops(f.out.plan, "tag:TagResource create:RotateSecret create:ReplicateSecretToRegions");
-    assert_input(f.out.plan, 0,
-                 "{\"SecretId\":\"prod/orders\",\"Tags\":[{\"Key\":\"trimtab.dev/owner\","
-                 "\"Value\":\"shop/orders\"}]}");
-    assert_input(f.out.plan, 1,
-                 "{\"RotateImmediately\":false,\"RotationLambdaARN\":\"" LAMBDA
-                 "\",\"RotationRules\":{\"AutomaticallyAfterDays\":30},\"SecretId\":"
-                 "\"prod/orders\"}");
-    assert_input(f.out.plan, 2,
-                 "{\"AddReplicaRegions\":[{\"Region\":\"eu-west-1\"}],\"SecretId\":"
-                 "\"prod/orders\"}");
-    fixture_release(&f);
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan,
+                  "tag:TagResource create:RotateSecret create:ReplicateSecretToRegions");
+    fx_assert_input(f.out.plan, 0,
+                    "{\"SecretId\":\"prod/orders\",\"Tags\":[{\"Key\":\"trimtab.dev/owner\","
+                    "\"Value\":\"shop/orders\"}]}");
+    fx_assert_input(f.out.plan, 1,
+                    "{\"RotateImmediately\":false,\"RotationLambdaARN\":\"" LAMBDA
+                    "\",\"RotationRules\":{\"AutomaticallyAfterDays\":30},\"SecretId\":"
+                    "\"prod/orders\"}");
+    fx_assert_input(f.out.plan, 2,
+                    "{\"AddReplicaRegions\":[{\"Region\":\"eu-west-1\"}],\"SecretId\":"
+                    "\"prod/orders\"}");
+    fx_release(&f);
 }
 
 static void schedule_change_is_one_rotate_secret(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     (void)state;
     load(&f, spec_expr, NULL, converged, owned);
-    fixture_diff(&f);
+    fx_diff(&f);
     /* The replica trimtab added and the spec dropped goes too. */
-    assert_ops(f.out.plan, "update:RotateSecret delete:RemoveRegionsFromReplication");
-    assert_input(f.out.plan, 0,
-                 "{\"RotateImmediately\":false,\"RotationLambdaARN\":\"" LAMBDA
-                 "\",\"RotationRules\":{\"Duration\":\"3h\",\"ScheduleExpression\":"
-                 "\"rate(10 days)\"},\"SecretId\":\"prod/orders\"}");
-    fixture_release(&f);
+    fx_assert_ops(f.out.plan, "update:RotateSecret delete:RemoveRegionsFromReplication");
+    fx_assert_input(f.out.plan, 0,
+                    "{\"RotateImmediately\":false,\"RotationLambdaARN\":\"" LAMBDA
+                    "\",\"RotationRules\":{\"Duration\":\"3h\",\"ScheduleExpression\":"
+                    "\"rate(10 days)\"},\"SecretId\":\"prod/orders\"}");
+    fx_release(&f);
 }
 
 static void replicas_of_others_stay(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     (void)state;
     /* Not in the memo: not trimtab's to remove. */
     load(&f, spec_expr, NULL, converged, "{\"owned\": true}");
-    fixture_diff(&f);
-    assert_ops(f.out.plan, "update:RotateSecret");
-    fixture_release(&f);
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "update:RotateSecret");
+    fx_release(&f);
 }
 
 static void requested_rotation_once_per_value(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     const json_t *in;
     char token[64];
     (void)state;
     load(&f, spec_days, ", annotations: {trimtab.dev/rotate-requested-at: v1}", converged, owned);
-    fixture_diff(&f);
-    assert_ops(f.out.plan, "update:RotateSecret");
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "update:RotateSecret");
     in = json_object_get(json_object_get(json_array_get(f.out.plan, 0), "call"), "input");
     assert_true(json_is_true(json_object_get(in, "RotateImmediately")));
     assert_null(json_object_get(in, "RotationRules")); /* the settings are in sync */
@@ -133,14 +134,14 @@ static void requested_rotation_once_per_value(void **state)
              json_string_value(json_object_get(in, "ClientRequestToken")));
     assert_int_equal(strlen(token), 36);
     assert_string_equal(json_string_value(json_object_get(f.out.memo, "rotated")), "v1");
-    fixture_release(&f);
+    fx_release(&f);
 
     /* The memo says v1 was served: nothing. */
     load(&f, spec_days, ", annotations: {trimtab.dev/rotate-requested-at: v1}", converged,
          "{\"owned\": true, \"replicas\": [\"eu-west-1\"], \"rotated\": \"v1\"}");
-    fixture_diff(&f);
-    assert_ops(f.out.plan, "");
-    fixture_release(&f);
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "");
+    fx_release(&f);
 
     /* A killed run started it but never wrote the memo: its version is there, nothing. */
     {
@@ -149,29 +150,29 @@ static void requested_rotation_once_per_value(void **state)
                  SECRET("", "\"v-cur\": [\"AWSPREVIOUS\"], \"%s\": [\"AWSCURRENT\"]"), token);
         load(&f, spec_days, ", annotations: {trimtab.dev/rotate-requested-at: v1}", obs, owned);
     }
-    fixture_diff(&f);
-    assert_ops(f.out.plan, "");
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "");
     assert_string_equal(json_string_value(json_object_get(f.out.memo, "rotated")), "v1");
-    fixture_release(&f);
+    fx_release(&f);
 
     /* A new value: a different token. */
     load(&f, spec_days, ", annotations: {trimtab.dev/rotate-requested-at: v2}", converged,
          "{\"owned\": true, \"replicas\": [\"eu-west-1\"], \"rotated\": \"v1\"}");
-    fixture_diff(&f);
-    assert_ops(f.out.plan, "update:RotateSecret");
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "update:RotateSecret");
     assert_string_not_equal(
         json_string_value(json_object_get(
             json_object_get(json_object_get(json_array_get(f.out.plan, 0), "call"), "input"),
             "ClientRequestToken")),
         token);
-    fixture_release(&f);
+    fx_release(&f);
 }
 
 #define PENDING "\"v-cur\": [\"AWSCURRENT\"], \"v-new\": [\"AWSPENDING\"]"
 
 static void pending_rotation_running_then_stuck(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     const json_t *c;
     char obs[4096];
     (void)state;
@@ -179,16 +180,16 @@ static void pending_rotation_running_then_stuck(void **state)
     snprintf(obs, sizeof(obs), "%s", SECRET(", \"x\": 0", PENDING));
     load(&f, spec_days, ", annotations: {trimtab.dev/rotate-requested-at: v9}", obs, owned);
     json_object_set_new(f.observed, "pendingSince", json_string("2026-12-06T03:30:00Z"));
-    fixture_diff(&f);
+    fx_diff(&f);
     assert_string_equal(f.out.blocked, "RotationInProgress");
     assert_true(f.out.requeue_after == 1801);
-    assert_ops(f.out.plan, "");
-    fixture_release(&f);
+    fx_assert_ops(f.out.plan, "");
+    fx_release(&f);
 
     /* Started two hours before: stuck; no RotateSecret although one is asked for. */
     load(&f, spec_days, ", annotations: {trimtab.dev/rotate-requested-at: v9}", obs, owned);
     json_object_set_new(f.observed, "pendingSince", json_string("2026-12-06T02:00:00Z"));
-    fixture_diff(&f);
+    fx_diff(&f);
     assert_string_equal(f.out.blocked, "RotationFailed");
     assert_string_equal(f.out.message,
                         "the rotation of secret prod/orders started at 2026-12-06T02:00:00Z left "
@@ -197,64 +198,64 @@ static void pending_rotation_running_then_stuck(void **state)
     c = json_array_get(f.out.conditions, 0);
     assert_string_equal(json_string_value(json_object_get(c, "type")), "RotationFailed");
     assert_string_equal(json_string_value(json_object_get(c, "status")), "True");
-    fixture_release(&f);
+    fx_release(&f);
 }
 
 static void rotation_of_someone_else_is_refused_unless_adopted(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     char obs[4096];
     (void)state;
     snprintf(obs, sizeof(obs), "%s", converged);
     load(&f, spec_days, NULL, obs, NULL);
     json_object_del(json_object_get(f.observed, "secret"), "Tags");
-    fixture_diff(&f);
+    fx_diff(&f);
     assert_string_equal(f.out.blocked, "AdoptionRefused");
-    fixture_release(&f);
+    fx_release(&f);
     load(&f, spec_days, NULL, obs, NULL);
     json_object_set_new(json_object_get(f.observed, "secret"), "Tags",
                         json_pack("[{s:s,s:s}]", "Key", "trimtab.dev/owner", "Value", "x/y"));
-    fixture_diff(&f);
+    fx_diff(&f);
     assert_string_equal(f.out.blocked, "ConflictingOwner");
-    fixture_release(&f);
+    fx_release(&f);
 }
 
 static void missing_secret_blocks(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     (void)state;
     load(&f, spec_days, NULL, "{\"observedAt\": 1, \"secret\": null}", NULL);
-    fixture_diff(&f);
+    fx_diff(&f);
     assert_string_equal(f.out.blocked, "TargetNotFound");
     assert_string_equal(f.out.message, "secret prod/orders not found in eu-central-1");
-    fixture_release(&f);
+    fx_release(&f);
 }
 
 static void remove_cancels_rotation_and_what_trimtab_added(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     tt_diff_input in;
     tt_error err;
     json_t *plan = tt_plan_new();
     (void)state;
     load(&f, spec_days, NULL, converged, owned);
-    in = fixture_input(&f);
+    in = fx_diff_input(&f);
     assert_int_equal(f.p->remove(&in, plan, &err), TT_OK);
-    assert_ops(plan, "delete:CancelRotateSecret delete:RemoveRegionsFromReplication "
-                     "delete:UntagResource");
+    fx_assert_ops(plan, "delete:CancelRotateSecret delete:RemoveRegionsFromReplication "
+                        "delete:UntagResource");
     json_decref(plan);
-    fixture_release(&f);
+    fx_release(&f);
 }
 
 static void status_has_dates_and_no_values(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     tt_diff_input in;
     json_t *status = json_object();
     char *got;
     (void)state;
     load(&f, spec_days, NULL, converged, owned);
-    in = fixture_input(&f);
+    in = fx_diff_input(&f);
     f.p->status(&in, status);
     got = json_dumps(status, JSON_SORT_KEYS | JSON_COMPACT);
     assert_string_equal(got, "{\"currentVersionId\":\"v-cur\",\"lastRotatedDate\":"
@@ -263,7 +264,7 @@ static void status_has_dates_and_no_values(void **state)
                              "\"eu-west-1\"],\"rotationEnabled\":true,\"target\":\"prod/orders\"}");
     free(got);
     json_decref(status);
-    fixture_release(&f);
+    fx_release(&f);
 }
 
 int main(void)
