@@ -70,7 +70,7 @@ for _ in $(seq 100); do grep -q 'ScalingPolicy/shop/worker: Converged' "$work/ru
     grep -q 'ScalingPolicy/shop/web: Converged' "$work/run.log" && break; sleep 0.05; done
 grep -E 'Created|Updated|Converged|Deleted' "$work/run.log" | cut -c26- || true
 
-say "trimtab status (the kinds and targets this build does not reconcile yet say so)"
+say "trimtab status: every resource of examples/"
 "$bin" status --state-dir "$state"
 
 say "Editing examples/ecs/web.yaml: maxCapacity 10 → 12"
@@ -101,10 +101,23 @@ for _ in $(seq 400); do grep -q 'instanceClass "db.t4g.medium" → "db.t4g.small
 grep 'instanceClass "db.t4g.medium" → "db.t4g.small"' "$work/run.log" | cut -c26- || echo "(no step down)"
 alarm low OK
 
-say "Events (state directory, events.jsonl)"
-tail -n 6 "$state/events.jsonl"
+spend() {
+    curl -s -X POST "$endpoint/_awssim/budgets/spend" -d \
+        "{\"budget\": \"trimtab-shop-platform-monthly\", \"actual\": \"$1\"}" >/dev/null
+}
+say "The platform team has spent 54 of its 60 USD (90 %): the worker's budget guard (above 80 %) clamps its maximum to 4"
+spend 54
+for _ in $(seq 300); do grep -q 'worker: BudgetExceeded' "$work/run.log" && break; sleep 0.05; done
+grep -E 'worker: BudgetExceeded|platform-monthly: .*Updated' "$work/run.log" | cut -c26- || echo "(no clamp)"
+say "Spend is back to 30 USD (50 %): the worker's maximum is restored"
+spend 30
+for _ in $(seq 300); do grep -q 'worker: WithinBudget' "$work/run.log" && break; sleep 0.05; done
+grep 'worker: WithinBudget' "$work/run.log" | cut -c26- || echo "(no restore)"
 
-say "trimtab plan: nothing left to do for the ECS policies"
+say "Events (state directory, events.jsonl)"
+tail -n 8 "$state/events.jsonl"
+
+say "trimtab plan: nothing left to do"
 "$bin" plan --source "dir:$work/manifests" --state-dir "$state" 2>/dev/null | tail -1 || true
 
 say "Stopping trimtab (SIGTERM) and the simulator"
