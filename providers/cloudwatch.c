@@ -499,13 +499,20 @@ static void put(json_t *plan, const char *verb, const char *name, bool composite
         json_decref(changes);
 }
 
-static void delete_alarm(json_t *plan, const char *name, const char *why, const char *region)
+static void delete_alarm(json_t *plan, const char *name, bool composite, const char *why,
+                         const char *region)
 {
     char object[400];
+    json_t *action;
 
     snprintf(object, sizeof(object), "alarm %s%s", name, why);
-    tt_plan_add(plan, "delete", object, CW, "DeleteAlarms", region,
-                json_pack("{s:[s]}", "AlarmNames", name));
+    action = tt_plan_add(plan, "delete", object, CW, "DeleteAlarms", region,
+                         json_pack("{s:[s]}", "AlarmNames", name));
+    /* Metric alarms of many resources go in one DeleteAlarms (100 names a call); AWS refuses
+     * two composite alarms in one call, so those go alone. */
+    if (action != NULL && !composite)
+        json_object_set_new(json_object_get(action, "call"), "merge",
+                            json_pack("{s:s,s:i}", "member", "AlarmNames", "max", 100));
 }
 
 /* Decides whether trimtab may manage the existing alarm; plans the owner tag when adopting. */
@@ -557,7 +564,7 @@ static tt_code cw_diff(const tt_diff_input *in, tt_diff_output *out, tt_error *e
     if (have == NULL) {
         /* An alarm of the other type under this name cannot be turned into this one. */
         if (other != NULL)
-            delete_alarm(out->plan, name,
+            delete_alarm(out->plan, name, !composite,
                          composite ? " (a metric alarm; the spec is composite)"
                                    : " (a composite alarm; the spec is a metric)",
                          in->region);
@@ -611,7 +618,8 @@ static tt_code cw_remove(const tt_diff_input *in, json_t *plan, tt_error *err)
     if (alarm != NULL &&
         tt_owner_may_delete(in->r, memo_owns(in->memo, name),
                             tt_owner_tag_in(json_object_get(in->observed, "tags"))))
-        delete_alarm(plan, name, "", in->region);
+        delete_alarm(plan, name, json_object_get(in->observed, "compositeAlarm") != NULL, "",
+                     in->region);
     return TT_OK;
 }
 

@@ -1,5 +1,5 @@
-/* apply.c — a plan executed in order, one AWS call at a time per resource, and the write-ahead
- * memo saved before the first write. */
+/* apply.c — a plan executed in order, one AWS call at a time per resource (calls the provider
+ * marks mergeable go through merge.c), and the write-ahead memo saved before the first write. */
 #include "engine_internal.h"
 
 #include <stdio.h>
@@ -21,9 +21,8 @@ static const char *verb_reason(const char *verb)
     return "Updated";
 }
 
-static void on_applied(void *ud, json_t *output, const tt_error *err)
+void apply_on_answer(struct job *j, json_t *output, const tt_error *err)
 {
-    struct job *j = ud;
     json_t *action = json_array_get(j->plan, j->next_action);
     tt_buf summary;
 
@@ -45,6 +44,11 @@ static void on_applied(void *ud, json_t *output, const tt_error *err)
     tt_buf_cleanup(&summary);
     j->next_action++;
     apply_next(j);
+}
+
+static void on_applied(void *ud, json_t *output, const tt_error *err)
+{
+    apply_on_answer(ud, output, err);
 }
 
 static void apply_done(struct job *j)
@@ -78,10 +82,36 @@ static void apply_done(struct job *j)
     job_finish(j, RQ_NOW, 0);
 }
 
+/* The AWS call of the job's current action. */
+static void call_of(struct job *j, tt_engine_call *req)
+{
+    json_t *call = json_object_get(json_array_get(j->plan, j->next_action), "call");
+
+    req->service = json_string_value(json_object_get(call, "service"));
+    req->operation = json_string_value(json_object_get(call, "operation"));
+    req->region = json_string_value(json_object_get(call, "region"));
+    if (req->region == NULL)
+        req->region = j->region[0] ? j->region : NULL;
+    req->role_arn = j->en->r->spec.common->role_arn;
+    req->input = json_object_get(call, "input");
+}
+
+void apply_send(struct job *j)
+{
+    tt_engine_call req;
+    tt_error err;
+
+    call_of(j, &req);
+    if (j->e->stats.first_call_at == 0)
+        j->e->stats.first_call_at = ev_time();
+    if (j->e->cfg.call(j->e->aws, &req, on_applied, j, &err) != TT_OK)
+        job_finish_error(j, "starting an AWS call", &err);
+}
+
 void apply_next(struct job *j)
 {
     json_t *action = json_array_get(j->plan, j->next_action);
-    json_t *call;
+    const json_t *merge = json_object_get(json_object_get(action, "call"), "merge");
     tt_engine_call req;
     tt_error err;
 
@@ -89,17 +119,12 @@ void apply_next(struct job *j)
         apply_done(j);
         return;
     }
-    call = json_object_get(action, "call");
-    req.service = json_string_value(json_object_get(call, "service"));
-    req.operation = json_string_value(json_object_get(call, "operation"));
-    req.region = json_string_value(json_object_get(call, "region"));
-    if (req.region == NULL)
-        req.region = j->region[0] ? j->region : NULL;
-    req.role_arn = j->en->r->spec.common->role_arn;
-    req.input = json_object_get(call, "input");
-    if (j->e->stats.first_call_at == 0)
-        j->e->stats.first_call_at = ev_time();
-    if (j->e->cfg.call(j->e->aws, &req, on_applied, j, &err) != TT_OK)
+    if (merge == NULL) {
+        apply_send(j);
+        return;
+    }
+    call_of(j, &req);
+    if (merge_call(j, &req, merge, &err) != TT_OK)
         job_finish_error(j, "starting an AWS call", &err);
 }
 

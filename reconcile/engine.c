@@ -429,6 +429,8 @@ tt_engine *tt_engine_create(struct ev_loop *loop, struct tt_aws *aws, const tt_e
         goto fail;
     ev_timer_init(&e->batch_timer, job_on_batch_timer, 0, 0);
     e->batch_timer.data = e;
+    ev_prepare_init(&e->merge_prepare, merge_on_prepare);
+    e->merge_prepare.data = e;
     ev_timer_init(&e->trim_timer, on_trim, 0, 1.0);
     e->trim_timer.data = e;
     ev_timer_init(&e->resync_timer, on_resync, e->cfg.resync, e->cfg.resync);
@@ -465,6 +467,8 @@ void tt_engine_destroy(tt_engine *e)
     if (e == NULL)
         return;
     ev_timer_stop(e->loop, &e->batch_timer);
+    ev_prepare_stop(e->loop, &e->merge_prepare);
+    merge_free_all(e);
     ev_timer_stop(e->loop, &e->resync_timer);
     ev_timer_stop(e->loop, &e->trim_timer);
     while ((g = e->groups) != NULL) {

@@ -5,6 +5,7 @@
  *   store.c   the dependency index between resources
  *   job.c     a resource's reconcile: the job state machine, observe batches
  *   apply.c   plans applied, the write-ahead memo
+ *   merge.c   writes of several resources merged into one call
  *   status.c  status conditions
  */
 #ifndef TT_ENGINE_INTERNAL_H
@@ -115,6 +116,8 @@ struct tt_engine {
     tt_state *state;
     tt_events *events;
     struct group *groups;
+    struct merge_group *merges; /* merged writes of this loop iteration (merge.c) */
+    ev_prepare merge_prepare;
     ev_timer batch_timer;
     ev_timer resync_timer;
     ev_timer trim_timer;
@@ -175,6 +178,17 @@ void job_enter(struct job *j, enum job_state to);
 /* ---- apply.c ---- */
 
 void apply_next(struct job *j);
+/* Starts the call of the job's current action by itself. */
+void apply_send(struct job *j);
+/* The answer to the job's current action: next action, or the job's error. */
+void apply_on_answer(struct job *j, json_t *output, const tt_error *err);
 tt_code apply_write_ahead(struct job *j, tt_error *err);
+/* ---- merge.c ---- */
+/* Queues the job's current action (its call `req`, hint `merge`) for the iteration's merged
+ * call; an error return means nothing was queued. */
+tt_code merge_call(struct job *j, const tt_engine_call *req, const json_t *merge, tt_error *err);
+void merge_on_prepare(struct ev_loop *loop, ev_prepare *w, int revents);
+/* Forgets merged calls not sent yet (the engine is going away). */
+void merge_free_all(tt_engine *e);
 
 #endif
