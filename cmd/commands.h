@@ -16,6 +16,7 @@ struct tt_command {
 int tt_cmd_version(int argc, char **argv);
 int tt_cmd_aws(int argc, char **argv);
 int tt_cmd_validate(int argc, char **argv);
+int tt_cmd_iam_policy(int argc, char **argv);
 
 int tt_cmd_run(int argc, char **argv);
 int tt_cmd_plan(int argc, char **argv);

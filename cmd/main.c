@@ -10,6 +10,7 @@
 
 static const struct tt_command commands[] = {
     {"aws", "send one AWS API call through trimtab's AWS layer (debugging)", tt_cmd_aws},
+    {"iam-policy", "print the least-privilege IAM policy the manifests need", tt_cmd_iam_policy},
     {"run", "reconcile AWS with the manifests and keep watching", tt_cmd_run},
     {"plan", "show what run would change in AWS, like terraform plan", tt_cmd_plan},
     {"status", "list resources and their conditions from the state directory", tt_cmd_status},
@@ -24,7 +25,7 @@ static void usage(FILE *out)
             "the ScalingPolicy, Alarm, Budget and SecretRotation resources you declare.\n\n"
             "Usage: trimtab COMMAND [OPTIONS]\n\nCommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun 'trimtab COMMAND --help' for a command's options.\n");
 }
 

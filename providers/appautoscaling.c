@@ -960,3 +960,39 @@ void tt_aas_status(const tt_diff_input *in, const json_t *observed, json_t *stat
         json_object_set_new(status, "recentActivities", recent);
     }
 }
+
+/*
+ * IAM: Describe* have no resource-level permission; the rest act on the scalable target, whose
+ * ARN ends in an id AWS makes up (scalable-target/0123abcd…), hence the wildcard. A target
+ * trimtab registered carries the owner tag, so policies, schedules and deregistration are held
+ * to owned targets; RegisterScalableTarget both creates (no tag yet) and updates, so it cannot
+ * be, and registering with Tags needs TagResource (AWS checks tag-on-create).
+ */
+#define AAS_TARGETS "arn:{partition}:application-autoscaling:{region}:{account}:scalable-target/*"
+static const tt_iam_action aas_iam_actions[] = {
+    {"application-autoscaling:DescribeScalableTargets", "DescribeScalableTargets", NULL,
+     TT_IAM_NONE, NULL},
+    {"application-autoscaling:DescribeScalingPolicies", "DescribeScalingPolicies", NULL,
+     TT_IAM_NONE, NULL},
+    {"application-autoscaling:DescribeScheduledActions", "DescribeScheduledActions", NULL,
+     TT_IAM_NONE, NULL},
+    {"application-autoscaling:DescribeScalingActivities", "DescribeScalingActivities", NULL,
+     TT_IAM_NONE, NULL},
+    {"application-autoscaling:ListTagsForResource", "ListTagsForResource", AAS_TARGETS, TT_IAM_NONE,
+     NULL},
+    {"application-autoscaling:RegisterScalableTarget", "RegisterScalableTarget", AAS_TARGETS,
+     TT_IAM_NONE, NULL},
+    {"application-autoscaling:TagResource", "TagResource RegisterScalableTarget", AAS_TARGETS,
+     TT_IAM_TAG_OWNER, NULL},
+    {"application-autoscaling:PutScalingPolicy", "PutScalingPolicy", AAS_TARGETS, TT_IAM_OWNED,
+     NULL},
+    {"application-autoscaling:PutScheduledAction", "PutScheduledAction", AAS_TARGETS, TT_IAM_OWNED,
+     NULL},
+    {"application-autoscaling:DeleteScalingPolicy", "DeleteScalingPolicy", AAS_TARGETS,
+     TT_IAM_OWNED, NULL},
+    {"application-autoscaling:DeleteScheduledAction", "DeleteScheduledAction", AAS_TARGETS,
+     TT_IAM_OWNED, NULL},
+    {"application-autoscaling:DeregisterScalableTarget", "DeregisterScalableTarget", AAS_TARGETS,
+     TT_IAM_OWNED, NULL},
+};
+const tt_iam_needs tt_aas_iam = {TT_IAM_TABLE(aas_iam_actions), NULL};

@@ -41,6 +41,9 @@ typedef struct tt_aas_kind {
 /* Every kind, ended by a row whose target is TT_TARGET_NONE. */
 extern const tt_aas_kind tt_aas_kinds[];
 
+/* The IAM actions Application Auto Scaling needs, shared by the providers of its targets. */
+extern const tt_iam_needs tt_aas_iam;
+
 /* The Application Auto Scaling identity of a ScalingPolicy's target. */
 typedef struct tt_aas_target {
     const tt_aas_kind *kind;

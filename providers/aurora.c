@@ -143,6 +143,13 @@ static tt_code aurora_remove(const tt_diff_input *in, json_t *plan, tt_error *er
     return tt_aas_remove(in, json_object_get(in->observed, "aas"), plan, err);
 }
 
+/* IAM: DescribeDBClusters supports the cluster ARN. */
+static const tt_iam_action aurora_iam_actions[] = {
+    {"rds:DescribeDBClusters", "DescribeDBClusters",
+     "arn:{partition}:rds:{region}:{account}:cluster:{dbcluster}", TT_IAM_NONE, NULL},
+};
+static const tt_iam_needs aurora_iam = {TT_IAM_TABLE(aurora_iam_actions), &tt_aas_iam};
+
 const tt_provider tt_provider_aurora = {
     .name = "aurora",          /* logs and metrics */
     .handles = aurora_handles, /* ScalingPolicies on rds: {cluster} */
@@ -150,4 +157,5 @@ const tt_provider tt_provider_aurora = {
     .diff = aurora_diff,       /* TargetNotFound / UnsupportedTarget, then tt_aas_diff */
     .status = aurora_status,   /* currentCapacity = readers, then tt_aas_status */
     .remove = aurora_remove,   /* what Application Auto Scaling holds for the cluster */
+    .iam = &aurora_iam,
 };

@@ -751,6 +751,25 @@ static tt_code budgets_remove(const tt_diff_input *in, json_t *plan, tt_error *e
     return TT_OK;
 }
 
+/*
+ * IAM: Budgets authorises by ViewBudget and ModifyBudget, not by operation. DescribeBudgets lists
+ * every budget of the account, so reading takes every budget; writes only trimtab's own names.
+ */
+static const tt_iam_action budgets_iam_actions[] = {
+    {"budgets:ViewBudget",
+     "DescribeBudgets DescribeBudgetNotificationsForAccount DescribeSubscribersForNotification",
+     "arn:{partition}:budgets::{account}:budget/*", TT_IAM_NONE, NULL},
+    {"budgets:ListTagsForResource", "ListTagsForResource",
+     "arn:{partition}:budgets::{account}:budget/trimtab-{namespace}-*", TT_IAM_NONE, NULL},
+    {"budgets:ModifyBudget",
+     "CreateBudget UpdateBudget DeleteBudget CreateNotification UpdateNotification "
+     "DeleteNotification CreateSubscriber UpdateSubscriber DeleteSubscriber",
+     "arn:{partition}:budgets::{account}:budget/trimtab-{namespace}-*", TT_IAM_NONE, NULL},
+    {"budgets:TagResource", "TagResource CreateBudget",
+     "arn:{partition}:budgets::{account}:budget/trimtab-{namespace}-*", TT_IAM_TAG_OWNER, NULL},
+};
+static const tt_iam_needs budgets_iam = {TT_IAM_TABLE(budgets_iam_actions), NULL};
+
 const tt_provider tt_provider_budgets = {
     .name = "budgets",
     .handles = budgets_handles,
@@ -758,4 +777,5 @@ const tt_provider tt_provider_budgets = {
     .diff = budgets_diff,       /* the budget, its notifications and subscribers as sets */
     .status = budgets_status,   /* spend, percentUsed, thresholdsExceeded */
     .remove = budgets_remove,   /* DeleteBudget, when the memo or owner tag says it is ours */
+    .iam = &budgets_iam,
 };

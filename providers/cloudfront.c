@@ -247,10 +247,20 @@ static void cloudfront_status(const tt_diff_input *in, json_t *status)
     json_decref(active);
 }
 
+/* IAM: CloudFront is global — no region in the distribution's ARN. */
+static const tt_iam_action cloudfront_iam_actions[] = {
+    {"cloudfront:GetDistribution", "GetDistribution",
+     "arn:{partition}:cloudfront::{account}:distribution/{distribution}", TT_IAM_NONE, NULL},
+    {"cloudfront:UpdateDistribution", "UpdateDistribution",
+     "arn:{partition}:cloudfront::{account}:distribution/{distribution}", TT_IAM_NONE, NULL},
+};
+static const tt_iam_needs cloudfront_iam = {TT_IAM_TABLE(cloudfront_iam_actions), NULL};
+
 const tt_provider tt_provider_cloudfront = {
     .name = "cloudfront",
     .handles = cloudfront_handles,
     .observe = cloudfront_observe,
     .diff = cloudfront_diff,
     .status = cloudfront_status,
+    .iam = &cloudfront_iam,
 };

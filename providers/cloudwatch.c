@@ -623,6 +623,40 @@ static tt_code cw_remove(const tt_diff_input *in, json_t *plan, tt_error *err)
     return TT_OK;
 }
 
+static int cw_iam_metric(const tt_resource *r)
+{
+    return r->spec.alarm->composite == NULL;
+}
+
+static int cw_iam_composite(const tt_resource *r)
+{
+    return r->spec.alarm->composite != NULL;
+}
+
+/*
+ * IAM: alarms by their name prefix trimtab-<namespace>-. A Put with Tags also needs TagResource
+ * (AWS checks tag-on-create), so TagResource is always needed, limited to the owner tag.
+ */
+static const tt_iam_action cw_iam_actions[] = {
+    {"cloudwatch:DescribeAlarms", "DescribeAlarms", NULL, TT_IAM_NONE, NULL},
+    {"cloudwatch:ListTagsForResource", "ListTagsForResource",
+     "arn:{partition}:cloudwatch:{region}:{account}:alarm:trimtab-{namespace}-*", TT_IAM_NONE,
+     NULL},
+    {"cloudwatch:PutMetricAlarm", "PutMetricAlarm",
+     "arn:{partition}:cloudwatch:{region}:{account}:alarm:trimtab-{namespace}-*", TT_IAM_NONE,
+     cw_iam_metric},
+    {"cloudwatch:PutCompositeAlarm", "PutCompositeAlarm",
+     "arn:{partition}:cloudwatch:{region}:{account}:alarm:trimtab-{namespace}-*", TT_IAM_NONE,
+     cw_iam_composite},
+    {"cloudwatch:TagResource", "TagResource PutMetricAlarm PutCompositeAlarm",
+     "arn:{partition}:cloudwatch:{region}:{account}:alarm:trimtab-{namespace}-*", TT_IAM_TAG_OWNER,
+     NULL},
+    {"cloudwatch:DeleteAlarms", "DeleteAlarms",
+     "arn:{partition}:cloudwatch:{region}:{account}:alarm:trimtab-{namespace}-*", TT_IAM_OWNED,
+     NULL},
+};
+static const tt_iam_needs cw_iam = {TT_IAM_TABLE(cw_iam_actions), NULL};
+
 const tt_provider tt_provider_cloudwatch = {
     .name = "cloudwatch",
     .handles = cw_handles,
@@ -630,4 +664,5 @@ const tt_provider tt_provider_cloudwatch = {
     .diff = cw_diff,
     .status = cw_status,
     .remove = cw_remove,
+    .iam = &cw_iam,
 };

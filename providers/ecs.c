@@ -131,6 +131,13 @@ static const char *ecs_affinity(const tt_resource *r)
     return r->spec.sp->target->ecs->cluster;
 }
 
+/* IAM: DescribeServices supports the service ARN; scaling is Application Auto Scaling's. */
+static const tt_iam_action ecs_iam_actions[] = {
+    {"ecs:DescribeServices", "DescribeServices",
+     "arn:{partition}:ecs:{region}:{account}:service/{cluster}/{service}", TT_IAM_NONE, NULL},
+};
+static const tt_iam_needs ecs_iam = {TT_IAM_TABLE(ecs_iam_actions), &tt_aas_iam};
+
 const tt_provider tt_provider_ecs = {
     .name = "ecs",
     .handles = ecs_handles,
@@ -139,4 +146,5 @@ const tt_provider tt_provider_ecs = {
     .status = ecs_status,
     .remove = ecs_remove,
     .affinity = ecs_affinity,
+    .iam = &ecs_iam,
 };

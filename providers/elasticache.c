@@ -155,6 +155,13 @@ static tt_code elasticache_remove(const tt_diff_input *in, json_t *plan, tt_erro
     return tt_aas_remove(in, json_object_get(in->observed, "aas"), plan, err);
 }
 
+/* IAM: DescribeReplicationGroups also lists every group (a batch of many), which only "*"
+ * allows. */
+static const tt_iam_action elasticache_iam_actions[] = {
+    {"elasticache:DescribeReplicationGroups", "DescribeReplicationGroups", NULL, TT_IAM_NONE, NULL},
+};
+static const tt_iam_needs elasticache_iam = {TT_IAM_TABLE(elasticache_iam_actions), &tt_aas_iam};
+
 const tt_provider tt_provider_elasticache = {
     .name = "elasticache",          /* logs and metrics */
     .handles = elasticache_handles, /* ScalingPolicies on elasticache: {replicationGroup} */
@@ -162,4 +169,5 @@ const tt_provider tt_provider_elasticache = {
     .diff = elasticache_diff,       /* TargetNotFound / UnsupportedTarget, then tt_aas_diff */
     .status = elasticache_status,   /* currentCapacity on the dimension, then tt_aas_status */
     .remove = elasticache_remove,   /* what Application Auto Scaling holds for the group */
+    .iam = &elasticache_iam,
 };

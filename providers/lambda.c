@@ -364,6 +364,29 @@ static tt_code lambda_remove(const tt_diff_input *in, json_t *plan, tt_error *er
     return TT_OK;
 }
 
+/* The reserved concurrency calls are made only for a spec that sets lambda.reservedConcurrency. */
+static int lambda_iam_reserved(const tt_resource *r)
+{
+    return r->spec.sp->lambda != NULL && r->spec.sp->lambda->reserved_concurrency.set;
+}
+
+/* IAM: provisioned concurrency acts on the alias (a qualified ARN), the cap on the function. */
+static const tt_iam_action lambda_iam_actions[] = {
+    {"lambda:GetProvisionedConcurrencyConfig", "GetProvisionedConcurrencyConfig",
+     "arn:{partition}:lambda:{region}:{account}:function:{function}:{alias}", TT_IAM_NONE, NULL},
+    {"lambda:DeleteProvisionedConcurrencyConfig", "DeleteProvisionedConcurrencyConfig",
+     "arn:{partition}:lambda:{region}:{account}:function:{function}:{alias}", TT_IAM_NONE, NULL},
+    {"lambda:GetFunctionConcurrency", "GetFunctionConcurrency",
+     "arn:{partition}:lambda:{region}:{account}:function:{function}", TT_IAM_NONE, NULL},
+    {"lambda:PutFunctionConcurrency", "PutFunctionConcurrency",
+     "arn:{partition}:lambda:{region}:{account}:function:{function}", TT_IAM_NONE,
+     lambda_iam_reserved},
+    {"lambda:DeleteFunctionConcurrency", "DeleteFunctionConcurrency",
+     "arn:{partition}:lambda:{region}:{account}:function:{function}", TT_IAM_NONE,
+     lambda_iam_reserved},
+};
+static const tt_iam_needs lambda_iam = {TT_IAM_TABLE(lambda_iam_actions), &tt_aas_iam};
+
 const tt_provider tt_provider_lambda = {
     .name = "lambda",          /* logs and metrics */
     .handles = lambda_handles, /* ScalingPolicies on lambda: {function[, alias]} */
@@ -371,4 +394,5 @@ const tt_provider tt_provider_lambda = {
     .diff = lambda_diff,       /* TargetNotFound, reserved concurrency, then tt_aas_diff */
     .status = lambda_status,   /* provisioned concurrency, reserved cap, then tt_aas_status */
     .remove = lambda_remove,   /* scaling, provisioned concurrency, the cap trimtab set */
+    .iam = &lambda_iam,
 };

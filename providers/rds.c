@@ -576,10 +576,32 @@ static void rds_status(const tt_diff_input *in, json_t *status)
     }
 }
 
+/* The ladder reads its alarms and moves the class; storage autoscaling modifies too. */
+static int rds_iam_modifies(const tt_resource *r)
+{
+    return r->spec.sp->vertical != NULL || r->spec.sp->storage != NULL;
+}
+
+static int rds_iam_ladder(const tt_resource *r)
+{
+    return r->spec.sp->vertical != NULL;
+}
+
+/* IAM: the instance's ARN; DescribeAlarms has no resource-level permission. */
+static const tt_iam_action rds_iam_actions[] = {
+    {"rds:DescribeDBInstances", "DescribeDBInstances",
+     "arn:{partition}:rds:{region}:{account}:db:{instance}", TT_IAM_NONE, NULL},
+    {"rds:ModifyDBInstance", "ModifyDBInstance",
+     "arn:{partition}:rds:{region}:{account}:db:{instance}", TT_IAM_NONE, rds_iam_modifies},
+    {"cloudwatch:DescribeAlarms", "DescribeAlarms", NULL, TT_IAM_NONE, rds_iam_ladder},
+};
+static const tt_iam_needs rds_iam = {TT_IAM_TABLE(rds_iam_actions), NULL};
+
 const tt_provider tt_provider_rds = {
     .name = "rds",
     .handles = rds_handles,
     .observe = rds_observe,
     .diff = rds_diff,
     .status = rds_status,
+    .iam = &rds_iam,
 };

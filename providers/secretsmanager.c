@@ -648,6 +648,38 @@ static tt_code sm_remove(const tt_diff_input *in, json_t *plan, tt_error *err)
     return TT_OK;
 }
 
+static int sm_iam_replicas(const tt_resource *r)
+{
+    return r->spec.rotation->nreplica_regions > 0;
+}
+
+/*
+ * IAM: the secret by name ({secret}-?????? matches the six characters AWS appends); ListSecrets
+ * has no resource-level permission. Rotation changes only a secret trimtab tagged as its own.
+ */
+static const tt_iam_action sm_iam_actions[] = {
+    {"secretsmanager:ListSecrets", "ListSecrets", NULL, TT_IAM_NONE, NULL},
+    {"secretsmanager:DescribeSecret", "DescribeSecret",
+     "arn:{partition}:secretsmanager:{region}:{account}:secret:{secret}", TT_IAM_NONE, NULL},
+    {"secretsmanager:ListSecretVersionIds", "ListSecretVersionIds",
+     "arn:{partition}:secretsmanager:{region}:{account}:secret:{secret}", TT_IAM_NONE, NULL},
+    {"secretsmanager:TagResource", "TagResource",
+     "arn:{partition}:secretsmanager:{region}:{account}:secret:{secret}", TT_IAM_TAG_OWNER, NULL},
+    {"secretsmanager:UntagResource", "UntagResource",
+     "arn:{partition}:secretsmanager:{region}:{account}:secret:{secret}", TT_IAM_UNTAG_OWNER, NULL},
+    {"secretsmanager:RotateSecret", "RotateSecret",
+     "arn:{partition}:secretsmanager:{region}:{account}:secret:{secret}", TT_IAM_OWNED, NULL},
+    {"secretsmanager:CancelRotateSecret", "CancelRotateSecret",
+     "arn:{partition}:secretsmanager:{region}:{account}:secret:{secret}", TT_IAM_OWNED, NULL},
+    {"secretsmanager:ReplicateSecretToRegions", "ReplicateSecretToRegions",
+     "arn:{partition}:secretsmanager:{region}:{account}:secret:{secret}", TT_IAM_OWNED,
+     sm_iam_replicas},
+    {"secretsmanager:RemoveRegionsFromReplication", "RemoveRegionsFromReplication",
+     "arn:{partition}:secretsmanager:{region}:{account}:secret:{secret}", TT_IAM_OWNED,
+     sm_iam_replicas},
+};
+static const tt_iam_needs sm_iam = {TT_IAM_TABLE(sm_iam_actions), NULL};
+
 const tt_provider tt_provider_secretsmanager = {
     .name = "secretsmanager",
     .handles = sm_handles,
@@ -655,4 +687,5 @@ const tt_provider tt_provider_secretsmanager = {
     .diff = sm_diff,       /* rotation settings, requested rotations, replicas; stuck reported */
     .status = sm_status,   /* rotationEnabled, dates, currentVersionId, lastRotationResult */
     .remove = sm_remove,   /* CancelRotateSecret, the replicas it added, its tag */
+    .iam = &sm_iam,
 };

@@ -67,6 +67,39 @@ typedef struct tt_diff_output {
     json_t *conditions;
 } tt_diff_output;
 
+/*
+ * The IAM permissions a provider needs (`trimtab iam-policy`, providers/iam.c): one entry per
+ * IAM action it calls, kept next to the calls. `resource` is the ARN the action acts on, as a
+ * template whose {placeholders} the generator fills from each resource — {partition}, {region},
+ * {account}, {namespace}, and the target's {cluster} {service} {instance} {dbcluster} {group}
+ * {function} {alias} {distribution} {secret} ("name-??????", AWS's suffix) — or NULL for "*", where the service documents no
+ * resource-level permission for the action. `calls` lists the API operations the action
+ * authorises (space-separated), which the cross-check test holds against the code.
+ */
+typedef enum tt_iam_condition {
+    TT_IAM_NONE,       /* no tag condition */
+    TT_IAM_OWNED,      /* aws:ResourceTag/trimtab.dev/owner: only objects trimtab owns */
+    TT_IAM_TAG_OWNER,  /* aws:RequestTag/trimtab.dev/owner: the owner tag is what is written */
+    TT_IAM_UNTAG_OWNER /* aws:TagKeys: only the owner tag is removed */
+} tt_iam_condition;
+
+typedef struct tt_iam_action {
+    const char *action;                  /* "ecs:DescribeServices" */
+    const char *calls;                   /* "DescribeServices": the operations it authorises */
+    const char *resource;                /* ARN template, or NULL for "*" */
+    tt_iam_condition condition;          /* tag condition where the service evaluates it */
+    int (*needed)(const tt_resource *r); /* NULL: every resource of the provider needs it */
+} tt_iam_action;
+
+typedef struct tt_iam_needs {
+    const tt_iam_action *actions;
+    size_t n;
+    const struct tt_iam_needs *also; /* shared needs (Application Auto Scaling), or NULL */
+} tt_iam_needs;
+
+/* The first two members of a tt_iam_needs from a table of actions. */
+#define TT_IAM_TABLE(actions) (actions), sizeof(actions) / sizeof((actions)[0])
+
 typedef struct tt_provider {
     /* Short name for logs and metrics: "ecs", "cloudwatch". */
     const char *name;
@@ -91,6 +124,8 @@ typedef struct tt_provider {
      * The engine orders long queues (the first listing, each resync) by it so such resources
      * share batches. Optional: without it, only provider, region and role group them. */
     const char *(*affinity)(const tt_resource *r);
+    /* The IAM actions this provider calls and the ARNs they act on (see tt_iam_needs). */
+    const tt_iam_needs *iam;
 } tt_provider;
 
 /* The defaults of the optional slots: no status fields, nothing to delete (deletion only
