@@ -143,10 +143,11 @@ static tt_code aurora_remove(const tt_diff_input *in, json_t *plan, tt_error *er
     return tt_aas_remove(in, json_object_get(in->observed, "aas"), plan, err);
 }
 
-/* IAM: DescribeDBClusters supports the cluster ARN. */
+/* IAM: a DescribeDBClusters filtered by db-cluster-id (a batch) is authorised on every cluster of
+ * the region, as a call without an identifier is. */
 static const tt_iam_action aurora_iam_actions[] = {
     {"rds:DescribeDBClusters", "DescribeDBClusters",
-     "arn:{partition}:rds:{region}:{account}:cluster:{dbcluster}", TT_IAM_NONE, NULL},
+     "arn:{partition}:rds:{region}:{account}:cluster:*", TT_IAM_NONE, NULL},
 };
 static const tt_iam_needs aurora_iam = {TT_IAM_TABLE(aurora_iam_actions), &tt_aas_iam};
 

@@ -589,8 +589,9 @@ static int rds_iam_ladder(const tt_resource *r)
 
 /* IAM: the instance's ARN; DescribeAlarms has no resource-level permission. */
 static const tt_iam_action rds_iam_actions[] = {
+    /* Filtered by db-instance-id (a batch): authorised on every instance, as a list is. */
     {"rds:DescribeDBInstances", "DescribeDBInstances",
-     "arn:{partition}:rds:{region}:{account}:db:{instance}", TT_IAM_NONE, NULL},
+     "arn:{partition}:rds:{region}:{account}:db:*", TT_IAM_NONE, NULL},
     {"rds:ModifyDBInstance", "ModifyDBInstance",
      "arn:{partition}:rds:{region}:{account}:db:{instance}", TT_IAM_NONE, rds_iam_modifies},
     {"cloudwatch:DescribeAlarms", "DescribeAlarms", NULL, TT_IAM_NONE, rds_iam_ladder},

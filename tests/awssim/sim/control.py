@@ -164,6 +164,28 @@ def _route(sim, method, path, query, raw_body):
             n = rds.run_maintenance(sim, body.get('account', DEFAULT_ACCOUNT),
                                     body.get('region', 'us-east-1'), body.get('instance'))
         return {'applied': n}
+    if what == 'iam' and parts[1:] == ['policy']:
+        from . import iam
+        with st.lock:
+            if method == 'GET':
+                return {'policies': st.iam_policies}
+            body = _body(raw_body)
+            principal = body.get('principal')
+            if principal is None:
+                key = body.get('accessKey', 'AKIDEXAMPLE')
+                cred = st.credentials.get(key)
+                if cred is None:
+                    raise ControlError(404, 'no access key %s' % key)
+                principal = iam.principal_of(cred)
+            if method == 'DELETE':
+                st.iam_policies.pop(principal, None)
+                return {'ok': True, 'principal': principal}
+            if method in ('POST', 'PUT'):
+                docs = body['policy'] if isinstance(body.get('policy'), list) else [body['policy']]
+                for doc in docs:
+                    iam.check_policy(doc)
+                st.iam_policies[principal] = docs
+                return {'ok': True, 'principal': principal}
     if what == 'state' and method == 'GET':
         with st.lock:
             st.run_due()

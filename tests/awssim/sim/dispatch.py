@@ -7,7 +7,7 @@ import time
 import traceback
 import uuid
 
-from . import sigv4, validate, wire
+from . import iam, sigv4, validate, wire
 from .errors import (AwsError, TypeProblem, auth_error, missing_action, server_error,
                      throttling_error, type_error, unknown_operation)
 from .model import GLOBAL_SERVICES, SIGNING_NAMES, Registry
@@ -149,6 +149,7 @@ class Simulator:
                 ctx = Ctx(self.state, module, account or identity_account(params), region,
                           identity, op_name, req.headers)
                 account = ctx.account
+                iam.authorize(self.state, svc.name, protocol, module, ctx, op_name, params)
                 out = handler(ctx, params)
                 resp = wire.serialize(svc, protocol, op, out, request_id)
         except AwsError as e:

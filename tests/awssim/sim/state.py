@@ -89,8 +89,8 @@ class State:
         self.reset()
 
     def reset(self):
-        """Forgets everything: services, scheduled transitions, faults, the call log, settings
-        and temporary credentials."""
+        """Forgets everything: services, scheduled transitions, faults, the call log, settings,
+        temporary credentials and attached IAM policies."""
         with self.lock:
             self.stores = {}
             self.timers = []
@@ -104,6 +104,7 @@ class State:
             self.rng = random.Random(0)
             self.seq = itertools.count(1)
             self.credentials = {}
+            self.iam_policies = {}  # principal ARN -> [policy documents] (sim/iam.py)
             for akid, secret in self.configured_credentials.items():
                 self.credentials[akid] = {'secret': secret, 'token': None, 'expires': None,
                                           'account': util.DEFAULT_ACCOUNT,

@@ -643,3 +643,30 @@ def untag_resource(ctx, p):
 @operation('ListTagsForResource')
 def list_tags_for_resource(ctx, p):
     return {'Tags': dict(_tags_of(ctx, p['ResourceARN']))}
+
+
+# ---- IAM (sim/iam.py): the resource each operation acts on -----------------------------------
+
+def _iam_target(ctx, p):
+    """The scalable target's ARN; one not registered yet has no ARN, which only
+    scalable-target/* covers."""
+    t = ctx.store['targets'].get(_key(p))
+    if t is not None:
+        return [t['ScalableTargetARN']]
+    return ['arn:aws:application-autoscaling:%s:%s:scalable-target/*' % (ctx.region, ctx.account)]
+
+
+def _iam_arn(ctx, p):
+    return [p['ResourceARN']]
+
+
+IAM_RESOURCES = {
+    'RegisterScalableTarget': _iam_target, 'DeregisterScalableTarget': _iam_target,
+    'PutScalingPolicy': _iam_target, 'DeleteScalingPolicy': _iam_target,
+    'PutScheduledAction': _iam_target, 'DeleteScheduledAction': _iam_target,
+    'TagResource': _iam_arn, 'UntagResource': _iam_arn, 'ListTagsForResource': _iam_arn,
+}
+
+
+def iam_tags(ctx, arn):
+    return ctx.store['tags'].get(arn)

@@ -385,3 +385,36 @@ def set_spend(sim, account_id, name, actual=None, forecasted=None, unit=None):
     store['spend'][account_id][name] = (
         _money(actual) if actual is not None else old[0],
         _money(forecasted) if forecasted is not None else old[1], unit or old[2])
+
+
+# ---- IAM (sim/iam.py): Budgets authorises by ViewBudget and ModifyBudget --------------------
+
+IAM_ACTIONS = {}
+for _op in OPS:
+    if _op.startswith('Describe'):
+        IAM_ACTIONS[_op] = 'ViewBudget'
+    elif _op.startswith(('Create', 'Update', 'Delete')):
+        IAM_ACTIONS[_op] = 'ModifyBudget'
+
+
+def _iam_budget(ctx, p):
+    name = (p.get('BudgetName') or (p.get('Budget') or {}).get('BudgetName') or
+            (p.get('NewBudget') or {}).get('BudgetName') or '*')
+    return ['arn:aws:budgets::%s:budget/%s' % (p['AccountId'], name)]
+
+
+def _iam_arn(ctx, p):
+    return [p['ResourceARN']]
+
+
+IAM_RESOURCES = {op: _iam_budget for op in OPS if op not in ('TagResource', 'UntagResource',
+                                                                 'ListTagsForResource')}
+IAM_RESOURCES.update({'TagResource': _iam_arn, 'UntagResource': _iam_arn,
+                      'ListTagsForResource': _iam_arn})
+
+
+def iam_tags(ctx, arn):
+    try:
+        return _by_arn(ctx, arn)['tags']
+    except AwsError:
+        return None

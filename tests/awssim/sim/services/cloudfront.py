@@ -316,3 +316,23 @@ def untag_resource(ctx, p):
 def list_tags_for_resource(ctx, p):
     tags = _tags(ctx, p['Resource'])
     return {'Tags': {'Items': [{'Key': k, 'Value': v} for k, v in tags.items()]}}
+
+
+# ---- IAM (sim/iam.py): CloudFront ARNs have no region -----------------------------------------
+
+def _iam_distribution(ctx, p):
+    return ['arn:aws:cloudfront::%s:distribution/%s' % (ctx.account, p['Id'])]
+
+
+def _iam_arn(ctx, p):
+    return [p['Resource']]
+
+
+IAM_RESOURCES = {'GetDistribution': _iam_distribution, 'GetDistributionConfig': _iam_distribution,
+                 'UpdateDistribution': _iam_distribution, 'DeleteDistribution': _iam_distribution,
+                 'TagResource': _iam_arn, 'UntagResource': _iam_arn,
+                 'ListTagsForResource': _iam_arn}
+
+
+def iam_tags(ctx, arn):
+    return ctx.store['tags'].get(arn)

@@ -473,3 +473,28 @@ def list_tags_for_resource(ctx, p):
     alarm = _tag_alarm(ctx, p['ResourceARN'])
     tags = ctx.store['tags'].get(alarm['AlarmArn'], {})
     return {'Tags': [{'Key': k, 'Value': v} for k, v in tags.items()]}
+
+
+# ---- IAM (sim/iam.py): every alarm a call names ----------------------------------------------
+
+def _iam_alarm(ctx, p):
+    return [alarm_arn(ctx, p['AlarmName'])]
+
+
+def _iam_alarms(ctx, p):
+    return [alarm_arn(ctx, n) for n in p.get('AlarmNames') or []] or ['*']
+
+
+def _iam_arn(ctx, p):
+    return [p['ResourceARN']]
+
+
+IAM_RESOURCES = {'PutMetricAlarm': _iam_alarm, 'PutCompositeAlarm': _iam_alarm,
+                 'SetAlarmState': _iam_alarm, 'DeleteAlarms': _iam_alarms,
+                 'EnableAlarmActions': _iam_alarms, 'DisableAlarmActions': _iam_alarms,
+                 'TagResource': _iam_arn, 'UntagResource': _iam_arn,
+                 'ListTagsForResource': _iam_arn}
+
+
+def iam_tags(ctx, arn):
+    return ctx.store['tags'].get(arn)

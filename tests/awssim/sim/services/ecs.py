@@ -371,3 +371,21 @@ def aas_set(ctx, dim, m, value):
 
 def aas_describe(dim, m, value):
     return 'Setting desired count to %d.' % value
+
+
+# ---- IAM (sim/iam.py) -------------------------------------------------------------------------
+
+def _iam_services(ctx, p):
+    cluster = _cluster_name(p.get('cluster') or 'default')
+    return [s if s.startswith('arn:') else _arn(ctx, 'service', '%s/%s' % (cluster, s))
+            for s in p.get('services') or []] or ['*']
+
+
+def _iam_service(ctx, p):
+    cluster = _cluster_name(p.get('cluster') or 'default')
+    s = p['service']
+    return [s if s.startswith('arn:') else _arn(ctx, 'service', '%s/%s' % (cluster, s))]
+
+
+IAM_RESOURCES = {'DescribeServices': _iam_services, 'UpdateService': _iam_service,
+                 'DeleteService': _iam_service}

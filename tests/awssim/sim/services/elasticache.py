@@ -201,3 +201,15 @@ def aas_describe(dim, m, value):
     if dim.endswith('NodeGroups'):
         return 'Setting node group count to %d.' % value
     return 'Setting replicas per node group to %d.' % value
+
+
+# ---- IAM (sim/iam.py) -------------------------------------------------------------------------
+
+def _iam_group(ctx, p):
+    if not p.get('ReplicationGroupId'):
+        return ['*']
+    return ['arn:aws:elasticache:%s:%s:replicationgroup:%s' % (ctx.region, ctx.account,
+                                                               p['ReplicationGroupId'])]
+
+
+IAM_RESOURCES = {'DescribeReplicationGroups': _iam_group, 'CreateReplicationGroup': _iam_group}

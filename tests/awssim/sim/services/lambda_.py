@@ -433,3 +433,24 @@ def aas_set(ctx, dim, m, value):
 
 def aas_describe(dim, m, value):
     return 'Setting provisioned concurrency to %d.' % value
+
+
+# ---- IAM (sim/iam.py): the function, qualified when the call names a version or alias -------
+
+def _iam_function(ctx, p):
+    name, qualifier = _parse_name(p['FunctionName'], p.get('Qualifier'))
+    return [_fn_arn(ctx, name, qualifier)]
+
+
+def _iam_unqualified(ctx, p):
+    return [_fn_arn(ctx, _parse_name(p['FunctionName'])[0])]
+
+
+IAM_RESOURCES = {
+    'GetProvisionedConcurrencyConfig': _iam_function,
+    'PutProvisionedConcurrencyConfig': _iam_function,
+    'DeleteProvisionedConcurrencyConfig': _iam_function,
+    'GetFunctionConcurrency': _iam_unqualified, 'PutFunctionConcurrency': _iam_unqualified,
+    'DeleteFunctionConcurrency': _iam_unqualified, 'GetFunction': _iam_function,
+    'GetAlias': _iam_unqualified,
+}

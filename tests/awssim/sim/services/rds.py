@@ -441,3 +441,20 @@ def aas_set(ctx, dim, m, value):
 
 def aas_describe(dim, m, value):
     return 'Setting read replica count to %d.' % value
+
+
+# ---- IAM (sim/iam.py): a call by identifier acts on that ARN, a filtered list on all of them --
+
+def _iam_db(ctx, p):
+    return ['arn:aws:rds:%s:%s:db:%s' % (ctx.region, ctx.account,
+                                         (p.get('DBInstanceIdentifier') or '*').lower())]
+
+
+def _iam_cluster(ctx, p):
+    return ['arn:aws:rds:%s:%s:cluster:%s' % (ctx.region, ctx.account,
+                                              (p.get('DBClusterIdentifier') or '*').lower())]
+
+
+IAM_RESOURCES = {'DescribeDBInstances': _iam_db, 'ModifyDBInstance': _iam_db,
+                 'CreateDBInstance': _iam_db, 'DescribeDBClusters': _iam_cluster,
+                 'CreateDBCluster': _iam_cluster}

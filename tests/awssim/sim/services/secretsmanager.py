@@ -541,3 +541,25 @@ def age_versions(sim, account_id, region, ref, seconds):
     for v in s['_versions'].values():
         v['created'] -= seconds
     return len(s['_versions'])
+
+
+# ---- IAM (sim/iam.py): the secret's ARN (with AWS's random suffix) ---------------------------
+
+def _iam_secret(ctx, p):
+    ref = p.get('SecretId') or p.get('Name')
+    try:
+        return [_secret(ctx, ref, allow_deleted=True)['ARN']]
+    except AwsError:
+        if ref.startswith('arn:'):
+            return [ref]
+        return ['arn:aws:secretsmanager:%s:%s:secret:%s-??????' % (ctx.region, ctx.account, ref)]
+
+
+IAM_RESOURCES = {op: _iam_secret for op in OPS if op != 'ListSecrets'}
+
+
+def iam_tags(ctx, arn):
+    for s in ctx.store['secrets'].values():
+        if s['ARN'] == arn:
+            return {t['Key']: t.get('Value', '') for t in s['_tags']}
+    return None

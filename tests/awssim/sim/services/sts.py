@@ -99,3 +99,8 @@ def assume_role_with_web_identity(ctx, p):
     provider = re.sub(r'^https://', '', claims['iss'])
     return _issue(ctx, p, {'SubjectFromWebIdentityToken': str(claims['sub']),
                            'Provider': provider, 'Audience': str(aud)})
+
+
+# ---- IAM (sim/iam.py) -------------------------------------------------------------------------
+
+IAM_RESOURCES = {'AssumeRole': lambda ctx, p: [p['RoleArn']]}
