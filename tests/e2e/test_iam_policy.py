@@ -49,15 +49,21 @@ def setup(c, policy):
     c.sim.reset(fixtures=False)
     c.sim.control('POST', 'fixtures', FIXTURES[0])
     c.sim.delays(rds=0, cloudfront=0, ecs=0, elasticache=0, **{'lambda': 0})
+    # The rotation Lambda leaves AWSPENDING behind, so trimtab also reads the secret's versions
+    # (a stuck rotation is reported, SPEC §2).
+    c.sim.control('POST', 'secrets/rotation', {'outcome': 'leave-pending'})
     c.sim.control('POST', 'iam/policy', {'accessKey': 'AKIDEXAMPLE', 'policy': policy})
     shutil.rmtree(c.manifests, ignore_errors=True)
     shutil.rmtree(c.state, ignore_errors=True)
     shutil.copytree(os.path.join(Config.source, 'examples'), c.manifests)
 
 
+def refused(calls):
+    return [x for x in calls if x.get('code') in ('AccessDenied', 'AccessDeniedException')]
+
+
 def denied(calls):
-    return [(x['service'], x['operation']) for x in calls
-            if x.get('code') in ('AccessDenied', 'AccessDeniedException')]
+    return [(x['service'], x['operation']) for x in refused(calls)]
 
 
 def records(c):
@@ -74,8 +80,19 @@ def records(c):
 
 
 def access_denied_in_status(c, action):
-    """The resources whose status says AccessDenied naming `action`."""
+    """The resources whose status — or, for one deleted meanwhile, whose events (the record of
+    every failure) — say AccessDenied naming `action`."""
     hits = []
+    try:
+        with open(os.path.join(c.state, 'events.jsonl')) as f:
+            for line in f:
+                ev = json.loads(line)
+                if ev.get('reason') == 'AccessDenied' and action in (ev.get('message') or ''):
+                    o = ev.get('object', {})
+                    hits.append('%s/%s/%s (event)' % (o.get('kind'), o.get('namespace'),
+                                                      o.get('name')))
+    except FileNotFoundError:
+        pass
     for key, rec in records(c).items():
         for cond in rec.get('status', {}).get('conditions', []):
             if cond.get('reason') == 'AccessDenied' and action in (cond.get('message') or ''):
@@ -87,16 +104,38 @@ def access_denied_in_status(c, action):
 def steps(c):
     """The scenario every action must be needed in: converge examples/, converge again with a
     fresh state directory (nothing remembered: tags are read, ownership re-proved), then delete
-    everything with --prune. Yields after each step."""
+    everything with --prune from the first run's state (what trimtab remembers creating, the
+    Lambda caps included, is removed). Yields after each step."""
     p, calls = c.run_once()
     yield 'converge', p, calls
+    kept = c.state + '.converged'
+    shutil.rmtree(kept, ignore_errors=True)
+    shutil.copytree(c.state, kept)
     shutil.rmtree(c.state)
     p, calls = c.run_once()
     yield 'fresh state', p, calls
+    # One rotation asked for now; the rotation Lambda leaves AWSPENDING behind (setup), which
+    # the next look reads from the secret's versions.
+    rel = os.path.join('secrets', 'orders-db-credentials.yaml')
+    with open(os.path.join(c.manifests, rel)) as f:
+        text = f.read().replace('  namespace: shop\n', '  namespace: shop\n  annotations:\n'
+                                '    trimtab.dev/rotate-requested-at: "1"\n', 1)
+    c.write(rel, text)
+    p, calls = c.run_once()
+    yield 'rotate now', p, calls
+    p, calls = c.run_once()
+    yield 'rotation pending', p, calls
+    shutil.rmtree(c.state)
+    os.rename(kept, c.state)
     shutil.rmtree(c.manifests)
     os.makedirs(c.manifests)
     p, calls = c.run_once('--prune')
     yield 'prune', p, calls
+
+
+# Reads that only feed status fields: their failure leaves the field out (a soft read,
+# providers/batch.h) instead of failing the reconcile, so the refusal shows in the call log only.
+SOFT = {'application-autoscaling:DescribeScalingActivities': 'status.lastScalingActivity'}
 
 
 def actions_of(policy):
@@ -126,14 +165,15 @@ def case_iam_policy_enough(c):
     for step, p, calls in steps(c):
         check(not denied(calls), '%s: refused calls under the generated policy' % step,
               denied(calls), p.stderr[-3000:])
-        check(p.returncode == 0, '%s: run --once exited %d' % (step, p.returncode),
-              p.stderr[-3000:])
         seen |= {(x['service'], x['operation']) for x in calls}
-        if step == 'converge':
-            not_ready = [k for k, r in records(c).items()
-                         if not any(cond['type'] == 'Ready' and cond['status'] == 'True'
-                                    for cond in r.get('status', {}).get('conditions', []))]
-            check(not not_ready, 'not Ready after converging under the policy', not_ready)
+        if step != 'prune':
+            synced = [k for k, r in records(c).items()
+                      if not any(cond['type'] == 'Synced' and cond['status'] == 'True'
+                                 for cond in r.get('status', {}).get('conditions', []))]
+            check(not synced, '%s: not Synced under the policy' % step, synced)
+        else:
+            check(p.returncode == 0, 'prune exited %d' % p.returncode, p.stderr[-3000:])
+            check(not records(c), 'prune left resources', sorted(records(c)))
     log('  %d statements, %d actions; %d distinct operations called, none refused'
         % (len(policy['Statement']), len(actions_of(policy)), len(seen)))
     # The same examples without the policy attached make the same calls: the policy changed
@@ -151,6 +191,12 @@ def case_iam_policy_minimal(c):
         setup(c, without(policy, sid, action))
         where = None
         for step, p, calls in steps(c):
+            if action in SOFT:
+                op = action.split(':', 1)[1]
+                if any(x['operation'] == op for x in calls if x in refused(calls)):
+                    where = '%s: %s refused, %s left out' % (step, op, SOFT[action])
+                    break
+                continue
             hits = access_denied_in_status(c, action)
             if hits:
                 where = '%s: %s' % (step, ', '.join(hits[:3]))
