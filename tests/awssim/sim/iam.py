@@ -169,12 +169,17 @@ def check_policy(doc):
             _match_operator(operator.rpartition(':')[2].replace('IfExists', ''), [], '')
 
 
-def _denied(protocol, principal, action, resource, explicit):
+# Services whose error codes are the Query family's (CloudWatch keeps them over JSON, the
+# awsQueryCompatible trait, so botocore reads AccessDenied from x-amzn-query-error).
+QUERY_FAMILY = ('rds', 'elasticache', 'cloudwatch', 'sts', 'cloudfront')
+
+
+def _denied(service, protocol, principal, action, resource, explicit):
     why = ('with an explicit deny in an identity-based policy' if explicit else
            'because no identity-based policy allows the %s action' % action)
     msg = 'User: %s is not authorized to perform: %s on resource: %s %s' % (
         principal, action, resource, why)
-    if protocol in ('json', 'rest-json'):
+    if service not in QUERY_FAMILY:
         return AwsError('AccessDeniedException', msg, status=400 if protocol == 'json' else 403)
     return AwsError('AccessDenied', msg, status=403)
 
@@ -209,4 +214,4 @@ def authorize(state, service, protocol, module, ctx, operation, params):
         for need in needs:
             verdict = evaluate(policies, need, resource, keys)
             if verdict != 'allow':
-                raise _denied(protocol, ident['arn'], need, resource, verdict == 'deny')
+                raise _denied(service, protocol, ident['arn'], need, resource, verdict == 'deny')
