@@ -208,7 +208,39 @@ def case_iam_policy_minimal(c):
     log('  %d actions, each needed (%.1fs)' % (len(actions_of(policy)), time.monotonic() - t0))
 
 
+def case_iam_policy_cli(c):
+    """The command: the same bytes twice; only the kinds present (ECS alone needs no budgets:*);
+    -o terraform; an invalid manifest reported as file:line: field: message with exit 1 while
+    the policy of the valid rest is still printed; no credentials needed."""
+    a, b = generate(c).stdout, generate(c).stdout
+    check(a == b, 'iam-policy is not deterministic')
+    ecs = os.path.join(c.tmp, 'ecs-only')
+    shutil.copytree(os.path.join(Config.source, 'examples', 'ecs'), ecs)
+    os.unlink(os.path.join(ecs, 'worker.yaml'))  # its budget guard reads a Budget
+    env = {k: v for k, v in os.environ.items() if not k.startswith('AWS_')}
+    p = c.trimtab('iam-policy', ecs, env=env)
+    check(p.returncode == 0, 'ecs-only exited %d' % p.returncode, p.stderr)
+    actions = sorted(a for _, a in actions_of(json.loads(p.stdout)))
+    check(all(a.startswith(('application-autoscaling:', 'ecs:')) for a in actions),
+          'ECS alone needs more than Application Auto Scaling and ECS', actions)
+    check(':*:*:service/prod/web' in p.stdout, 'no --account/--region: not "*"', p.stdout)
+    p = c.trimtab('iam-policy', ecs, '-o', 'terraform', '--partition', 'aws-cn', env=env)
+    check(p.returncode == 0 and p.stdout.startswith('data "aws_iam_policy_document" "trimtab" {')
+          and 'arn:aws-cn:ecs:' in p.stdout, 'terraform form', p.stdout[:500])
+    with open(os.path.join(ecs, 'bad.yaml'), 'w') as f:
+        f.write('apiVersion: trimtab.dev/v1alpha1\nkind: ScalingPolicy\nmetadata: {name: bad, '
+                'namespace: shop}\nspec:\n  target: {ecs: {cluster: prod, service: x}}\n'
+                '  minCapacity: many\n')
+    p = c.trimtab('iam-policy', ecs, env=env)
+    check(p.returncode == 1, 'an invalid manifest: exit %d, expected 1' % p.returncode)
+    check(p.stderr.startswith(os.path.join(ecs, 'bad.yaml') + ':6: spec.minCapacity: '),
+          'invalid manifest not reported as file:line: field: message', p.stderr)
+    check(':service/prod/web' in p.stdout and ':service/prod/x' not in p.stdout,
+          'the valid rest is not printed, or the invalid one is', p.stdout[:800])
+
+
 CASES = {
+    'iam_policy_cli': case_iam_policy_cli,
     'iam_policy_enough': case_iam_policy_enough,
     'iam_policy_minimal': case_iam_policy_minimal,
 }
