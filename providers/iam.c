@@ -327,7 +327,8 @@ tt_code tt_iam_policy(tt_resource *const *rs, size_t n, const tt_iam_scope *scop
             goto out;
     }
     /* Sort, drop repeats, and let "*" stand alone for its action: it sorts before any ARN. */
-    qsort(g.v, g.len, sizeof(*g.v), by_action);
+    if (g.len > 0) /* qsort takes no NULL array, even empty */
+        qsort(g.v, g.len, sizeof(*g.v), by_action);
     for (size_t i = 0; i < g.len; i++) {
         const grant *last = kept ? &g.v[kept - 1] : NULL;
         if (last != NULL && strcmp(last->action, g.v[i].action) == 0 &&
@@ -360,7 +361,8 @@ tt_code tt_iam_policy(tt_resource *const *rs, size_t n, const tt_iam_scope *scop
         g.len -= j - i - 1;
         j = i + 1;
     }
-    qsort(g.v, g.len, sizeof(*g.v), by_statement);
+    if (g.len > 0)
+        qsort(g.v, g.len, sizeof(*g.v), by_statement);
     for (size_t i = 0, j; i < g.len; i = j) {
         json_t *st;
         for (j = i; j < g.len && service_cmp(g.v[j].action, g.v[i].action) == 0 &&

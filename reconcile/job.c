@@ -610,8 +610,9 @@ void job_start(tt_engine *e, const char *key)
     char msg[600];
 
     if (en == NULL) {
-        tt_queue_done(e->q, key);
+        /* Forget first: `key` is the queue item's own string, which done may free. */
         tt_queue_forget(e->q, key);
+        tt_queue_done(e->q, key);
         return;
     }
     j = calloc(1, sizeof(*j));
