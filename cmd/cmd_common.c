@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "loader.h"
 #include "tt_str.h"
 
 /* The directory behind --source dir:PATH, or NULL with a message. */
@@ -39,4 +40,15 @@ void tt_cmd_default_state_dir(const char *path, char *out, size_t outlen)
         snprintf(root, sizeof(root), "%s/.local/state/trimtab",
                  getenv("HOME") ? getenv("HOME") : "/tmp");
     snprintf(out, outlen, "%s/%s-%08x", root, base, (unsigned)(tt_hash64_str(real) & 0xffffffffu));
+}
+
+int tt_cmd_load(tt_manifest_set *set, tt_diags *diags, char **paths, int n, tt_buf *out)
+{
+    for (int i = 0; i < n; i++) {
+        if (tt_loader_add_path(set, paths[i], diags) != TT_OK)
+            return TT_ENOMEM;
+    }
+    tt_loader_finish(set, diags);
+    tt_diags_sort(diags);
+    return tt_diags_format(diags, out);
 }

@@ -75,13 +75,7 @@ int tt_cmd_iam_policy(int argc, char **argv)
     tt_buf_init(&out);
     if ((diags = tt_diags_create()) == NULL)
         goto oom;
-    for (int i = 1; i <= nargs; i++) {
-        if (tt_loader_add_path(&set, argv[i], diags) != TT_OK)
-            goto oom;
-    }
-    tt_loader_finish(&set, diags);
-    tt_diags_sort(diags);
-    if (tt_diags_format(diags, &out) != TT_OK)
+    if (tt_cmd_load(&set, diags, argv + 1, nargs, &out) != TT_OK)
         goto oom;
     fputs(tt_buf_str(&out), stderr);
     tt_buf_reset(&out);

@@ -137,13 +137,7 @@ int tt_cmd_validate(int argc, char **argv)
     diags = tt_diags_create();
     if (diags == NULL)
         goto oom;
-    for (int i = optind; i < argc; i++) {
-        if (tt_loader_add_path(&set, argv[i], diags) != TT_OK)
-            goto oom;
-    }
-    tt_loader_finish(&set, diags);
-    tt_diags_sort(diags);
-    if (tt_diags_format(diags, &out) != TT_OK)
+    if (tt_cmd_load(&set, diags, argv + optind, argc - optind, &out) != TT_OK)
         goto oom;
     fputs(tt_buf_str(&out), stdout);
     if (verbose) {

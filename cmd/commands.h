@@ -27,6 +27,17 @@ const char *tt_cmd_source_path(const char *source, char *err, size_t errlen);
 /* The default state directory of a source path (outside it, one per path). */
 void tt_cmd_default_state_dir(const char *path, char *out, size_t outlen);
 
+struct tt_manifest_set;
+struct tt_diags;
+struct tt_buf;
+/*
+ * Loads the `n` files and directories `paths` into `set` (initialised by the caller), checks
+ * the set as a whole, and appends its problems to `out` as sorted `file:line: field: message`
+ * lines. TT_OK (0), or TT_ENOMEM.
+ */
+int tt_cmd_load(struct tt_manifest_set *set, struct tt_diags *diags, char **paths, int n,
+                struct tt_buf *out);
+
 /* True when argv holds -h or --help (before a "--"). */
 int tt_cmd_wants_help(int argc, char **argv);
 
