@@ -37,7 +37,9 @@ PREFIX = {
 # Operations AWS authorises without any permission.
 UNAUTHORISED = {('sts', 'GetCallerIdentity'), ('sts', 'AssumeRoleWithWebIdentity')}
 
-_TAGGING_OPS = ('TagResource', 'UntagResource')
+_TAGGING_OPS = ('TagResource', 'UntagResource', 'AddTagsToResource', 'RemoveTagsFromResource')
+# The tagging action tag-on-create also needs, where a service does not call it TagResource.
+_TAG_ACTION = {'rds': 'AddTagsToResource', 'elasticache': 'AddTagsToResource'}
 
 
 def principal_of(identity):
@@ -201,7 +203,7 @@ def authorize(state, service, protocol, module, ctx, operation, params):
     tag_keys = request_tag_keys(params)
     needs = [action]
     if req_tags and operation not in _TAGGING_OPS:
-        needs.append('%s:TagResource' % PREFIX[service])  # tag-on-create
+        needs.append('%s:%s' % (PREFIX[service], _TAG_ACTION.get(service, 'TagResource')))
     for resource in resources:
         keys = {}
         have = tags_of(ctx, resource) if tags_of and resource != '*' else None
