@@ -18,6 +18,7 @@ struct iam_cfg {
     const char *region;
     const char *account;
     const char *partition;
+    const char *role;
 };
 
 static const char *const outputs[] = {"json", "terraform", NULL};
@@ -35,6 +36,10 @@ static const tt_option iam_opts[] = {
      "the AWS account id in the ARNs", 0, 0, NULL, 0},
     {"partition", NULL, TT_OPT_CHOICE, offsetof(struct iam_cfg, partition), "P", "aws",
      "the ARN partition", 0, 0, partitions, 0},
+    {"role", NULL, TT_OPT_STRING, offsetof(struct iam_cfg, role), "ARN", NULL,
+     "the policy of this spec.roleArn (its resources; the account from the ARN) instead of "
+     "the operator's",
+     0, 0, NULL, 0},
 };
 #define NOPTS (sizeof(iam_opts) / sizeof(iam_opts[0]))
 
@@ -46,7 +51,7 @@ int tt_cmd_iam_policy(int argc, char **argv)
     tt_buf out;
     tt_error e = {0};
     json_t *policy = NULL;
-    char err[600], *text = NULL;
+    char err[600], role_account[13], *text = NULL;
     int nargs, status = 1;
 
     if (tt_cmd_wants_help(argc, argv)) {
@@ -54,7 +59,8 @@ int tt_cmd_iam_policy(int argc, char **argv)
                "Prints the least-privilege IAM policy that `trimtab run` needs for the\n"
                "manifests under PATH: only the actions their kinds and targets call, on\n"
                "the ARNs they act on, with the owner-tag conditions, plus sts:AssumeRole\n"
-               "for every spec.roleArn. No AWS call is made.\n\n"
+               "for every spec.roleArn; the resources under such a role need their actions\n"
+               "in that role's policy instead (--role ARN prints it). No AWS call is made.\n\n"
                "Problems in manifests are printed to stderr as file:line: field: message; the\n"
                "policy of the valid resources is still printed, and the exit status is 1.\n\n");
         tt_opt_help(stdout, iam_opts, NOPTS);
@@ -71,6 +77,10 @@ int tt_cmd_iam_policy(int argc, char **argv)
     }
     if (cfg.region[0] == '\0')
         cfg.region = "*";
+    /* A role's policy acts in the role's account: arn:PARTITION:iam::ACCOUNT:role/NAME. */
+    if (cfg.role != NULL && strcmp(cfg.account, "*") == 0 &&
+        sscanf(cfg.role, "arn:%*[^:]:iam::%12[0-9]:", role_account) == 1)
+        cfg.account = role_account;
     tt_manifest_set_init(&set);
     tt_buf_init(&out);
     if ((diags = tt_diags_create()) == NULL)
@@ -80,7 +90,7 @@ int tt_cmd_iam_policy(int argc, char **argv)
     fputs(tt_buf_str(&out), stderr);
     tt_buf_reset(&out);
     {
-        const tt_iam_scope scope = {cfg.partition, cfg.region, cfg.account};
+        const tt_iam_scope scope = {cfg.partition, cfg.region, cfg.account, cfg.role};
         if (tt_iam_policy(set.items, set.len, &scope, &policy, &e) != TT_OK)
             goto oom;
     }

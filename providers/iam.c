@@ -168,10 +168,14 @@ static tt_code expand(const char *tmpl, const tt_resource *r, const tt_iam_scope
 static tt_code collect(const tt_resource *r, const tt_iam_scope *scope, grants *g, tt_buf *arn)
 {
     const tt_provider *p = tt_provider_for(r);
+    const char *role = r->spec.common->role_arn;
     tt_code rc = TT_OK;
 
-    if (r->spec.common->role_arn != NULL)
-        rc = grants_add(g, "sts:AssumeRole", TT_IAM_NONE, r->spec.common->role_arn);
+    /* A resource under another role is that role's business; the operator only assumes it. */
+    if (scope->role == NULL && role != NULL)
+        return grants_add(g, "sts:AssumeRole", TT_IAM_NONE, role);
+    if (scope->role != NULL && (role == NULL || strcmp(role, scope->role) != 0))
+        return TT_OK;
     for (const tt_iam_needs *need = p != NULL ? p->iam : NULL; need != NULL && rc == TT_OK;
          need = need->also) {
         for (size_t i = 0; i < need->n && rc == TT_OK; i++) {

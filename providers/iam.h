@@ -21,12 +21,18 @@ typedef struct tt_iam_scope {
     const char *partition; /* "aws", "aws-cn", "aws-us-gov" */
     const char *region;    /* for resources without spec.region; "*" for any */
     const char *account;   /* the account id, or "*" */
+    /*
+     * NULL: the operator's own policy — every resource without spec.roleArn, plus
+     * sts:AssumeRole on each role the others name. A role ARN: that role's policy — the
+     * resources whose spec.roleArn it is, as trimtab calls AWS under the assumed role.
+     */
+    const char *role;
 } tt_iam_scope;
 
 /*
  * The policy document ({"Version", "Statement"}) for the valid resources among `rs` (invalid
- * ones and kinds no provider handles are skipped): a new reference in `*policy`. Every resource
- * with spec.roleArn adds sts:AssumeRole on that role. TT_OK, or TT_ENOMEM.
+ * ones and kinds no provider handles are skipped) that `scope->role` covers: a new reference in
+ * `*policy`. TT_OK, or TT_ENOMEM.
  */
 tt_code tt_iam_policy(tt_resource *const *rs, size_t n, const tt_iam_scope *scope, json_t **policy,
                       tt_error *err);

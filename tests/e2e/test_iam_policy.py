@@ -210,7 +210,7 @@ def case_iam_policy_minimal(c):
 
 def case_iam_policy_cli(c):
     """The command: the same bytes twice; only the kinds present (ECS alone needs no budgets:*);
-    -o terraform; an invalid manifest reported as file:line: field: message with exit 1 while
+    -o terraform; spec.roleArn and --role; an invalid manifest reported as file:line: field: message with exit 1 while
     the policy of the valid rest is still printed; no credentials needed."""
     a, b = generate(c).stdout, generate(c).stdout
     check(a == b, 'iam-policy is not deterministic')
@@ -227,6 +227,20 @@ def case_iam_policy_cli(c):
     p = c.trimtab('iam-policy', ecs, '-o', 'terraform', '--partition', 'aws-cn', env=env)
     check(p.returncode == 0 and p.stdout.startswith('data "aws_iam_policy_document" "trimtab" {')
           and 'arn:aws-cn:ecs:' in p.stdout, 'terraform form', p.stdout[:500])
+    # A resource under spec.roleArn: the operator only assumes the role; --role prints the
+    # role's own policy, in the role's account.
+    role = 'arn:aws:iam::210987654321:role/scaler'
+    with open(os.path.join(ecs, 'web.yaml')) as f:
+        text = f.read()
+    with open(os.path.join(ecs, 'web.yaml'), 'w') as f:
+        f.write(text.replace('spec:\n', 'spec:\n  roleArn: %s\n' % role, 1))
+    op = json.loads(c.trimtab('iam-policy', ecs, env=env).stdout)
+    check([a for _, a in actions_of(op)] == ['sts:AssumeRole'], 'operator policy with a role',
+          op)
+    rp = c.trimtab('iam-policy', ecs, '--role', role, env=env).stdout
+    check(':210987654321:service/prod/web' in rp and 'sts:' not in rp, 'the role policy', rp)
+    with open(os.path.join(ecs, 'web.yaml'), 'w') as f:
+        f.write(text)
     with open(os.path.join(ecs, 'bad.yaml'), 'w') as f:
         f.write('apiVersion: trimtab.dev/v1alpha1\nkind: ScalingPolicy\nmetadata: {name: bad, '
                 'namespace: shop}\nspec:\n  target: {ecs: {cluster: prod, service: x}}\n'

@@ -4,7 +4,8 @@
  *     cloudwatch:* or secretsmanager:*;
  *   - ARNs filled from the manifests (region, account, partition, target names);
  *   - deterministic: the same resources in another order give the same bytes;
- *   - sts:AssumeRole for each spec.roleArn; invalid resources skipped;
+ *   - sts:AssumeRole for each spec.roleArn, whose resources go to that role's policy
+ *     (--role); invalid resources skipped;
  *   - the Terraform form carries every statement;
  *   - the cross-check: every AWS operation a provider's source names is authorised by an action
  *     it declares, and every operation it declares is one it names — so a provider that starts
@@ -40,10 +41,12 @@
     "apiVersion: trimtab.dev/v1alpha1\nkind: Alarm\nmetadata: {name: bad, namespace: shop}\n" \
     "spec:\n  threshold: lots\n"
 
-static const tt_iam_scope scope = {"aws", "eu-central-1", "123456789012"};
+static const tt_iam_scope scope = {"aws", "eu-central-1", "123456789012", NULL};
+static const tt_iam_scope role_scope = {"aws", "eu-central-1", "210987654321",
+                                        "arn:aws:iam::210987654321:role/scaler"};
 
-/* The policy of the manifests in `yaml` (one file); the caller decrefs. */
-static json_t *policy_of(const char *yaml)
+/* The policy of the manifests in `yaml` (one file) under `sc`; the caller decrefs. */
+static json_t *policy_in(const char *yaml, const tt_iam_scope *sc)
 {
     tt_manifest_set set;
     tt_diags *d = tt_diags_create();
@@ -53,10 +56,15 @@ static json_t *policy_of(const char *yaml)
     tt_manifest_set_init(&set);
     assert_int_equal(tt_loader_add_bytes(&set, yaml, strlen(yaml), "t.yaml", d), TT_OK);
     tt_loader_finish(&set, d);
-    assert_int_equal(tt_iam_policy(set.items, set.len, &scope, &policy, &err), TT_OK);
+    assert_int_equal(tt_iam_policy(set.items, set.len, sc, &policy, &err), TT_OK);
     tt_manifest_set_cleanup(&set);
     tt_diags_destroy(d);
     return policy;
+}
+
+static json_t *policy_of(const char *yaml)
+{
+    return policy_in(yaml, &scope);
 }
 
 /* Every action of the policy, "\n"-joined in statement order. */
@@ -142,13 +150,11 @@ static void deterministic_and_grouped(void **state)
 
     (void)state;
     assert_string_equal(a, b);
-    /* Both services of one action share its statement, each under its own region. */
+    /* The operator assumes the role of `api` and manages `web` itself. */
     st = statement_of(one, "ecs:DescribeServices");
-    assert_int_equal(json_array_size(json_object_get(st, "Resource")), 2);
+    assert_int_equal(json_array_size(json_object_get(st, "Resource")), 1);
     assert_string_equal(json_string_value(json_array_get(json_object_get(st, "Resource"), 0)),
                         "arn:aws:ecs:eu-central-1:123456789012:service/prod/web");
-    assert_string_equal(json_string_value(json_array_get(json_object_get(st, "Resource"), 1)),
-                        "arn:aws:ecs:us-west-2:123456789012:service/prod/api");
     st = statement_of(one, "sts:AssumeRole");
     assert_non_null(st);
     assert_string_equal(json_string_value(json_array_get(json_object_get(st, "Resource"), 0)),
@@ -163,6 +169,21 @@ static void deterministic_and_grouped(void **state)
     free(b);
     json_decref(one);
     json_decref(two);
+}
+
+/* The role's own policy: only its resources, in its account and their region. */
+static void a_roles_policy(void **state)
+{
+    json_t *p = policy_in(ECS_WEB "---\n" BUDGET "---\n" ECS_API_ROLE, &role_scope);
+    const json_t *st = statement_of(p, "ecs:DescribeServices");
+
+    (void)state;
+    assert_int_equal(json_array_size(json_object_get(st, "Resource")), 1);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(st, "Resource"), 0)),
+                        "arn:aws:ecs:us-west-2:210987654321:service/prod/api");
+    assert_null(statement_of(p, "sts:AssumeRole"));
+    assert_null(statement_of(p, "budgets:ViewBudget"));
+    json_decref(p);
 }
 
 static void invalid_resources_need_nothing(void **state)
@@ -346,6 +367,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(only_what_ecs_needs),
         cmocka_unit_test(deterministic_and_grouped),
+        cmocka_unit_test(a_roles_policy),
         cmocka_unit_test(invalid_resources_need_nothing),
         cmocka_unit_test(terraform_has_every_statement),
         cmocka_unit_test(declarations_match_the_calls),
