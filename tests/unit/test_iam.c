@@ -323,13 +323,15 @@ static void cross_check(const char *rel, const tt_iam_needs *needs, const json_t
             fail_msg("%s calls %s, which its IAM table (tt_iam_needs) does not declare", rel, op);
     }
     for (size_t i = 0; i < needs->n; i++) {
-        char calls[400];
-        snprintf(calls, sizeof(calls), "%s", needs->actions[i].calls);
-        for (char *save = NULL, *w = strtok_r(calls, " ", &save); w != NULL;
-             w = strtok_r(NULL, " ", &save)) {
-            if (json_object_get(named, w) == NULL)
-                fail_msg("%s declares %s for %s but never calls it", rel, w,
+        const char *c = needs->actions[i].calls;
+        while (*c != '\0') {
+            size_t len = strcspn(c, " ");
+            char word[80];
+            snprintf(word, sizeof(word), "%.*s", (int)len, c);
+            if (json_object_get(named, word) == NULL)
+                fail_msg("%s declares %s for %s but never calls it", rel, word,
                          needs->actions[i].action);
+            c += len + (c[len] == ' ');
         }
     }
     json_decref(named);
