@@ -1146,7 +1146,7 @@ static json_t *activity(const json_t *a, long from)
 /*
  * status.forecastPeak: the highest next peak among the predictive policies' forecasts as read
  * (at most every FORECAST_MAX_AGE): {policy, capacity, time, forecastUpdated}. Left out while
- * no forecast has a point yet.
+ * no forecast has a point yet, and when the last read failed (the next observe reads again).
  */
 static void forecast_peak(const tt_diff_input *in, const json_t *observed, json_t *status)
 {
@@ -1167,8 +1167,11 @@ static void forecast_peak(const tt_diff_input *in, const json_t *observed, json_
         best = f;
         best_policy = s->predictive[i].name;
     }
-    if (best == NULL)
+    /* The record's status is updated in place: a peak no longer known must go. */
+    if (best == NULL) {
+        json_object_del(status, "forecastPeak");
         return;
+    }
     peak =
         json_pack("{s:s,s:O,s:O}", "policy", best_policy, "capacity",
                   json_object_get(best, "peakCapacity"), "time", json_object_get(best, "peakTime"));
