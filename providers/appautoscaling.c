@@ -402,9 +402,11 @@ static void read_forecasts(tt_batch *b, size_t i)
     if (tt_aas_target_of(item->r, &t) != 0)
         return;
     for (size_t k = 0; k < s->npredictive; k++) {
-        const json_t *old;
+        const json_t *old, *have;
         tt_owner_name(item->r, s->predictive[k].name, AAS_NAME_MAX, name, sizeof(name));
-        if (json_object_get(json_object_get(view, "policies"), name) == NULL)
+        have = json_object_get(json_object_get(view, "policies"), name);
+        /* A policy of that name and another type has no forecast until the diff replaces it. */
+        if (!tt_streq(json_string_value(json_object_get(have, "PolicyType")), "PredictiveScaling"))
             continue;
         old = json_object_get(memo, name);
         if (json_integer_value(json_object_get(old, "readAt")) > now - FORECAST_MAX_AGE &&
@@ -419,7 +421,7 @@ static void read_forecasts(tt_batch *b, size_t i)
  * After the first reads: the tags of targets that exist but are not known to be trimtab's, and
  * the forecasts of predictive policies that exist.
  */
-static void read_tags(tt_batch *b, int phase)
+static void after_first_reads(tt_batch *b, int phase)
 {
     if (phase != 1)
         return;
@@ -526,7 +528,7 @@ tt_code tt_aas_observe_batch(tt_batch *b, tt_error *err)
 {
     for (size_t i = 0; i < tt_batch_size(b); i++)
         observe_item(b, i);
-    return tt_batch_on_phase(b, read_tags, err);
+    return tt_batch_on_phase(b, after_first_reads, err);
 }
 
 /* ---- diff ------------------------------------------------------------------------------- */
