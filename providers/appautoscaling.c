@@ -365,10 +365,12 @@ static tt_code forecast_join(tt_batch *b, const json_t *output, const tt_batch_k
     }
     f = json_pack("{s:I}", "readAt", (json_int_t)now);
     if (f != NULL && best_time != NULL) {
-        /* Capacity is whole tasks; a fractional forecast stays as AWS gave it. */
+        /* Capacity is whole tasks; a fractional (or absurdly large) forecast stays as AWS gave
+         * it, and only a value an integer holds is converted. */
         json_object_set_new(f, "peakCapacity",
-                            best == (double)(json_int_t)best ? json_integer((json_int_t)best)
-                                                             : json_real(best));
+                            best < 1e15 && best == (double)(json_int_t)best
+                                ? json_integer((json_int_t)best)
+                                : json_real(best));
         json_object_set_new(f, "peakTime", json_string(best_time));
     }
     if (f != NULL && json_is_string(json_object_get(output, "UpdateTime")))
