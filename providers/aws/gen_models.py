@@ -32,7 +32,7 @@ OPERATIONS = {
     ],
     "rds": [
         "DescribeDBInstances", "ModifyDBInstance", "DescribeDBClusters", "CreateDBInstance",
-        "CreateDBCluster", "AddTagsToResource", "ListTagsForResource",
+        "CreateDBCluster", "AddTagsToResource", "RemoveTagsFromResource", "ListTagsForResource",
     ],
     "elasticache": ["DescribeReplicationGroups", "CreateReplicationGroup"],
     "lambda": [
