@@ -474,6 +474,12 @@ def case_predictive(c, kc):
            ['ScalingPolicies'] if p['PolicyType'] == 'PredictiveScaling']
     check(len(pol) == 1 and o['status']['policyArns'].get('daily') == pol[0]['PolicyARN'],
           'the predictive policy is not in AWS and status', pol, o['status'])
+    # kubectl get -o wide shows the peak (priority-1 printer columns); the plain table does not.
+    wide = kc.kubectl('get', 'scalingpolicies', '-n', NS, '-o', 'wide').stdout
+    check('FORECAST-PEAK' in wide and 'PEAK-AT' in wide and fp['time'] in wide,
+          'kubectl get -o wide does not show the forecast peak', wide)
+    plain = kc.kubectl('get', 'scalingpolicies', '-n', NS).stdout
+    check('FORECAST-PEAK' not in plain, 'the plain kubectl get shows the forecast', plain)
     bad = simple('bad', predictive=[{'name': 'daily', 'metricPair': 'ECSServiceCPUUtilization',
                                      'targetValue': 60}]).replace(
         'ecs:\n      cluster: prod\n      service: bad', 'rds:\n      cluster: reporting')
