@@ -1238,7 +1238,15 @@ void tt_aas_status(const tt_diff_input *in, const json_t *observed, json_t *stat
  * be, and registering with Tags needs TagResource (AWS checks tag-on-create).
  */
 #define AAS_TARGETS "arn:{partition}:application-autoscaling:{region}:{account}:scalable-target/*"
+/* Forecasts are read only for predictive policies. */
+static int aas_iam_predictive(const tt_resource *r)
+{
+    return r->spec.sp->npredictive > 0;
+}
+
 static const tt_iam_action aas_iam_actions[] = {
+    {"application-autoscaling:GetPredictiveScalingForecast", "GetPredictiveScalingForecast", NULL,
+     TT_IAM_NONE, aas_iam_predictive},
     {"application-autoscaling:DescribeScalableTargets", "DescribeScalableTargets", NULL,
      TT_IAM_NONE, NULL},
     {"application-autoscaling:DescribeScalingPolicies", "DescribeScalingPolicies", NULL,

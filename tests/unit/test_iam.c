@@ -141,6 +141,24 @@ static void only_what_ecs_needs(void **state)
     json_decref(p);
 }
 
+/* A predictive policy adds the forecast read, on "*". */
+static void predictive_reads_forecasts(void **state)
+{
+    json_t *plain = policy_of(ECS_WEB);
+    json_t *p = policy_of(ECS_WEB "  predictive:\n    - name: daily\n"
+                                  "      metricPair: ECSServiceCPUUtilization\n"
+                                  "      targetValue: 50\n");
+
+    (void)state;
+    assert_null(statement_of(plain, "application-autoscaling:GetPredictiveScalingForecast"));
+    assert_string_equal(
+        json_string_value(json_object_get(
+            statement_of(p, "application-autoscaling:GetPredictiveScalingForecast"), "Resource")),
+        "*");
+    json_decref(plain);
+    json_decref(p);
+}
+
 static void deterministic_and_grouped(void **state)
 {
     json_t *one = policy_of(ECS_WEB "---\n" BUDGET "---\n" ECS_API_ROLE);
@@ -368,6 +386,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(only_what_ecs_needs),
+        cmocka_unit_test(predictive_reads_forecasts),
         cmocka_unit_test(deterministic_and_grouped),
         cmocka_unit_test(a_roles_policy),
         cmocka_unit_test(invalid_resources_need_nothing),
