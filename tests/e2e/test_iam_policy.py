@@ -135,7 +135,8 @@ def steps(c):
 
 # Reads that only feed status fields: their failure leaves the field out (a soft read,
 # providers/batch.h) instead of failing the reconcile, so the refusal shows in the call log only.
-SOFT = {'application-autoscaling:DescribeScalingActivities': 'status.lastScalingActivity'}
+SOFT = {'application-autoscaling:DescribeScalingActivities': 'status.lastScalingActivity',
+        'application-autoscaling:GetPredictiveScalingForecast': 'the forecast in status'}
 
 
 def actions_of(policy):
