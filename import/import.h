@@ -17,7 +17,9 @@
  *    "alarms": {"MetricAlarms": […], "CompositeAlarms": […]},
  *    "budgets": [Budget… + "Notifications": [{"Notification": {…}, "Subscribers": […]}]],
  *    "secrets": [SecretListEntry… + "ReplicationStatus" from DescribeSecret],
- *    "instances": [DBInstance…]}
+ *    "instances": [DBInstance…],
+ *    "unread": [{"what": "elasticache", "reason": "…"}]}  (service namespaces the endpoint
+ *    refused to list — an emulator that lacks one; reported as skipped, never silent)
  * Any member may be absent (a kind filtered out).
  */
 #ifndef TT_IMPORT_H

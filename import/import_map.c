@@ -278,7 +278,7 @@ static const char *tt_config_problem(const tt_aas_kind *k, const json_t *c)
     const json_t *cust = json_object_get(c, "CustomizedMetricSpecification");
     const char *type = str(pre, "PredefinedMetricType");
 
-    if (cust != NULL && json_object_get(cust, "Metrics") != NULL)
+    if (cust != NULL && json_array_size(json_object_get(cust, "Metrics")) > 0)
         return "its customized metric is metric math (Metrics), which targetTracking cannot "
                "express";
     if (pre != NULL) {
@@ -730,9 +730,10 @@ static int alarm_common(struct map *m, const json_t *a, json_t *spec, const char
 
 static const char *metric_alarm_problem(const json_t *a)
 {
-    if (json_object_get(a, "Metrics") != NULL)
+    /* Some endpoints (moto) send an empty Metrics list with a plain alarm. */
+    if (json_array_size(json_object_get(a, "Metrics")) > 0)
         return "it alarms on metric math (Metrics), which trimtab cannot express";
-    if (json_object_get(a, "ThresholdMetricId") != NULL)
+    if (str(a, "ThresholdMetricId") != NULL && str(a, "ThresholdMetricId")[0] != '\0')
         return "it is an anomaly-detection alarm (ThresholdMetricId)";
     if (str(a, "EvaluateLowSampleCountPercentile") != NULL)
         return "it sets EvaluateLowSampleCountPercentile, which trimtab cannot express";
@@ -1264,6 +1265,18 @@ tt_code tt_import_map(const json_t *account, const tt_import_opts *o, json_t **o
         map_budgets(&m, json_object_get(work, "budgets"));
     if (want(o, TT_KIND_SECRET_ROTATION))
         map_secrets(&m, json_object_get(work, "secrets"));
+    {
+        const json_t *u;
+        size_t i;
+        json_array_foreach(json_object_get(work, "unread"), i, u)
+        {
+            char object[200];
+            snprintf(object, sizeof(object), "scalable targets of service namespace %s",
+                     str(u, "what") ? str(u, "what") : "?");
+            skip(&m, "ScalingPolicy", object, "the endpoint refused to list them: %s",
+                 str(u, "reason") ? str(u, "reason") : "");
+        }
+    }
     if (m.bad) {
         rc = tt_error_set(err, TT_ENOMEM, "out of memory mapping the account");
         goto out;

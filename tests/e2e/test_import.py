@@ -182,8 +182,12 @@ def case_import_kinds(c):
 
 
 def case_import_moto(c):
-    """moto implements Application Auto Scaling (targets, policies, scheduled actions),
-    CloudWatch alarms, Budgets, Secrets Manager and ECS: the same promise there."""
+    """moto serves every read import makes except Budgets' DescribeSubscribersForNotification
+    (HTTP 500) and the elasticache namespace of Application Auto Scaling (reported as
+    unreadable). The operator itself cannot reconcile imported ScalingPolicies or Budgets there
+    (Application Auto Scaling tags and Budgets' account-wide notifications answer 500; see
+    test_moto.py and test_moto_kinds.py), so the promise is checked for Alarms, and the full
+    import for what it finds."""
     from servers import start_moto
     proc, port = start_moto()
     try:
@@ -199,21 +203,15 @@ def case_import_moto(c):
         ecs.create_cluster(clusterName='prod')
         ecs.register_task_definition(family='web', containerDefinitions=[
             {'name': 'web', 'image': 'nginx', 'memory': 128}])
+        aas = client('application-autoscaling', import_gen.REGION)
+        cw = client('cloudwatch', import_gen.REGION)
+        topic = 'arn:aws:sns:%s:123456789012:shop-oncall' % import_gen.REGION
         for s in ('web', 'Worker'):
             ecs.create_service(cluster='prod', serviceName=s, taskDefinition='web',
                                desiredCount=2)
-        aas = client('application-autoscaling', import_gen.REGION)
-        cw = client('cloudwatch', import_gen.REGION)
-        for s in ('web', 'Worker'):
             base = dict(ServiceNamespace='ecs', ResourceId='service/prod/' + s,
                         ScalableDimension='ecs:service:DesiredCount')
             aas.register_scalable_target(MinCapacity=1, MaxCapacity=8, **base)
-            aas.put_scaling_policy(PolicyName='Shop-%sCpuTracking1A2B3C' % s,
-                                   PolicyType='TargetTrackingScaling',
-                                   TargetTrackingScalingPolicyConfiguration={
-                                       'TargetValue': 70.0, 'PredefinedMetricSpecification': {
-                                           'PredefinedMetricType':
-                                               'ECSServiceAverageCPUUtilization'}}, **base)
             step = aas.put_scaling_policy(
                 PolicyName='tf_%s_step_out' % s.lower(), PolicyType='StepScaling',
                 StepScalingPolicyConfiguration={
@@ -224,33 +222,55 @@ def case_import_moto(c):
                                      Schedule='cron(0 8 ? * MON-FRI *)',
                                      ScalableTargetAction={'MinCapacity': 2, 'MaxCapacity': 8},
                                      **base)
+            dims = [{'Name': 'ClusterName', 'Value': 'prod'}, {'Name': 'ServiceName', 'Value': s}]
             cw.put_metric_alarm(AlarmName='Shop-%sCpuHigh-XYZ' % s, Namespace='AWS/ECS',
                                 MetricName='CPUUtilization', Statistic='Average', Period=60,
                                 EvaluationPeriods=3, Threshold=80.0,
-                                ComparisonOperator='GreaterThanThreshold',
-                                Dimensions=[{'Name': 'ClusterName', 'Value': 'prod'},
-                                            {'Name': 'ServiceName', 'Value': s}],
+                                ComparisonOperator='GreaterThanThreshold', Dimensions=dims,
                                 AlarmActions=[step['PolicyARN']])
+            cw.put_metric_alarm(AlarmName='%s memory > 90%%' % s, Namespace='AWS/ECS',
+                                MetricName='MemoryUtilization', ExtendedStatistic='p95',
+                                Period=300, EvaluationPeriods=2, DatapointsToAlarm=1,
+                                Threshold=90.0, ComparisonOperator='GreaterThanThreshold',
+                                Dimensions=dims, AlarmActions=[topic],
+                                TreatMissingData='notBreaching')
+        # (moto 5.2 answers PutCompositeAlarm with a 500: composites run on awssim only.)
         client('budgets', 'us-east-1').create_budget(AccountId='123456789012', Budget={
             'BudgetName': 'Platform Monthly', 'BudgetType': 'COST', 'TimeUnit': 'MONTHLY',
-            'BudgetLimit': {'Amount': '60', 'Unit': 'USD'}}, NotificationsWithSubscribers=[
-            {'Notification': {'NotificationType': 'ACTUAL', 'ComparisonOperator': 'GREATER_THAN',
-                              'Threshold': 80.0, 'ThresholdType': 'PERCENTAGE'},
-             'Subscribers': [{'SubscriptionType': 'EMAIL', 'Address': 'ops@example.com'}]}])
+            'BudgetLimit': {'Amount': '60', 'Unit': 'USD'}})
+
         out = os.path.join(c.tmp, 'moto')
         p = c.trimtab('import', '--region', import_gen.REGION, '--namespace', 'shop', '--out',
                       out, env=env)
         check(p.returncode == 0, 'import against moto exited %d' % p.returncode,
               e2e.describe(p))
+        tree = files(out)
+        got = kinds_of(tree)
+        check(got == {'ScalingPolicy': 2, 'Alarm': 4, 'Budget': 1, 'SecretRotation': 0},
+              'moto: unexpected resources', got, '\n'.join(sorted(tree)), p.stderr)
+        check('namespace elasticache' in tree.get('IMPORT-SKIPPED.md', ''),
+              'moto: the namespace moto refuses is not reported')
+        p = c.trimtab('validate', out, env=env)
+        check(p.returncode == 0, 'moto: validate refused the import', e2e.describe(p))
+
+        out = os.path.join(c.tmp, 'moto-alarms')
+        p = c.trimtab('import', '--region', import_gen.REGION, '--namespace', 'shop', '--out',
+                      out, '--kinds', 'Alarm', env=env)
         got = kinds_of(files(out))
-        check(got['ScalingPolicy'] == 2 and got['Alarm'] == 2 and got['Budget'] == 1,
-              'moto: unexpected resources', got, '\n'.join(sorted(files(out))), p.stderr)
-        p = c.trimtab('plan', source=out, env=env)
-        check(p.returncode == 0, 'moto: plan on the imported directory is not in sync',
+        check(p.returncode == 0 and got['Alarm'] == 2,
+              'moto: --kinds Alarm must keep the two SNS alarms', got,
               e2e.describe(p))
+        check('Shop-webCpuHigh-XYZ' in p.stderr, 'moto: an alarm whose step policy is not '
+              'imported is not reported', p.stderr)
+        p = c.trimtab('plan', source=out, env=env)
+        check(p.returncode == 0 and ' 0 to create, 0 to update, 0 to delete' in p.stdout,
+              'moto: plan on the imported alarms is not in sync', e2e.describe(p))
         p = c.trimtab('run', '--once', source=out, env=env)
-        check(p.returncode == 0 and 'AWS changes' in p.stderr and ' 0 AWS changes' in p.stderr,
+        check(p.returncode == 0 and ' 0 AWS changes' in p.stderr,
               'moto: run --once changed something', e2e.describe(p))
+        p = c.trimtab('plan', source=out, env=env)
+        check(p.returncode == 0 and ' 0 blocked' in p.stdout and '2 in sync' in p.stdout,
+              'moto: plan after run is not entirely in sync', e2e.describe(p))
     finally:
         proc.terminate()
         proc.wait()
