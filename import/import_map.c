@@ -18,8 +18,10 @@
 #include <string.h>
 
 #include "appautoscaling.h"
+#include "diag.h"
 #include "import.h"
 #include "model.h"
+#include "tt_buf.h"
 #include "tt_str.h"
 
 #define NAME_MAX_LEN 63
@@ -889,6 +891,7 @@ static void map_composite(struct map *m, const json_t *a, json_t *taken)
     }
     json_decref(probe);
     unique_name(m, taken, aws, aws, NAME_MAX_LEN, name, sizeof(name));
+    set(m, m->alarm_names, aws, json_string(name)); /* composites may name this one */
     if ((spec = resource(m, "Alarm", name, "alarms", &ann)) == NULL)
         goto out;
     set(m, ann, TT_ANN_EXTERNAL_NAME, json_string(aws));
@@ -1230,6 +1233,61 @@ static void map_secrets(struct map *m, const json_t *secrets)
 
 /* ---- the whole account ----------------------------------------------------------------------- */
 
+/*
+ * Checks every manifest with the model's own validation, as `trimtab validate` will: one that
+ * fails (AWS accepted something trimtab's rules refuse — an ARN of another form, a value out of
+ * range) is moved to the skipped list with the validator's words, so the directory written is
+ * always valid.
+ */
+static void drop_invalid(struct map *m)
+{
+    json_t *kept = json_array();
+    const json_t *r;
+    size_t i;
+    tt_buf why;
+
+    if (kept == NULL) {
+        m->bad = 1;
+        return;
+    }
+    tt_buf_init(&why);
+    json_array_foreach(m->resources, i, r)
+    {
+        tt_diags *diags = tt_diags_create();
+        tt_doc_src src = {0};
+        tt_resource *res = NULL;
+        tt_code rc;
+
+        if (diags == NULL) {
+            m->bad = 1;
+            break;
+        }
+        rc = tt_model_from_json(json_object_get(r, "manifest"), &src, diags, &res);
+        tt_resource_destroy(res);
+        if (rc == TT_OK) {
+            m->bad |= json_array_append(kept, (json_t *)r) != 0;
+        } else if (rc == TT_ENOMEM) {
+            m->bad = 1;
+        } else {
+            tt_buf_reset(&why);
+            for (size_t d = 0; d < tt_diags_count(diags); d++) {
+                const tt_diag *g = tt_diags_get(diags, d);
+                if (g->severity != TT_DIAG_ERROR)
+                    continue;
+                tt_buf_printf(&why, "%s%s: %s", why.len ? "; " : "", g->path, g->message);
+            }
+            skip(m, json_string_value(json_object_get(r, "kind")),
+                 json_string_value(json_object_get(r, "name")),
+                 "trimtab's validation refuses what AWS holds: %s",
+                 why.len ? tt_buf_str(&why) : "invalid");
+        }
+        tt_diags_destroy(diags);
+    }
+    tt_buf_cleanup(&why);
+    json_decref(m->resources);
+    m->resources = kept;
+}
+
 static int want(const tt_import_opts *o, tt_kind k)
 {
     return (o->kinds & (1u << k)) != 0;
@@ -1277,6 +1335,8 @@ tt_code tt_import_map(const json_t *account, const tt_import_opts *o, json_t **o
                  str(u, "reason") ? str(u, "reason") : "");
         }
     }
+    if (!m.bad)
+        drop_invalid(&m);
     if (m.bad) {
         rc = tt_error_set(err, TT_ENOMEM, "out of memory mapping the account");
         goto out;
