@@ -56,8 +56,10 @@ def name(rng, a, stem):
             return n
 
 
-def _dims(rng, target):
-    return target['dims']
+def count(rng, lo, hi, size):
+    """How many of something: `size` draws of randint(lo, hi), so a large account always has
+    some of every kind."""
+    return sum(rng.randint(lo, hi) for _ in range(size))
 
 
 def generate(seed, size=1):
@@ -70,7 +72,7 @@ def generate(seed, size=1):
     for ci in range(nclusters):
         cname = 'prod-%d' % ci if ci else 'prod'
         services = []
-        for si in range(rng.randint(1, 3) * size):
+        for si in range(count(rng, 1, 3, size)):
             sname = rng.choice(['web', 'api', 'worker', 'Checkout', 'search']) + '-%d-%d' % (ci, si)
             services.append({'name': sname, 'desiredCount': 2})
             targets.append({'ns': 'ecs', 'rid': 'service/%s/%s' % (cname, sname),
@@ -81,7 +83,7 @@ def generate(seed, size=1):
                                      {'Name': 'ServiceName', 'Value': sname}],
                             'namespace': 'AWS/ECS'})
         a.fixtures['ecs']['clusters'].append({'name': cname, 'services': services})
-    for i in range(rng.randint(0, 2) * size):
+    for i in range(count(rng, 0, 2, size)):
         cid = 'catalog-%d' % i
         a.fixtures['rds']['clusters'].append({'id': cid, 'engine': 'aurora-postgresql',
                                               'instanceClass': 'db.r6g.large', 'readers': 1})
@@ -89,7 +91,7 @@ def generate(seed, size=1):
                         'step': True, 'metrics': ['RDSReaderAverageCPUUtilization'],
                         'dims': [{'Name': 'DBClusterIdentifier', 'Value': cid}],
                         'namespace': 'AWS/RDS'})
-    for i in range(rng.randint(0, 2) * size):
+    for i in range(count(rng, 0, 2, size)):
         gid = 'sessions-%d' % i
         a.fixtures['elasticache']['replicationGroups'].append(
             {'id': gid, 'clusterMode': True, 'nodeGroups': 2, 'replicasPerNodeGroup': 1,
@@ -100,7 +102,7 @@ def generate(seed, size=1):
                         'metrics': ['ElastiCachePrimaryEngineCPUUtilization'],
                         'dims': [{'Name': 'ReplicationGroupId', 'Value': gid}],
                         'namespace': 'AWS/ElastiCache'})
-    for i in range(rng.randint(0, 2) * size):
+    for i in range(count(rng, 0, 2, size)):
         fn = 'Checkout%d' % i
         a.fixtures['lambda']['functions'].append(
             {'name': fn, 'runtime': 'python3.12', 'publishedVersions': 1,
@@ -177,7 +179,7 @@ def generate(seed, size=1):
                         'PredefinedMetricType': t['metrics'][0]}})))
             a.skipped.add(pname)
     # --- RDS instances: storage autoscaling ---
-    for i in range(rng.randint(0, 2) * size):
+    for i in range(count(rng, 0, 2, size)):
         inst = {'id': 'orders-db-%d' % i, 'class': 'db.t4g.small', 'engine': 'postgres',
                 'allocatedStorage': 50}
         if rng.random() < 0.6:
@@ -186,7 +188,7 @@ def generate(seed, size=1):
         a.fixtures['rds']['instances'].append(inst)
     # --- alarms ---
     metric_alarms = []
-    for _ in range(rng.randint(1, 5) * size):
+    for _ in range(count(rng, 1, 5, size)):
         t = rng.choice(targets) if targets else None
         an = name(rng, a, 'cpu-high')
         kw = dict(AlarmName=an, Namespace=t['namespace'] if t else 'Shop/App',
@@ -246,7 +248,7 @@ def generate(seed, size=1):
             a.calls.append(('cloudwatch', REGION, 'put_composite_alarm', kw))
             a.expect['Alarm'] += 1
     # --- budgets ---
-    for _ in range(rng.randint(0, 3) * size):
+    for _ in range(count(rng, 0, 3, size)):
         bn = name(rng, a, 'platform-monthly')
         budget = {'BudgetName': bn, 'BudgetType': 'COST', 'TimeUnit': rng.choice(
             ['MONTHLY', 'QUARTERLY']),
@@ -270,7 +272,7 @@ def generate(seed, size=1):
             AccountId=ACCOUNT, Budget=budget, NotificationsWithSubscribers=notes)))
         a.expect['Budget'] += 1
     # --- secrets ---
-    for i in range(rng.randint(0, 3) * size):
+    for i in range(count(rng, 0, 3, size)):
         s = {'name': 'prod/%s-%d/app' % (rng.choice(['orders', 'Billing']), i),
              'secretString': '{"password":"x"}'}
         if rng.random() < 0.7:
