@@ -254,6 +254,17 @@ static const tt_aas_kind *aas_kind(const char *ns, const char *dim)
     return NULL;
 }
 
+/* The key as people read it: "ecs service/prod/web (ecs:service:DesiredCount)". */
+static void target_label(const char *key, char *out, size_t len)
+{
+    const char *a = strchr(key, '|'), *b = a ? strchr(a + 1, '|') : NULL;
+
+    if (b == NULL)
+        snprintf(out, len, "%s", key);
+    else
+        snprintf(out, len, "%.*s %.*s (%s)", (int)(a - key), key, (int)(b - a - 1), a + 1, b + 1);
+}
+
 static void target_key(const json_t *o, char *out, size_t len)
 {
     snprintf(out, len, "%s|%s|%s", str(o, "ServiceNamespace") ? str(o, "ServiceNamespace") : "",
@@ -384,7 +395,7 @@ static void map_policies(struct map *m, const tt_aas_kind *k, const char *key, c
 {
     const json_t *p;
     size_t i;
-    char pkey[900], part[NAME_MAX_LEN + 1], object[900];
+    char pkey[900], part[NAME_MAX_LEN + 1], object[1900], label[900];
 
     json_array_foreach(policies, i, p)
     {
@@ -395,7 +406,8 @@ static void map_policies(struct map *m, const tt_aas_kind *k, const char *key, c
         target_key(p, pkey, sizeof(pkey));
         if (pname == NULL || type == NULL || strcmp(pkey, key) != 0)
             continue;
-        snprintf(object, sizeof(object), "policy %s on %s", pname, key);
+        target_label(key, label, sizeof(label));
+        snprintf(object, sizeof(object), "policy %s on %s", pname, label);
         if (is_trimtabs(pname)) {
             skip(m, "ScalingPolicy", object, "named by trimtab: its own manifest manages it");
             continue;
@@ -438,7 +450,7 @@ static void map_scheduled(struct map *m, const char *key, json_t *spec, json_t *
 {
     const json_t *a;
     size_t i;
-    char akey[900], part[NAME_MAX_LEN + 1], object[900];
+    char akey[900], part[NAME_MAX_LEN + 1], object[1900], label[900];
 
     json_array_foreach(actions, i, a)
     {
@@ -449,7 +461,8 @@ static void map_scheduled(struct map *m, const char *key, json_t *spec, json_t *
         target_key(a, akey, sizeof(akey));
         if (aname == NULL || strcmp(akey, key) != 0)
             continue;
-        snprintf(object, sizeof(object), "scheduled action %s on %s", aname, key);
+        target_label(key, label, sizeof(label));
+        snprintf(object, sizeof(object), "scheduled action %s on %s", aname, label);
         if (is_trimtabs(aname)) {
             skip(m, "ScalingPolicy", object, "named by trimtab: its own manifest manages it");
             continue;
@@ -592,7 +605,9 @@ static void map_targets(struct map *m, const json_t *aas)
         target_key(t, key, sizeof(key));
         if (k == NULL || rid == NULL ||
             (target = aas_target(k, rid, &dir, base, sizeof(base))) == NULL) {
-            skip(m, "ScalingPolicy", key, "trimtab does not scale this kind of target");
+            char label[900];
+            target_label(key, label, sizeof(label));
+            skip(m, "ScalingPolicy", label, "trimtab does not scale this kind of target");
             continue;
         }
         unique_name(m, taken, base, key, NAME_MAX_LEN, name, sizeof(name));
@@ -818,7 +833,7 @@ static void map_metric_alarm(struct map *m, const json_t *a, json_t *taken)
 /* Composite rules: AWS alarm names become the names of the imported Alarm resources. */
 struct rule_map {
     struct map *m;
-    const char *rule, *copied;
+    const char *copied; /* how far the rule is already in `out` */
     char out[10240];
     size_t len;
     const char *missing; /* the first name that is not an imported alarm */
@@ -874,7 +889,7 @@ static void map_composite(struct map *m, const json_t *a, json_t *taken)
         return;
     }
     rm->m = m;
-    rm->rule = rm->copied = rule;
+    rm->copied = rule;
     tt_error_clear(&err);
     if (tt_composite_rule_names(rule, rule_name, rm, &err) != TT_OK) {
         skip(m, "Alarm", aws, "its rule does not parse: %s", err.message);
@@ -915,9 +930,9 @@ static int waits_for_composite(struct map *m, const json_t *a, const json_t *all
         return 0;
     }
     probe->m = m;
-    probe->rule = probe->copied = str(a, "AlarmRule") ? str(a, "AlarmRule") : "";
+    probe->copied = str(a, "AlarmRule") ? str(a, "AlarmRule") : "";
     tt_error_clear(&err);
-    if (tt_composite_rule_names(probe->rule, rule_name, probe, &err) == TT_OK &&
+    if (tt_composite_rule_names(probe->copied, rule_name, probe, &err) == TT_OK &&
         probe->missing != NULL) {
         json_array_foreach(all, j, b)
         {
