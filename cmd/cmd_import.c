@@ -5,6 +5,9 @@
  */
 #include <ev.h>
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,31 +16,59 @@
 #include "commands.h"
 #include "import.h"
 #include "model.h"
+#include "options.h"
 #include "tt_aws.h"
 #include "tt_buf.h"
 #include "tt_log.h"
 
+/* The command's settings, filled from the table below. */
+struct import_cfg {
+    const char *region;
+    const char *namespace_;
+    const char *out;
+    const char *kinds;
+    const char *profile;
+    int64_t rate;
+    bool debug;
+};
+
+#define IMPORT_OPT(name, env, type, field, metavar, def, help)                                 \
+    {                                                                                          \
+        name, env, type, offsetof(struct import_cfg, field), metavar, def, help, 0, 0, NULL, 0 \
+    }
+
+static const tt_option import_opts[] = {
+    IMPORT_OPT("region", "AWS_REGION", TT_OPT_STRING, region, "R", NULL,
+               "the region to read (and spec.region of what is written); required"),
+    IMPORT_OPT("namespace", NULL, TT_OPT_STRING, namespace_, "N", "default",
+               "metadata.namespace of every resource"),
+    IMPORT_OPT("out", NULL, TT_OPT_STRING, out, "DIR", NULL,
+               "write DIR/<kind dir>/<name>.yaml and DIR/IMPORT-SKIPPED.md (default: stdout)"),
+    IMPORT_OPT("kinds", NULL, TT_OPT_STRING, kinds, "K,...", NULL,
+               "only these of ScalingPolicy, Alarm, Budget, SecretRotation (default: all)"),
+    IMPORT_OPT("profile", NULL, TT_OPT_STRING, profile, "P", NULL,
+               "the AWS profile (default: AWS_PROFILE, then \"default\")"),
+    {"rate", NULL, TT_OPT_INT, offsetof(struct import_cfg, rate), "N", "20",
+     "AWS requests per second per service, as the operator", 1, 1000000, NULL, 0},
+    IMPORT_OPT("debug", NULL, TT_OPT_BOOL, debug, NULL, NULL, "log each AWS call on stderr"),
+};
+
+#define NOPTS (sizeof(import_opts) / sizeof(import_opts[0]))
+
 static void usage(FILE *out)
 {
-    fprintf(
-        out,
-        "Usage: trimtab import --region R [--namespace N] [--out DIR]\n"
-        "                      [--kinds ScalingPolicy,Alarm,Budget,SecretRotation]\n"
-        "                      [--profile P] [--rate N] [--debug]\n\n"
-        "Reads the scalable targets with their policies and scheduled actions, the metric\n"
-        "and composite alarms, the budgets, the secret rotation settings and the RDS storage\n"
-        "autoscaling that already exist in an account, and writes them as manifests with\n"
-        "adopt: true, so `trimtab plan` on the result shows no changes.\n\n"
-        "  --out DIR     one file per resource, DIR/<ecs|rds|elasticache|lambda|alarms|\n"
-        "                budgets|secrets>/<name>.yaml, and DIR/IMPORT-SKIPPED.md listing\n"
-        "                what cannot be expressed and why; without it, every manifest goes\n"
-        "                to stdout as one YAML stream\n"
-        "  --namespace N metadata.namespace of every resource (default: default)\n"
-        "  --kinds K,... only these kinds (default: all four)\n"
-        "  --rate N      AWS requests per second per service (default 20, the operator's)\n\n"
-        "Skipped objects are also listed on stderr. Objects trimtab already manages (named\n"
-        "trimtab-...) are skipped: their own manifests are the source of truth.\n"
-        "Exit status: 0 done (also when nothing was found), 1 an AWS or file error, 2 usage.\n");
+    fprintf(out,
+            "Usage: trimtab import --region R [--namespace N] [--out DIR] [--kinds K,...]\n\n"
+            "Reads the scalable targets with their policies and scheduled actions, the metric\n"
+            "and composite alarms, the budgets, the secret rotation settings and the RDS storage\n"
+            "autoscaling that already exist in an account, and writes them as manifests with\n"
+            "adopt: true, so `trimtab plan` on the result shows no changes (docs/import.md).\n"
+            "What cannot be expressed is listed with the reason on stderr and in\n"
+            "IMPORT-SKIPPED.md. Objects trimtab already manages (named trimtab-...) are\n"
+            "skipped: their own manifests are the source of truth.\n\n");
+    tt_opt_help(out, import_opts, NOPTS);
+    fprintf(out, "\nExit status: 0 done (also when nothing was found), 1 an AWS or file error, "
+                 "2 usage.\n");
 }
 
 /* --kinds: a comma-separated list of kind names into a bit mask; 0 when one is unknown. */
@@ -121,74 +152,59 @@ static tt_code print_stream(const json_t *mapped, tt_error *err)
 
 int tt_cmd_import(int argc, char **argv)
 {
-    tt_import_opts o = {NULL, "default", TT_IMPORT_ALL_KINDS};
-    const char *out_dir = NULL;
+    tt_import_opts o = {NULL, NULL, TT_IMPORT_ALL_KINDS};
+    struct import_cfg ic;
+    const char *out_dir;
     tt_aws_config cfg;
     struct ev_loop *loop = NULL;
     tt_aws *aws = NULL;
     json_t *account = NULL, *mapped = NULL;
     size_t calls = 0, written = 0;
     struct timespec t0, t1;
+    char msg[512], ns[64];
+    int nargs = 0, rc = 1;
     tt_error err;
-    int rc = 1;
 
     memset(&cfg, 0, sizeof(cfg));
+    memset(&ic, 0, sizeof(ic));
     tt_error_clear(&err);
     if (tt_cmd_wants_help(argc, argv)) {
         usage(stdout);
         return 0;
     }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has_value = i + 1 < argc;
-        if (strcmp(a, "--region") == 0 && has_value) {
-            o.region = argv[++i];
-        } else if (strcmp(a, "--namespace") == 0 && has_value) {
-            o.namespace_ = argv[++i];
-        } else if (strcmp(a, "--out") == 0 && has_value) {
-            out_dir = argv[++i];
-        } else if (strcmp(a, "--kinds") == 0 && has_value) {
-            if ((o.kinds = parse_kinds(argv[++i])) == 0) {
-                fprintf(stderr,
-                        "trimtab import: --kinds takes ScalingPolicy, Alarm, Budget "
-                        "and SecretRotation, comma-separated (got %s)\n",
-                        argv[i]);
-                return 2;
-            }
-        } else if (strcmp(a, "--profile") == 0 && has_value) {
-            cfg.profile = argv[++i];
-        } else if (strcmp(a, "--rate") == 0 && has_value) {
-            char *end;
-            cfg.rate = strtod(argv[++i], &end);
-            if (*end != '\0' || cfg.rate <= 0) {
-                fprintf(stderr, "trimtab import: --rate takes a positive number (got %s)\n",
-                        argv[i]);
-                return 2;
-            }
-        } else if (strcmp(a, "--debug") == 0) {
-            tt_log_configure(TT_LOG_DEBUG, TT_LOG_TEXT, stderr);
-        } else {
-            fprintf(stderr, "trimtab import: unknown or incomplete option %s\n\n", a);
-            usage(stderr);
-            return 2;
-        }
+    if (tt_opt_parse(import_opts, NOPTS, &ic, argc, argv, &nargs, msg, sizeof(msg)) != 0 ||
+        (nargs > 0 && snprintf(msg, sizeof(msg), "unexpected argument %s", argv[1]) > 0)) {
+        fprintf(stderr, "trimtab import: %s\n\n", msg);
+        usage(stderr);
+        return 2;
     }
-    if (o.region == NULL) {
+    if (ic.region == NULL || ic.region[0] == '\0') {
         fprintf(stderr, "trimtab import: --region is required (the manifests name it)\n\n");
         usage(stderr);
         return 2;
     }
-    {
-        char ns[64];
-        tt_import_name(o.namespace_, ns, sizeof(ns));
-        if (strcmp(ns, o.namespace_) != 0) {
-            fprintf(stderr,
-                    "trimtab import: --namespace %s is not a Kubernetes namespace name "
-                    "(lower case letters, digits and '-', at most 63; e.g. %s)\n",
-                    o.namespace_, ns);
-            return 2;
-        }
+    if (ic.kinds != NULL && (o.kinds = parse_kinds(ic.kinds)) == 0) {
+        fprintf(stderr,
+                "trimtab import: --kinds takes ScalingPolicy, Alarm, Budget and SecretRotation, "
+                "comma-separated (got %s)\n",
+                ic.kinds);
+        return 2;
     }
+    tt_import_name(ic.namespace_, ns, sizeof(ns));
+    if (strcmp(ns, ic.namespace_) != 0) {
+        fprintf(stderr,
+                "trimtab import: --namespace %s is not a Kubernetes namespace name (lower case "
+                "letters, digits and '-', at most 63; e.g. %s)\n",
+                ic.namespace_, ns);
+        return 2;
+    }
+    if (ic.debug)
+        tt_log_configure(TT_LOG_DEBUG, TT_LOG_TEXT, stderr);
+    o.region = ic.region;
+    o.namespace_ = ic.namespace_;
+    out_dir = ic.out;
+    cfg.profile = ic.profile;
+    cfg.rate = (double)ic.rate;
     cfg.region = o.region;
     cfg.hook = count_call;
     cfg.hook_ud = &calls;

@@ -21,6 +21,7 @@
 #include "diag.h"
 #include "import.h"
 #include "model.h"
+#include "plan.h"
 #include "tt_buf.h"
 #include "tt_str.h"
 
@@ -557,36 +558,11 @@ static int cmp_skipped(const void *a, const void *b)
     return cmp_by(a, b, "kind", "object");
 }
 
-/* A copy of array `arr` sorted with `cmp` (new reference; NULL when out of memory). */
-static json_t *sorted(const json_t *arr, int (*cmp)(const void *, const void *))
-{
-    size_t n = json_array_size(arr);
-    json_t **v = calloc(n + 1, sizeof(*v)), *out = json_array();
-
-    if (v == NULL || out == NULL) {
-        free(v);
-        json_decref(out);
-        return NULL;
-    }
-    for (size_t i = 0; i < n; i++)
-        v[i] = json_array_get(arr, i);
-    qsort(v, n, sizeof(*v), cmp);
-    for (size_t i = 0; i < n; i++) {
-        if (json_array_append(out, v[i]) != 0) {
-            json_decref(out);
-            out = NULL;
-            break;
-        }
-    }
-    free(v);
-    return out;
-}
-
 static void map_targets(struct map *m, const json_t *aas)
 {
-    json_t *targets = sorted(json_object_get(aas, "targets"), cmp_target);
-    json_t *policies = sorted(json_object_get(aas, "policies"), cmp_policy);
-    json_t *actions = sorted(json_object_get(aas, "scheduled"), cmp_action);
+    json_t *targets = tt_json_sorted(json_object_get(aas, "targets"), cmp_target);
+    json_t *policies = tt_json_sorted(json_object_get(aas, "policies"), cmp_policy);
+    json_t *actions = tt_json_sorted(json_object_get(aas, "scheduled"), cmp_action);
     json_t *taken = taken_for(m, "ScalingPolicy");
     const json_t *t;
     size_t i;
@@ -635,7 +611,7 @@ out:
 
 static void map_instances(struct map *m, const json_t *instances)
 {
-    json_t *list = sorted(instances, cmp_instance);
+    json_t *list = tt_json_sorted(instances, cmp_instance);
     json_t *taken = taken_for(m, "ScalingPolicy");
     const json_t *db;
     size_t i;
@@ -947,8 +923,8 @@ static int waits_for_composite(struct map *m, const json_t *a, const json_t *all
 
 static void map_alarms(struct map *m, const json_t *alarms)
 {
-    json_t *metric = sorted(json_object_get(alarms, "MetricAlarms"), cmp_alarm);
-    json_t *composite = sorted(json_object_get(alarms, "CompositeAlarms"), cmp_alarm);
+    json_t *metric = tt_json_sorted(json_object_get(alarms, "MetricAlarms"), cmp_alarm);
+    json_t *composite = tt_json_sorted(json_object_get(alarms, "CompositeAlarms"), cmp_alarm);
     json_t *taken = taken_for(m, "Alarm");
     const json_t *a;
     size_t i, done;
@@ -1106,7 +1082,7 @@ static json_t *budget_notifications(struct map *m, const json_t *list, const cha
 
 static void map_budgets(struct map *m, const json_t *budgets)
 {
-    json_t *list = sorted(budgets, cmp_budget);
+    json_t *list = tt_json_sorted(budgets, cmp_budget);
     json_t *taken = taken_for(m, "Budget");
     const json_t *b;
     size_t i;
@@ -1181,7 +1157,7 @@ static void map_budgets(struct map *m, const json_t *budgets)
 
 static void map_secrets(struct map *m, const json_t *secrets)
 {
-    json_t *list = sorted(secrets, cmp_secret);
+    json_t *list = tt_json_sorted(secrets, cmp_secret);
     json_t *taken = taken_for(m, "SecretRotation");
     const json_t *s, *r;
     size_t i, j;
@@ -1357,7 +1333,8 @@ tt_code tt_import_map(const json_t *account, const tt_import_opts *o, json_t **o
         goto out;
     }
     {
-        json_t *res = sorted(m.resources, cmp_resource), *sk = sorted(m.skipped, cmp_skipped);
+        json_t *res = tt_json_sorted(m.resources, cmp_resource),
+               *sk = tt_json_sorted(m.skipped, cmp_skipped);
         *out = res != NULL && sk != NULL ? json_pack("{s:o,s:o}", "resources", res, "skipped", sk)
                                          : NULL;
         if (*out == NULL) {
