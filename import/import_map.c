@@ -525,38 +525,20 @@ static int cmp_target(const void *a, const void *b)
     target_key(*(json_t *const *)b, y, sizeof(y));
     return strcmp(x, y);
 }
-static int cmp_policy(const void *a, const void *b)
-{
-    return cmp_by(a, b, "PolicyName", NULL);
-}
-static int cmp_action(const void *a, const void *b)
-{
-    return cmp_by(a, b, "ScheduledActionName", NULL);
-}
-static int cmp_alarm(const void *a, const void *b)
-{
-    return cmp_by(a, b, "AlarmName", NULL);
-}
-static int cmp_budget(const void *a, const void *b)
-{
-    return cmp_by(a, b, "BudgetName", NULL);
-}
-static int cmp_secret(const void *a, const void *b)
-{
-    return cmp_by(a, b, "Name", NULL);
-}
-static int cmp_instance(const void *a, const void *b)
-{
-    return cmp_by(a, b, "DBInstanceIdentifier", NULL);
-}
-static int cmp_resource(const void *a, const void *b)
-{
-    return cmp_by(a, b, "dir", "name");
-}
-static int cmp_skipped(const void *a, const void *b)
-{
-    return cmp_by(a, b, "kind", "object");
-}
+/* qsort comparators by one or two string members (qsort passes no context). */
+#define CMP_BY(fn, k1, k2)                      \
+    static int fn(const void *a, const void *b) \
+    {                                           \
+        return cmp_by(a, b, k1, k2);            \
+    }
+CMP_BY(cmp_policy, "PolicyName", NULL)
+CMP_BY(cmp_action, "ScheduledActionName", NULL)
+CMP_BY(cmp_alarm, "AlarmName", NULL)
+CMP_BY(cmp_budget, "BudgetName", NULL)
+CMP_BY(cmp_secret, "Name", NULL)
+CMP_BY(cmp_instance, "DBInstanceIdentifier", NULL)
+CMP_BY(cmp_resource, "dir", "name")
+CMP_BY(cmp_skipped, "kind", "object")
 
 static void map_targets(struct map *m, const json_t *aas)
 {
