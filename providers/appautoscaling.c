@@ -754,12 +754,7 @@ static json_t *register_target(json_t *plan, const char *verb, const tt_aas_targ
     return tt_plan_add(plan, verb, object, AAS, "RegisterScalableTarget", region, input);
 }
 
-/*
- * The BudgetClamped condition of a guarded policy: True while a guard's budget is over its
- * percentage (naming the budgets and the maximum in force), False otherwise; its transitions
- * are the clamp and restore events. A new array, or NULL when out of memory.
- */
-static json_t *clamp_condition(const tt_scaling_policy_spec *s, const json_t *guards, int64_t max)
+json_t *tt_budget_clamp_condition(const json_t *guards, const char *effect)
 {
     tt_buf msg;
     size_t i;
@@ -774,17 +769,28 @@ static json_t *clamp_condition(const tt_scaling_policy_spec *s, const json_t *gu
                       json_number_value(json_object_get(g, "abovePercent")));
     }
     if (json_array_size(guards) > 0)
-        tt_buf_printf(&msg, ": maxCapacity clamped from %lld to %lld", (long long)s->max_capacity.v,
-                      (long long)max);
+        tt_buf_printf(&msg, ": %s", effect);
     else
-        tt_buf_printf(&msg, "no guarding budget is above its percentage: maxCapacity %lld",
-                      (long long)s->max_capacity.v);
+        tt_buf_printf(&msg, "no guarding budget is above its percentage: %s", effect);
     out = json_pack("[{s:s,s:s,s:s,s:s,s:s}]", "type", "BudgetClamped", "status",
                     json_array_size(guards) > 0 ? "True" : "False", "reason",
                     json_array_size(guards) > 0 ? "BudgetExceeded" : "WithinBudget", "message",
                     tt_buf_str(&msg), "event", "Normal");
     tt_buf_cleanup(&msg);
     return out;
+}
+
+/* The BudgetClamped condition of a guarded policy on an Application Auto Scaling target. */
+static json_t *clamp_condition(const tt_scaling_policy_spec *s, const json_t *guards, int64_t max)
+{
+    char effect[120];
+
+    if (json_array_size(guards) > 0)
+        snprintf(effect, sizeof(effect), "maxCapacity clamped from %lld to %lld",
+                 (long long)s->max_capacity.v, (long long)max);
+    else
+        snprintf(effect, sizeof(effect), "maxCapacity %lld", (long long)s->max_capacity.v);
+    return tt_budget_clamp_condition(guards, effect);
 }
 
 tt_code tt_aas_diff(const tt_diff_input *in, const json_t *observed, tt_diff_output *out,

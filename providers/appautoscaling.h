@@ -78,6 +78,15 @@ tt_code tt_aas_diff(const tt_diff_input *in, const json_t *observed, tt_diff_out
  */
 double tt_budget_guard_over(const tt_diff_input *in, const tt_budget_guard *g);
 
+/*
+ * The BudgetClamped condition (a new one-element array for tt_diff_output.conditions, or NULL
+ * when out of memory): True while a guard's budget is over its percentage, naming the budgets
+ * in `guards` ([{budget, percentUsed, abovePercent}]) and `effect` ("maxCapacity clamped from
+ * 10 to 4"), False with `effect` ("maxCapacity 10") otherwise. Its transitions are the clamp
+ * and restore events (BudgetExceeded, WithinBudget; Normal).
+ */
+json_t *tt_budget_clamp_condition(const json_t *guards, const char *effect);
+
 /* The maximum capacity in force: the spec's, lowered by budget guards whose budget is over. */
 int64_t tt_aas_effective_max(const tt_diff_input *in, json_t **guards_active);
 

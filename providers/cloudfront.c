@@ -163,6 +163,25 @@ static void set_origin_shield(const tt_origin_shield *os, json_t *cfg, json_t *c
     }
 }
 
+/* The BudgetClamped condition: the price class in force (`pc`; the distribution has `have`),
+ * clamped or restored. */
+static json_t *guard_condition(const tt_diff_input *in, const char *pc, const char *have,
+                               const json_t *active)
+{
+    const char *spec = in->r->spec.sp->cloudfront->price_class;
+    const char *before = json_string_value(json_object_get(in->memo, "priceClassBeforeClamp"));
+    const char *unclamped = spec != NULL ? spec : before != NULL ? before : have;
+    char effect[160];
+
+    if (json_array_size(active) > 0 && pc != NULL && !tt_streq(pc, unclamped))
+        snprintf(effect, sizeof(effect), "priceClass clamped from %s to %s",
+                 unclamped != NULL ? unclamped : "the distribution's", pc);
+    else
+        snprintf(effect, sizeof(effect), "priceClass %s",
+                 pc != NULL ? pc : "as the distribution has it");
+    return tt_budget_clamp_condition(active, effect);
+}
+
 static tt_code cloudfront_diff(const tt_diff_input *in, tt_diff_output *out, tt_error *err)
 {
     const tt_scaling_policy_spec *s = in->r->spec.sp;
@@ -191,6 +210,10 @@ static tt_code cloudfront_diff(const tt_diff_input *in, tt_diff_output *out, tt_
                           active);
     if (pc != NULL)
         set_field(want, "PriceClass", json_string(pc), changes, "priceClass");
+    if (s->nbudget_guard > 0 &&
+        (out->conditions = guard_condition(
+             in, pc, json_string_value(json_object_get(cfg, "PriceClass")), active)) == NULL)
+        goto nomem;
     if (s->cloudfront->origin_shield != NULL)
         set_origin_shield(s->cloudfront->origin_shield, want, changes);
     if (s->cloudfront->http3.set)

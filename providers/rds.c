@@ -29,8 +29,9 @@
  * ("doneAt"), as the spec's field says: "least time between two moves, once the instance is
  * available again".
  *
- * trimtab creates nothing here: the instance is the target, as an ECS service is. Deleting the
- * resource leaves the instance on its current class and storage setting.
+ * trimtab creates nothing here: the instance is the target, as an ECS service is. It carries the
+ * owner tag of the one ScalingPolicy that manages it (claim_instance); deleting the resource
+ * leaves the instance on its current class and storage setting and removes the tag.
  */
 #include "rds.h"
 
@@ -414,6 +415,54 @@ static void decide_step(const tt_diff_input *in, const json_t *observed, double 
     *to = vt->ladder[want];
 }
 
+/* The owner tag's value in an RDS TagList ([{"Key", "Value"}]), or NULL. */
+static const char *owner_tag(const json_t *tag_list)
+{
+    size_t i;
+    json_t *t;
+
+    json_array_foreach(tag_list, i, t)
+    {
+        const char *k = json_string_value(json_object_get(t, "Key"));
+        if (k != NULL && strcmp(k, TT_OWNER_TAG) == 0)
+            return json_string_value(json_object_get(t, "Value"));
+    }
+    return NULL;
+}
+
+/*
+ * One ScalingPolicy per instance: two ladders on one instance would step it against each other.
+ * The policy that manages an instance puts its owner tag on it. trimtab did not create the
+ * instance (it is the target, as an ECS service is), so an untagged one is claimed without
+ * spec.adopt; another resource's tag is a conflict. Observe mode claims nothing. 0 to go on,
+ * -1 when blocked.
+ */
+static int claim_instance(const tt_diff_input *in, const json_t *inst, tt_diff_output *out)
+{
+    const char *ident = in->r->spec.sp->target->rds->instance;
+    const char *tag = owner_tag(json_object_get(inst, "TagList"));
+    const char *arn = json_string_value(json_object_get(inst, "DBInstanceArn"));
+    char mine[600], object[400];
+
+    tt_owner_value(in->r, mine, sizeof(mine));
+    if (tag != NULL && strcmp(tag, mine) != 0) {
+        out->blocked = "ConflictingOwner";
+        snprintf(out->message, sizeof(out->message),
+                 "RDS DB instance %s is managed by ScalingPolicy %s (its %s tag); one "
+                 "ScalingPolicy per instance",
+                 ident, tag, TT_OWNER_TAG);
+        return -1;
+    }
+    if (tag == NULL && arn != NULL && strcmp(in->r->spec.common->mode, "Manage") == 0) {
+        snprintf(object, sizeof(object), "DB instance %s (claim)", ident);
+        if (tt_owner_tag_action(out->plan, in->r, object, "rds", "AddTagsToResource", in->region,
+                                json_pack("{s:s,s:[{s:s,s:s}]}", "ResourceName", arn, "Tags", "Key",
+                                          TT_OWNER_TAG, "Value", mine)) == NULL)
+            return -1;
+    }
+    return 0;
+}
+
 static tt_code rds_diff(const tt_diff_input *in, tt_diff_output *out, tt_error *err)
 {
     const tt_scaling_policy_spec *s = in->r->spec.sp;
@@ -438,6 +487,12 @@ static tt_code rds_diff(const tt_diff_input *in, tt_diff_output *out, tt_error *
     if (v.cls == NULL || status == NULL) {
         return tt_error_set(err, TT_EPARSE, "DescribeDBInstances gave %s no class or status",
                             s->target->rds->instance);
+    }
+    if (claim_instance(in, inst, out) != 0) {
+        if (out->blocked == NULL)
+            return tt_error_set(err, TT_ENOMEM, "out of memory planning DB instance %s",
+                                s->target->rds->instance);
+        return TT_OK;
     }
     if (s->vertical != NULL) {
         step_history(in, inst, now, &v);
@@ -576,10 +631,31 @@ static void rds_status(const tt_diff_input *in, json_t *status)
     }
 }
 
+/* Deleting the resource leaves the instance on its class and storage setting, and lets it go:
+ * its owner tag is removed, so another ScalingPolicy may claim it. */
+static tt_code rds_remove(const tt_diff_input *in, json_t *plan, tt_error *err)
+{
+    const json_t *inst = json_object_get(in->observed, "instance");
+    const char *tag = owner_tag(json_object_get(inst, "TagList"));
+    const char *arn = json_string_value(json_object_get(inst, "DBInstanceArn"));
+    char mine[600], object[400];
+
+    tt_owner_value(in->r, mine, sizeof(mine));
+    if (tag == NULL || arn == NULL || strcmp(tag, mine) != 0)
+        return TT_OK;
+    snprintf(object, sizeof(object), "owner tag of DB instance %s",
+             in->r->spec.sp->target->rds->instance);
+    if (tt_plan_add(plan, "delete", object, "rds", "RemoveTagsFromResource", in->region,
+                    json_pack("{s:s,s:[s]}", "ResourceName", arn, "TagKeys", TT_OWNER_TAG)) == NULL)
+        return tt_error_set(err, TT_ENOMEM, "out of memory");
+    return TT_OK;
+}
+
 const tt_provider tt_provider_rds = {
     .name = "rds",
     .handles = rds_handles,
     .observe = rds_observe,
     .diff = rds_diff,
     .status = rds_status,
+    .remove = rds_remove,
 };

@@ -3,7 +3,10 @@
 against the local AWS simulator, then one `trimtab run --once` more; the calls of that run per
 operation, against each kind's API floor.
 
-    python3 bench/engine/bench_kinds.py --trimtab build/cmd/trimtab --n 1000
+    python3 bench/engine/bench_kinds.py --trimtab build/cmd/trimtab --n 1000 [--no-compare]
+
+Side by side, on a fresh simulator holding the same secrets, the same convergence and no-op done
+by a boto3 script (bench/engine/boto3_kinds.py: read each object, write what differs).
 
 Budgets carry 3 notifications (50/80/100 %) of one subscriber each; SecretRotations name their
 secret by name, without replicas (the secrets exist as fixtures in eu-central-1).
@@ -57,6 +60,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--trimtab', default='build/cmd/trimtab')
     ap.add_argument('--n', type=int, default=1000)
+    ap.add_argument('--no-compare', action='store_true', help='skip the boto3 script')
     args = ap.parse_args()
     n = args.n
     tmp = tempfile.mkdtemp(prefix='tt-bench-kinds-')
@@ -79,6 +83,8 @@ def main():
         print('converge %d+%d: rc %d, %.1f s wall, %.1f s CPU, %d reads + %d writes'
               % (n, n, p.returncode, wall, cpu, sum(c['kind'] == 'read' for c in conv),
                  sum(c['kind'] == 'write' for c in conv)))
+        writes = collections.Counter(c['operation'] for c in conv if c['kind'] == 'write')
+        print('  writes: %s' % ', '.join('%s %d' % kv for kv in sorted(writes.items())))
         sim.reset_calls()
         p, wall, cpu = run(args.trimtab, manifests, state, env)
         calls = sim.calls()
@@ -93,6 +99,23 @@ def main():
         print('floor, SecretRotations (by name, no replicas): %d ListSecrets (10 names a '
               'filter) = %d reads, 0 writes' % (math.ceil(n / 10), math.ceil(n / 10)))
         print(json.dumps({'%s.%s' % (s, o): k for (s, o, _), k in by.items()}))
+    if not args.no_compare:
+        with AwsSim(fixtures=fixtures, stderr=subprocess.DEVNULL) as sim:
+            env = dict(os.environ, AWS_CONFIG_FILE='/dev/null', HOME=tmp,
+                       AWS_SHARED_CREDENTIALS_FILE='/dev/null', AWS_EC2_METADATA_DISABLED='true')
+            env.update(sim.env(REGION))
+            for phase in ('converge', 'no-op resync'):
+                sim.reset_calls()
+                t0, r0 = time.monotonic(), os.times()
+                subprocess.run([sys.executable, os.path.join(HERE, 'boto3_kinds.py'), '--n',
+                                str(n)], env=env, check=True)
+                r1 = os.times()
+                cs = sim.calls()
+                print('boto3 %s: %.1f s wall, %.1f s CPU, %d reads + %d writes'
+                      % (phase, time.monotonic() - t0, r1.children_user - r0.children_user +
+                         r1.children_system - r0.children_system,
+                         sum(c['kind'] == 'read' for c in cs),
+                         sum(c['kind'] == 'write' for c in cs)))
     shutil.rmtree(tmp, ignore_errors=True)
 
 

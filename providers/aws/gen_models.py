@@ -31,7 +31,7 @@ OPERATIONS = {
     ],
     "rds": [
         "DescribeDBInstances", "ModifyDBInstance", "DescribeDBClusters", "CreateDBInstance",
-        "CreateDBCluster", "AddTagsToResource", "ListTagsForResource",
+        "CreateDBCluster", "AddTagsToResource", "RemoveTagsFromResource", "ListTagsForResource",
     ],
     "elasticache": ["DescribeReplicationGroups", "CreateReplicationGroup"],
     "lambda": [

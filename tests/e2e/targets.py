@@ -343,8 +343,37 @@ def case_resync(c, t):
     check(rc == 0, 'trimtab run exited %s on SIGTERM' % rc)
 
 
+BUDGET = to_yaml({'apiVersion': 'trimtab.dev/v1alpha1', 'kind': 'Budget',
+                  'metadata': {'name': 'platform', 'namespace': NS},
+                  'spec': {'limit': {'amount': 60, 'unit': 'USD'}}})
+
+
+def case_budget_guard(c, t):
+    """The budget guard on this target: spend above 80 % clamps the maximum (and the scheduled
+    action's with it) to the guard's, with the BudgetClamped condition and its event; spend
+    back below restores the spec's."""
+    c.write('budget.yaml', BUDGET)
+    c.write('alpha.yaml', policy(t, 'alpha', budgetGuard=[
+        {'budget': 'platform', 'abovePercent': 80, 'maxCapacity': 2}]))
+    c.run_once(expect_rc=0)
+    expect_aws(c, t, {'alpha': (1, 4, True)})
+    c.sim.control('POST', 'budgets/spend', {'budget': 'trimtab-%s-platform' % NS, 'actual': '54'})
+    p, calls = c.run_once(expect_rc=0)
+    now = expect_aws(c, t, {'alpha': (1, 2, True)})
+    act = now['scheduled'][(t.rid('alpha'), aws_name('alpha', 'office'))]
+    check(act['ScalableTargetAction']['MaxCapacity'] <= 2, 'the scheduled action is not clamped',
+          act)
+    c.expect_condition('alpha', 'BudgetClamped', 'True', 'BudgetExceeded')
+    check(len(c.events('alpha', 'BudgetExceeded')) == 1, 'one clamp event')
+    c.sim.control('POST', 'budgets/spend', {'budget': 'trimtab-%s-platform' % NS, 'actual': '30'})
+    c.run_once(expect_rc=0)
+    expect_aws(c, t, {'alpha': (1, 4, True)})
+    c.expect_condition('alpha', 'BudgetClamped', 'False', 'WithinBudget')
+    check(len(c.events('alpha', 'WithinBudget')) == 1, 'one restore event')
+
+
 SHARED = ['create_noop', 'drift', 'spec_change', 'prune', 'adoption', 'observe', 'invalid',
-          'faults', 'kill9', 'resync']
+          'faults', 'kill9', 'resync', 'budget_guard']
 
 
 def cases(t, extra):

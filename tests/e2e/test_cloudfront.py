@@ -226,7 +226,55 @@ def case_cf_missing(c):
     c.expect_condition('assets', 'Ready', 'True', 'Converged')
 
 
+BUDGET = '''apiVersion: trimtab.dev/v1alpha1
+kind: Budget
+metadata: {name: platform, namespace: shop}
+spec:
+  limit: {amount: 60, unit: USD}
+  notifications:
+    - {type: ACTUAL, threshold: 80, subscribers: [{email: platform@example.com}]}
+'''
+
+
+def case_cf_budget_guard(c):
+    """The budget guard on a distribution: while the Budget's spend is above 80 %, the price
+    class is clamped to PriceClass_100 (BudgetClamped, a BudgetExceeded event); when spend falls
+    back, the spec's PriceClass_All returns (a WithinBudget event). Nothing else changes."""
+    c.sim.delays(cloudfront=0)
+    cf, did = create(c)
+    c.write('budgets/platform.yaml', BUDGET)
+    c.write('cf/assets.yaml', policy('assets', did, price='PriceClass_All') +
+            '  budgetGuard:\n    - {budget: platform, abovePercent: 80, '
+            'priceClass: PriceClass_100}\n')
+    c.run_once(expect_rc=0)
+    check(config(cf, did)['PriceClass'] == 'PriceClass_All', 'unclamped price class')
+    before = config(cf, did)
+
+    c.sim.control('POST', 'budgets/spend', {'budget': 'trimtab-shop-platform', 'actual': '54'})
+    p, calls = c.run_once(expect_rc=0)
+    check([x['operation'] for x in writes(calls)] == ['UpdateDistribution'], 'clamp writes',
+          ops(calls, 'write'))
+    after = config(cf, did)
+    check(after['PriceClass'] == 'PriceClass_100', 'clamped price class', after['PriceClass'])
+    bad = diff_paths(dict(before, PriceClass='PriceClass_100'), after)
+    check(not bad, 'the clamp changed more than the price class', *bad)
+    cond = c.expect_condition('assets', 'BudgetClamped', 'True', 'BudgetExceeded')
+    check('platform at 90%' in cond['message'], 'clamp condition', cond)
+    check(len(c.events('assets', 'BudgetExceeded')) == 1, 'one BudgetExceeded event')
+    p, calls = c.run_once(expect_rc=0)
+    check(not writes(calls), 'a clamped distribution is in sync', ops(calls, 'write'))
+
+    c.sim.control('POST', 'budgets/spend', {'budget': 'trimtab-shop-platform', 'actual': '30'})
+    p, calls = c.run_once(expect_rc=0)
+    check(config(cf, did)['PriceClass'] == 'PriceClass_All', 'restored price class',
+          config(cf, did)['PriceClass'])
+    c.expect_condition('assets', 'BudgetClamped', 'False')
+    check(len(c.events('assets', 'WithinBudget')) == 1, 'one WithinBudget event')
+    c.expect_condition('assets', 'Ready', 'True', 'Converged')
+
+
 CASES = {
+    'cf_budget_guard': case_cf_budget_guard,
     'cf_create_noop': case_cf_create_noop,
     'cf_deploying': case_cf_deploying,
     'cf_412_race': case_cf_412_race,

@@ -69,9 +69,12 @@ def case_rds_create_noop(c):
     for i in INSTANCES:
         c.write('rds/%s.yaml' % i, policy(i))
     p, calls = c.run_once(expect_rc=0)
-    check(ops(calls, 'write') == ['ModifyDBInstance'] * 5, 'creation writes', ops(calls, 'write'))
+    check(sorted(ops(calls, 'write')) == ['AddTagsToResource'] * 5 + ['ModifyDBInstance'] * 5,
+          'creation writes: the owner tag and storage autoscaling', ops(calls, 'write'))
     for i in INSTANCES:
         check(instance(c, i).get('MaxAllocatedStorage') == 200, '%s: no storage autoscaling' % i)
+        check({'Key': 'trimtab.dev/owner', 'Value': 'shop/%s' % i} in instance(c, i)['TagList'],
+              '%s: no owner tag' % i, instance(c, i)['TagList'])
         c.expect_condition(i, 'Ready', 'True', 'Converged')
         st = c.record(i)['status']
         check(st.get('currentClass') == 'db.t4g.small' and
@@ -215,7 +218,8 @@ def case_rds_drift_observe(c):
     p = c.plan(expect_rc=2)
     check('"db.r5.large" → "db.m5.large"' in p.stdout, 'plan does not show the class drift', p.stdout)
     p, calls = c.run_once(expect_rc=0)
-    check(ops(calls, 'write') == ['ModifyDBInstance'], 'the correction', ops(calls, 'write'))
+    check(ops(calls, 'write') == ['AddTagsToResource', 'ModifyDBInstance'],
+          'the claim (Observe mode tagged nothing) and the correction', ops(calls, 'write'))
     c.sim.settle()
     check(instance(c, 'orders-db')['DBInstanceClass'] == 'db.m5.large', 'not corrected')
     c.plan(expect_rc=0)
@@ -265,8 +269,43 @@ def case_rds_faults_kill9(c):
     c.remove('rds/orders-db.yaml')
     set_alarm(c, UP, 'OK')
     p, calls = c.run_once('--prune', expect_rc=0)
-    check(not writes(calls), 'pruning wrote to the instance', ops(calls, 'write'))
+    check(ops(calls, 'write') == ['RemoveTagsFromResource'],
+          'pruning lets the instance go (its owner tag) and writes nothing else',
+          ops(calls, 'write'))
     check(instance(c, 'orders-db')['DBInstanceClass'] == 'db.m5.large', 'pruning moved the class')
+    check(instance(c, 'orders-db')['TagList'] == [], 'owner tag left after pruning',
+          instance(c, 'orders-db')['TagList'])
+
+
+def case_rds_one_owner(c):
+    """Two ScalingPolicies on one instance: the first claims it with its owner tag, the second is
+    ConflictingOwner and writes nothing (two ladders would step the instance against each other);
+    once the first is pruned, the second claims it."""
+    fixtures(c)
+    c.write('rds/orders-db.yaml', policy('orders-db'))
+    c.run_once(expect_rc=0)
+    c.write('rds/orders-db-2.yaml', policy('orders-db-2', instance='orders-db', storage=300))
+    p, calls = c.run_once()
+    check(p.returncode != 0, 'a conflicting policy is not ready: exit non-zero')
+    check(not writes(calls), 'the second policy wrote', ops(calls, 'write'))
+    cond = c.expect_condition('orders-db-2', 'Ready', 'False', 'ConflictingOwner')
+    check('shop/orders-db' in cond['message'], 'the conflict names the owner', cond)
+    check(instance(c, 'orders-db').get('MaxAllocatedStorage') == 200, 'storage changed')
+    c.remove('rds/orders-db.yaml')
+    # Both are read in one batch, so the second one usually still sees the first one's tag in
+    # this run (ConflictingOwner, exit 1) and claims the instance in the next.
+    p, first = c.run_once('--prune')
+    check('RemoveTagsFromResource' in ops(first, 'write'), 'pruning let the instance go',
+          ops(first, 'write'))
+    p, then = c.run_once(expect_rc=0)
+    check(sorted(ops(first, 'write') + ops(then, 'write')) ==
+          ['AddTagsToResource', 'ModifyDBInstance', 'RemoveTagsFromResource'],
+          'the first lets go, the second claims and sets its storage',
+          ops(first, 'write'), ops(then, 'write'))
+    check({'Key': 'trimtab.dev/owner', 'Value': 'shop/orders-db-2'} in
+          instance(c, 'orders-db')['TagList'], 'the second policy owns the instance',
+          instance(c, 'orders-db')['TagList'])
+    check(instance(c, 'orders-db').get('MaxAllocatedStorage') == 300, 'storage not set')
 
 
 CASES = {
@@ -276,6 +315,7 @@ CASES = {
     'rds_refused': case_rds_refused,
     'rds_drift_observe': case_rds_drift_observe,
     'rds_faults_kill9': case_rds_faults_kill9,
+    'rds_one_owner': case_rds_one_owner,
 }
 
 if __name__ == '__main__':

@@ -43,56 +43,14 @@ static const char *const observed_json =
     "  \"DefaultCacheBehavior\": {\"TargetOriginId\": \"web\", \"Compress\": false,"
     "   \"ViewerProtocolPolicy\": \"redirect-to-https\"}}}}}";
 
-struct fixture {
-    tt_manifest_set set;
-    tt_resource *r;
-    const tt_provider *p;
-    json_t *observed;
-    json_t *memo;
-    json_t *deps;
-    tt_diff_output out;
-};
-
-static void load(struct fixture *f, const char *yaml, const char *memo)
-{
-    memset(f, 0, sizeof(*f));
-    f->r = fx_load_one(&f->set, yaml, "cloudfront", &f->p);
-    f->observed = json_loads(observed_json, 0, NULL);
-    assert_non_null(f->observed);
-    f->memo = memo ? json_loads(memo, 0, NULL) : NULL;
-    f->deps = json_object();
-}
-
-static json_t *config(struct fixture *f)
+static json_t *config(diff_fixture *f)
 {
     return json_object_get(
         json_object_get(json_object_get(f->observed, "distribution"), "Distribution"),
         "DistributionConfig");
 }
 
-static void diff(struct fixture *f)
-{
-    tt_diff_input in = {f->r, f->observed, f->memo, f->deps, "eu-central-1", NULL};
-    tt_error err;
-
-    json_decref(f->out.plan);
-    json_decref(f->out.memo);
-    memset(&f->out, 0, sizeof(f->out));
-    f->out.plan = tt_plan_new();
-    assert_int_equal(f->p->diff(&in, &f->out, &err), TT_OK);
-}
-
-static void release(struct fixture *f)
-{
-    json_decref(f->observed);
-    json_decref(f->memo);
-    json_decref(f->deps);
-    json_decref(f->out.plan);
-    json_decref(f->out.memo);
-    tt_manifest_set_cleanup(&f->set);
-}
-
-static const json_t *input(const struct fixture *f)
+static const json_t *input(const diff_fixture *f)
 {
     return json_object_get(json_object_get(json_array_get(f->out.plan, 0), "call"), "input");
 }
@@ -100,13 +58,13 @@ static const json_t *input(const struct fixture *f)
 /* The config the plan sends, with the managed fields put back as read, equals the read one. */
 static void every_field_and_nothing_else(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     json_t *sent, *origin;
     size_t i;
     (void)state;
 
-    load(&f, edge_spec, NULL);
-    diff(&f);
+    fx_load(&f, "cloudfront", edge_spec, observed_json, NULL);
+    fx_diff(&f);
     assert_int_equal(tt_plan_len(f.out.plan), 1);
     assert_string_equal(json_string_value(json_object_get(input(&f), "IfMatch")), "E1ABC");
     assert_string_equal(json_string_value(json_object_get(input(&f), "Id")), "E2QWRUHAPOMQZL");
@@ -134,17 +92,17 @@ static void every_field_and_nothing_else(void **state)
     json_object_del(origin, "OriginShield");
     assert_true(json_equal(sent, config(&f)));
     json_decref(sent);
-    release(&f);
+    fx_release(&f);
 }
 
 static void converged_and_deploying(void **state)
 {
-    struct fixture f;
+    diff_fixture f;
     json_t *cfg, *origin;
     size_t i;
     (void)state;
 
-    load(&f, edge_spec, NULL);
+    fx_load(&f, "cloudfront", edge_spec, observed_json, NULL);
     cfg = config(&f);
     json_object_set_new(cfg, "PriceClass", json_string("PriceClass_200"));
     json_object_set_new(cfg, "HttpVersion", json_string("http2and3"));
@@ -153,18 +111,18 @@ static void converged_and_deploying(void **state)
         json_object_set_new(
             origin, "OriginShield",
             json_pack("{s:b,s:s}", "Enabled", 1, "OriginShieldRegion", "eu-central-1"));
-    diff(&f);
+    fx_diff(&f);
     assert_int_equal(tt_plan_len(f.out.plan), 0);
     assert_null(f.out.blocked);
     /* The same, still InProgress: not Ready, look again. */
     json_object_set_new(
         json_object_get(json_object_get(f.observed, "distribution"), "Distribution"), "Status",
         json_string("InProgress"));
-    diff(&f);
+    fx_diff(&f);
     assert_int_equal(tt_plan_len(f.out.plan), 0);
     assert_string_equal(f.out.blocked, "Deploying");
     assert_true(f.out.requeue_after > 0);
-    release(&f);
+    fx_release(&f);
 }
 
 /* Only the fields the spec sets: http3 false is http2; a disabled shield stays disabled. */
@@ -176,11 +134,11 @@ static void unset_fields_are_left_alone(void **state)
              "  cloudfront:\n"
              "    http3: false\n"
              "    originShield: {enabled: false}\n";
-    struct fixture f;
+    diff_fixture f;
     (void)state;
 
-    load(&f, spec, NULL);
-    diff(&f);
+    fx_load(&f, "cloudfront", spec, observed_json, NULL);
+    fx_diff(&f);
     /* Origin "web" is disabled already; "media" has no OriginShield member: set it. */
     assert_int_equal(tt_plan_len(f.out.plan), 1);
     assert_int_equal(json_array_size(json_object_get(json_array_get(f.out.plan, 0), "changes")), 1);
@@ -191,7 +149,17 @@ static void unset_fields_are_left_alone(void **state)
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(input(&f), "DistributionConfig"), "PriceClass")),
                         "PriceClass_All");
-    release(&f);
+    fx_release(&f);
+}
+
+/* The BudgetClamped condition the diff returns (the engine turns its transitions into events). */
+static void assert_condition(const diff_fixture *f, const char *status, const char *message)
+{
+    const json_t *c = json_array_get(f->out.conditions, 0);
+
+    assert_string_equal(json_string_value(json_object_get(c, "type")), "BudgetClamped");
+    assert_string_equal(json_string_value(json_object_get(c, "status")), status);
+    assert_string_equal(json_string_value(json_object_get(c, "message")), message);
 }
 
 /* Above the guard's percentage: the guard's cheaper class; below: back to where it was. */
@@ -204,34 +172,39 @@ static void budget_guard_clamps_and_restores(void **state)
              "  budgetGuard:\n"
              "    - {budget: cdn, abovePercent: 80, priceClass: "
              "PriceClass_100}\n";
-    struct fixture f;
+    diff_fixture f;
     (void)state;
 
-    load(&f, spec, NULL);
-    diff(&f);
+    fx_load(&f, "cloudfront", spec, observed_json, NULL);
+    fx_diff(&f);
     assert_int_equal(tt_plan_len(f.out.plan), 0); /* no budget status yet: no clamp */
     json_object_set_new(f.deps, "Budget/cdn", json_pack("{s:f}", "percentUsed", 95.0));
-    diff(&f);
+    fx_diff(&f);
     assert_int_equal(tt_plan_len(f.out.plan), 1);
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(input(&f), "DistributionConfig"), "PriceClass")),
                         "PriceClass_100");
     assert_string_equal(json_string_value(json_object_get(f.out.memo, "priceClassBeforeClamp")),
                         "PriceClass_All");
+    assert_condition(&f, "True",
+                     "budget cdn at 95% (above 80%): priceClass clamped from PriceClass_All to "
+                     "PriceClass_100");
     /* Clamped in AWS, spend still high: nothing more. */
     json_object_set_new(config(&f), "PriceClass", json_string("PriceClass_100"));
     f.memo = json_incref(f.out.memo);
-    diff(&f);
+    fx_diff(&f);
     assert_int_equal(tt_plan_len(f.out.plan), 0);
     /* Spend falls back: restored to the class from before the clamp, memo cleared. */
     json_object_set_new(f.deps, "Budget/cdn", json_pack("{s:f}", "percentUsed", 50.0));
-    diff(&f);
+    fx_diff(&f);
     assert_int_equal(tt_plan_len(f.out.plan), 1);
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(input(&f), "DistributionConfig"), "PriceClass")),
                         "PriceClass_All");
     assert_null(json_object_get(f.out.memo, "priceClassBeforeClamp"));
-    release(&f);
+    assert_condition(&f, "False",
+                     "no guarding budget is above its percentage: priceClass PriceClass_All");
+    fx_release(&f);
 }
 
 /* A guard never raises the class: the spec's cheaper one holds. */
@@ -244,16 +217,16 @@ static void guard_never_raises(void **state)
              "  budgetGuard:\n"
              "    - {budget: cdn, abovePercent: 80, priceClass: "
              "PriceClass_200}\n";
-    struct fixture f;
+    diff_fixture f;
     (void)state;
 
-    load(&f, spec, NULL);
+    fx_load(&f, "cloudfront", spec, observed_json, NULL);
     json_object_set_new(f.deps, "Budget/cdn", json_pack("{s:f}", "percentUsed", 95.0));
-    diff(&f);
+    fx_diff(&f);
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(input(&f), "DistributionConfig"), "PriceClass")),
                         "PriceClass_100");
-    release(&f);
+    fx_release(&f);
 }
 
 int main(void)

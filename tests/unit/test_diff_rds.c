@@ -141,6 +141,87 @@ static void quiet_alarms_no_plan_and_aligned_requeue(void **state)
     release(&f);
 }
 
+/* The observation with the instance's ARN and, unless NULL, an owner tag. */
+static json_t *tagged(const char *owner)
+{
+    json_t *o = observation("db.t4g.small", "available", NULL, "OK", "OK", 0);
+    json_t *inst = json_object_get(o, "instance");
+
+    json_object_set_new(inst, "DBInstanceArn",
+                        json_string("arn:aws:rds:eu-central-1:123456789012:db:orders-db"));
+    json_object_set_new(inst, "TagList",
+                        owner ? json_pack("[{s:s,s:s},{s:s,s:s}]", "Key", "team", "Value", "data",
+                                          "Key", "trimtab.dev/owner", "Value", owner)
+                              : json_array());
+    return o;
+}
+
+/* An untagged instance is claimed (no spec.adopt: trimtab did not create it); its own tag is
+ * quiet; another resource's tag blocks everything. */
+static void one_policy_per_instance(void **state)
+{
+    struct fixture f;
+    const json_t *in;
+    (void)state;
+
+    load(&f, ladder_spec, tagged(NULL), NULL);
+    diff(&f);
+    assert_null(f.out.blocked);
+    assert_int_equal(tt_plan_len(f.out.plan), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(f.out.plan, 0), "verb")),
+                        "tag");
+    in = input_of(&f);
+    assert_string_equal(json_string_value(json_object_get(in, "ResourceName")),
+                        "arn:aws:rds:eu-central-1:123456789012:db:orders-db");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(in, "Tags"), 0), "Value")),
+        "shop/orders-db");
+    release(&f);
+
+    load(&f, ladder_spec, tagged("shop/orders-db"), NULL);
+    diff(&f);
+    assert_null(f.out.blocked);
+    assert_int_equal(tt_plan_len(f.out.plan), 0);
+    release(&f);
+
+    load(&f, ladder_spec, tagged("data/other-ladder"), NULL);
+    json_object_set_new(json_object_get(f.observed, "alarms"), UP,
+                        json_pack("{s:s}", "state", "ALARM"));
+    diff(&f);
+    assert_string_equal(f.out.blocked, "ConflictingOwner");
+    assert_non_null(strstr(f.out.message, "data/other-ladder"));
+    assert_int_equal(tt_plan_len(f.out.plan), 0);
+    release(&f);
+}
+
+/* Deleting the resource removes its own tag only; the class and storage stay. */
+static void remove_lets_the_instance_go(void **state)
+{
+    struct fixture f;
+    json_t *plan = tt_plan_new();
+    tt_diff_input in;
+    tt_error err;
+    (void)state;
+
+    load(&f, ladder_spec, tagged("shop/orders-db"), NULL);
+    in = (tt_diff_input){f.r, f.observed, f.memo, NULL, "eu-central-1", NULL};
+    assert_int_equal(f.p->remove(&in, plan, &err), TT_OK);
+    assert_int_equal(tt_plan_len(plan), 1);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_array_get(plan, 0), "call"), "operation")),
+                        "RemoveTagsFromResource");
+    json_decref(plan);
+    release(&f);
+
+    load(&f, ladder_spec, tagged("data/other-ladder"), NULL);
+    plan = tt_plan_new();
+    in = (tt_diff_input){f.r, f.observed, f.memo, NULL, "eu-central-1", NULL};
+    assert_int_equal(f.p->remove(&in, plan, &err), TT_OK);
+    assert_int_equal(tt_plan_len(plan), 0);
+    json_decref(plan);
+    release(&f);
+}
+
 /* Each rung with the up alarm in ALARM: one step up, except at the top. */
 static void up_from_each_rung(void **state)
 {
@@ -486,6 +567,8 @@ int main(void)
         cmocka_unit_test(missing_instance_blocks),
         cmocka_unit_test(storage_autoscaling),
         cmocka_unit_test(step_and_storage_in_one_call),
+        cmocka_unit_test(one_policy_per_instance),
+        cmocka_unit_test(remove_lets_the_instance_go),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

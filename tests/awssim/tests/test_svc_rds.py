@@ -105,6 +105,28 @@ class RDS(SimTestCase):
                             DBInstanceIdentifier='x', DBInstanceClass='db.r6g.large',
                             Engine='aurora-postgresql', DBClusterIdentifier='nope')
 
+    def test_tags(self):
+        arn = self.create('orders', Tags=[{'Key': 'team', 'Value': 'shop'}])['DBInstanceArn']
+        self.rds.add_tags_to_resource(ResourceName=arn, Tags=[
+            {'Key': 'trimtab.dev/owner', 'Value': 'shop/orders'}, {'Key': 'team', 'Value': 'data'}])
+        want = [{'Key': 'team', 'Value': 'data'},
+                {'Key': 'trimtab.dev/owner', 'Value': 'shop/orders'}]
+        self.assertEqual(self.rds.list_tags_for_resource(ResourceName=arn)['TagList'], want)
+        self.assertEqual(self.status()['TagList'], want)   # DescribeDBInstances shows them too
+        self.rds.remove_tags_from_resource(ResourceName=arn, TagKeys=['team', 'absent'])
+        self.assertEqual(self.status()['TagList'],
+                         [{'Key': 'trimtab.dev/owner', 'Value': 'shop/orders'}])
+        gone = arn.replace(':db:orders', ':db:nope')
+        self.assertAwsError('DBInstanceNotFound', self.rds.list_tags_for_resource,
+                            ResourceName=gone, status=404)
+        self.assertAwsError('InvalidParameterValue', self.rds.add_tags_to_resource,
+                            ResourceName='orders', Tags=[{'Key': 'k', 'Value': 'v'}])
+        self.assertAwsError('InvalidParameterValue', self.rds.add_tags_to_resource,
+                            ResourceName=arn, Tags=[{'Key': 'aws:x', 'Value': 'v'}])
+        self.assertAwsError('TagQuotaPerResourceExceeded', self.rds.add_tags_to_resource,
+                            ResourceName=arn,
+                            Tags=[{'Key': 'k%d' % i, 'Value': 'v'} for i in range(50)])
+
 
 if __name__ == '__main__':
     main()

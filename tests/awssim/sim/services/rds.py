@@ -399,6 +399,54 @@ def describe_db_clusters(ctx, p):
     return {'DBClusters': clone(page), 'Marker': nxt}
 
 
+# ---- tags ----------------------------------------------------------------------------------
+
+_ARN = re.compile(r'^arn:aws[a-z-]*:rds:([a-z0-9-]+):(\d{12}):(db|cluster):(.+)$')
+MAX_TAGS = 50
+
+
+def _tagged(ctx, arn):
+    """The instance or cluster an ARN names (RDS answers for both kinds the same way)."""
+    m = _ARN.match(arn or '')
+    if m is None:
+        raise _invalid('Invalid resource name: %s' % arn)
+    kind, ident = m.group(3), m.group(4).lower()
+    obj = ctx.store['instances' if kind == 'db' else 'clusters'].get(ident)
+    if obj is None or m.group(1) != ctx.region or m.group(2) != ctx.account:
+        if kind == 'db':
+            raise _not_found(m.group(4))
+        raise _cluster_not_found(m.group(4))
+    return obj
+
+
+@operation('AddTagsToResource')
+def add_tags_to_resource(ctx, p):
+    obj = _tagged(ctx, p['ResourceName'])
+    tags = {t['Key']: t.get('Value', '') for t in obj['TagList']}
+    for t in p['Tags']:
+        if t.get('Key', '').startswith('aws:'):
+            raise _invalid('Tag keys cannot start with "aws:"')
+        tags[t['Key']] = t.get('Value', '')
+    if len(tags) > MAX_TAGS:
+        raise AwsError('TagQuotaPerResourceExceeded',
+                       'The resource has reached the maximum number of tags (%d)' % MAX_TAGS)
+    obj['TagList'] = [{'Key': k, 'Value': v} for k, v in tags.items()]
+    return {}
+
+
+@operation('RemoveTagsFromResource')
+def remove_tags_from_resource(ctx, p):
+    obj = _tagged(ctx, p['ResourceName'])
+    gone = set(p['TagKeys'])
+    obj['TagList'] = [t for t in obj['TagList'] if t['Key'] not in gone]
+    return {}
+
+
+@operation('ListTagsForResource')
+def list_tags_for_resource(ctx, p):
+    return {'TagList': clone(_tagged(ctx, p['ResourceName'])['TagList'])}
+
+
 # ---- Application Auto Scaling: rds:cluster:ReadReplicaCount ---------------------------------
 
 def _aas_cluster(ctx, m):
