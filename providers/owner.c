@@ -90,6 +90,11 @@ tt_owner_verdict tt_owner_check(const tt_resource *r, bool memo_owned, const cha
     return TT_OWNER_ADOPT;
 }
 
+bool tt_owner_claims(const tt_resource *r)
+{
+    return !r->imported;
+}
+
 bool tt_owner_may_delete(const tt_resource *r, bool memo_owned, const char *tag)
 {
     char owner[600];

@@ -68,6 +68,12 @@ json_t *tt_owner_tag_action(json_t *plan, const tt_resource *r, const char *obje
                             json_t *input);
 
 /*
+ * True when `r` puts its owner tag on a target it claims without adoption (an RDS instance it
+ * scales): not for an imported resource, which changes nothing in AWS by being imported.
+ */
+bool tt_owner_claims(const tt_resource *r);
+
+/*
  * True when deleting `r` (or pruning it) may delete the object: the memo lists it, or its owner
  * tag names `r` (a run killed after creating it never wrote the memo). Anything else stays.
  */

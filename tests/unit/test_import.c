@@ -422,9 +422,11 @@ static void owner_honours_import_annotations(void **state)
     assert_int_equal(tt_owner_check(&r, false, "other/x", "alarm", &out), TT_OWNER_CONFLICT);
     r.imported = false;
     assert_int_equal(tt_owner_check(&r, false, NULL, "alarm", &out), TT_OWNER_ADOPT);
-    /* Never deleted unless trimtab's memo or tag says so. */
+    assert_true(tt_owner_claims(&r));
+    /* Never deleted unless trimtab's memo or tag says so, and no claim tag either. */
     r.imported = true;
     assert_false(tt_owner_may_delete(&r, false, NULL));
+    assert_false(tt_owner_claims(&r));
 }
 
 int main(void)
