@@ -1062,6 +1062,26 @@ static json_t *budget_notifications(struct map *m, const json_t *list, const cha
     return out;
 }
 
+/* The cost types a budget gets when none are given (AWS's defaults); NULL when `ct` holds only
+ * those, else the first that differs. UpdateBudget sends no CostTypes, so trimtab would reset
+ * any other. */
+static const char *odd_cost_type(const json_t *ct)
+{
+    static const char *const off_by_default[] = {"UseBlended", "UseAmortized"};
+    const char *k;
+    const json_t *v;
+
+    json_object_foreach((json_t *)ct, k, v)
+    {
+        int want = 1;
+        for (size_t i = 0; i < 2; i++)
+            want &= strcmp(k, off_by_default[i]) != 0;
+        if (!json_is_boolean(v) || json_is_true(v) != want)
+            return k;
+    }
+    return NULL;
+}
+
 static void map_budgets(struct map *m, const json_t *budgets)
 {
     json_t *list = tt_json_sorted(budgets, cmp_budget);
@@ -1092,6 +1112,13 @@ static void map_budgets(struct map *m, const json_t *budgets)
             skip(m, "Budget", aws,
                  "it has planned or auto-adjusted limits, which trimtab cannot "
                  "express");
+            continue;
+        }
+        if (odd_cost_type(json_object_get(b, "CostTypes")) != NULL) {
+            skip(m, "Budget", aws,
+                 "it sets cost type %s away from AWS's default, which trimtab cannot express "
+                 "(and would reset on its next update)",
+                 odd_cost_type(json_object_get(b, "CostTypes")));
             continue;
         }
         amount = str(lim, "Amount") ? strtod(str(lim, "Amount"), &end) : 0;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "import.h"
@@ -231,6 +232,11 @@ tt_code tt_import_write(const json_t *mapped, const char *dir, size_t *written, 
             goto out;
         if (written != NULL)
             (*written)++;
+    }
+    snprintf(path, sizeof(path), "%s/IMPORT-SKIPPED.md", dir);
+    if (json_array_size(skipped) == 0 && unlink(path) != 0 && errno != ENOENT) {
+        rc = tt_error_set(err, TT_EIO, "cannot remove the stale %s: %s", path, strerror(errno));
+        goto out;
     }
     if (json_array_size(skipped) > 0) {
         if ((rc = mkdirs(dir, err)) != TT_OK)

@@ -268,9 +268,13 @@ def generate(seed, size=1):
                                            'Threshold': float(th),
                                            'ThresholdType': 'PERCENTAGE'},
                           'Subscribers': subs})
+        if rng.random() < 0.15:  # net of tax: a cost type trimtab cannot express
+            budget['CostTypes'] = {'IncludeTax': False}
+            a.skipped.add(bn)
+        else:
+            a.expect['Budget'] += 1
         a.calls.append(('budgets', 'us-east-1', 'create_budget', dict(
             AccountId=ACCOUNT, Budget=budget, NotificationsWithSubscribers=notes)))
-        a.expect['Budget'] += 1
     # --- secrets ---
     for i in range(count(rng, 0, 3, size)):
         s = {'name': 'prod/%s-%d/app' % (rng.choice(['orders', 'Billing']), i),

@@ -91,7 +91,9 @@ static const char *account_text =
     "[{\"SubscriptionType\": \"EMAIL\", \"Address\": \"ops@example.com\"}, "
     "{\"SubscriptionType\": \"SNS\", \"Address\": \"arn:aws:sns:us-east-1:123456789012:b\"}]}]},"
     "  {\"BudgetName\": \"odd\", \"BudgetLimit\": {\"Amount\": \"1\", \"Unit\": \"USD\"}, "
-    "\"TimeUnit\": \"MONTHLY\", \"CostFilters\": {\"CostCategory\": [\"x\"]}}],"
+    "\"TimeUnit\": \"MONTHLY\", \"CostFilters\": {\"CostCategory\": [\"x\"]}},"
+    "  {\"BudgetName\": \"net\", \"BudgetLimit\": {\"Amount\": \"1\", \"Unit\": \"USD\"}, "
+    "\"TimeUnit\": \"MONTHLY\", \"CostTypes\": {\"IncludeTax\": false, \"UseBlended\": false}}],"
     " \"secrets\": ["
     "  {\"Name\": \"prod/Orders/app\", \"ARN\": \"arn:s\", \"RotationEnabled\": true, "
     "\"RotationLambdaARN\": \"arn:aws:lambda:eu-central-1:123456789012:function:rotate\", "
@@ -310,6 +312,7 @@ static void what_cannot_be_expressed_is_listed(void **state)
         {"Dangling", "names alarm math, which is not imported"},
         {"CycleA", "cycle"},
         {"odd", "cost dimension"},
+        {"net", "cost type IncludeTax"},
         {"plain", "rotation is not enabled"},
         {"weird", "validation refuses what AWS holds: spec.rotationLambdaArn"},
     };
