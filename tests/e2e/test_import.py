@@ -8,7 +8,8 @@ what it wrote says in sync (exit 0, no write) and `trimtab run --once` writes no
                    with and without rotation and replicas, objects trimtab cannot express):
                    import, validate, plan == in sync, run --once == no write, the expected number
                    of resources per kind, every inexpressible object listed as skipped, and a
-                   second import byte-identical. The failing seed is printed;
+                   second import byte-identical, every 10th also against the CRDs
+                   (tests/crds/crdcheck.py). The failing seed is printed;
                    IMPORT_SEED=N runs one.
   import_empty     an empty account: nothing written, exit 0
   import_kinds     --kinds filters; alarms naming a step policy of a filtered-out kind are
@@ -91,6 +92,13 @@ def one_account(c, seed):
               'seed %d: %s cannot be imported but IMPORT-SKIPPED.md does not list it'
               % (seed, name), skipped)
         check(name in p.stderr, 'seed %d: %s skipped without a word on stderr' % (seed, name))
+    if seed % 10 == 0:  # what `kubectl apply` would check: the CRDs' schemas and CEL rules
+        p = subprocess.run([sys.executable, os.path.join(e2e.Config.source, 'tests', 'crds',
+                                                         'crdcheck.py')]
+                           + [os.path.join(out, r) for r in sorted(tree) if r.endswith('.yaml')],
+                           capture_output=True, text=True)
+        check(p.returncode == 0, 'seed %d: the CRDs refuse imported manifests' % seed,
+              p.stdout[-3000:], p.stderr[-2000:])
     c.state = os.path.join(c.tmp, 'state-%d' % seed)
     plan_calls_before = len(c.sim.calls())
     c.sim.reset_calls()
