@@ -540,6 +540,38 @@ CMP_BY(cmp_instance, "DBInstanceIdentifier", NULL)
 CMP_BY(cmp_resource, "dir", "name")
 CMP_BY(cmp_skipped, "kind", "object")
 
+/* True when a policy or scheduled action of `list` on the target `key` is named by trimtab: the
+ * target is then a trimtab ScalingPolicy's (scalable targets have no name of their own, and their
+ * tags would cost a call each). */
+static int has_trimtab_part(const json_t *list, const char *key, const char *name_key)
+{
+    const json_t *p;
+    size_t i;
+    char pkey[900];
+
+    json_array_foreach(list, i, p)
+    {
+        target_key(p, pkey, sizeof(pkey));
+        if (strcmp(pkey, key) == 0 && is_trimtabs(str(p, name_key)))
+            return 1;
+    }
+    return 0;
+}
+
+/* The trimtab.dev/owner tag in an AWS tag list ([{"Key", "Value"}]), or NULL. */
+static const char *owner_tag(const json_t *tags)
+{
+    const json_t *t;
+    size_t i;
+
+    json_array_foreach(tags, i, t)
+    {
+        if (str(t, "Key") != NULL && strcmp(str(t, "Key"), TT_OWNER_TAG) == 0)
+            return str(t, "Value");
+    }
+    return NULL;
+}
+
 static void map_targets(struct map *m, const json_t *aas)
 {
     json_t *targets = tt_json_sorted(json_object_get(aas, "targets"), cmp_target);
@@ -566,6 +598,16 @@ static void map_targets(struct map *m, const json_t *aas)
             char label[900];
             target_label(key, label, sizeof(label));
             skip(m, "ScalingPolicy", label, "trimtab does not scale this kind of target");
+            continue;
+        }
+        if (has_trimtab_part(policies, key, "PolicyName") ||
+            has_trimtab_part(actions, key, "ScheduledActionName")) {
+            char label[900];
+            target_label(key, label, sizeof(label));
+            skip(m, "ScalingPolicy", label,
+                 "managed by trimtab (its policies are named trimtab-…): its own manifest "
+                 "manages it");
+            json_decref(target);
             continue;
         }
         unique_name(m, taken, base, key, NAME_MAX_LEN, name, sizeof(name));
@@ -613,6 +655,11 @@ static void map_instances(struct map *m, const json_t *instances)
          * nothing trimtab would keep (its class ladder is a decision, not a setting). */
         if (id == NULL || !json_is_integer(max) || str(db, "DBClusterIdentifier") != NULL)
             continue;
+        if (owner_tag(json_object_get(db, "TagList")) != NULL) {
+            skip(m, "ScalingPolicy", id, "managed by trimtab ScalingPolicy %s (its %s tag)",
+                 owner_tag(json_object_get(db, "TagList")), TT_OWNER_TAG);
+            continue;
+        }
         snprintf(base, sizeof(base), "%s-storage", id);
         snprintf(key, sizeof(key), "rds instance %s", id);
         unique_name(m, taken, base, key, NAME_MAX_LEN, name, sizeof(name));
@@ -1184,6 +1231,11 @@ static void map_secrets(struct map *m, const json_t *secrets)
 
         if (id == NULL)
             continue;
+        if (owner_tag(json_object_get(s, "Tags")) != NULL) {
+            skip(m, "SecretRotation", id, "managed by trimtab SecretRotation %s (its %s tag)",
+                 owner_tag(json_object_get(s, "Tags")), TT_OWNER_TAG);
+            continue;
+        }
         if (!json_is_true(json_object_get(s, "RotationEnabled")) ||
             str(s, "RotationLambdaARN") == NULL) {
             skip(m, "SecretRotation", id,

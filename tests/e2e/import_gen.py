@@ -115,6 +115,7 @@ def generate(seed, size=1):
                         'namespace': 'AWS/Lambda'})
     step_policies = []  # (rid, ns, dim, policy name)
     for t in targets:
+        before = set(a.skipped)  # a target trimtab manages is skipped whole, parts and all
         lo = rng.randint(0, 3)
         a.calls.append(('application-autoscaling', REGION, 'register_scalable_target', dict(
             ServiceNamespace=t['ns'], ResourceId=t['rid'], ScalableDimension=t['dim'],
@@ -170,14 +171,16 @@ def generate(seed, size=1):
                 StartTime='2030-11-27T00:00:00Z', EndTime='2030-11-30T00:00:00Z',
                 ScalableTargetAction={'MinCapacity': lo, 'MaxCapacity': lo + 5})))
             a.skipped.add(aname)
-        if rng.random() < 0.1:  # a policy trimtab made itself: left to its own manifest
+        if rng.random() < 0.1:  # a policy trimtab made: the target is a trimtab ScalingPolicy's
             pname = 'trimtab-shop-%s-cpu' % t['rid'].split('/')[-1].split(':')[-1].lower()
             a.calls.append(('application-autoscaling', REGION, 'put_scaling_policy', dict(
                 base, PolicyName=pname, PolicyType='TargetTrackingScaling',
                 TargetTrackingScalingPolicyConfiguration={
                     'TargetValue': 40.0, 'PredefinedMetricSpecification': {
                         'PredefinedMetricType': t['metrics'][0]}})))
-            a.skipped.add(pname)
+            a.skipped = before | {t['rid']}  # the whole target: trimtab manages it
+            step_policies = [sp for sp in step_policies if sp[0] is not t]
+            a.expect['ScalingPolicy'] -= 1
     # --- RDS instances: storage autoscaling ---
     for i in range(count(rng, 0, 2, size)):
         inst = {'id': 'orders-db-%d' % i, 'class': 'db.t4g.small', 'engine': 'postgres',

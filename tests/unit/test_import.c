@@ -102,9 +102,13 @@ static const char *account_text =
     "  {\"Name\": \"weird\", \"ARN\": \"arn:w\", \"RotationEnabled\": true, "
     "\"RotationLambdaARN\": \"arn:aws:lambda:eu-central-1:1:function:rotate\", "
     "\"RotationRules\": {\"AutomaticallyAfterDays\": 30}},"
+    "  {\"Name\": \"owned-secret\", \"ARN\": \"arn:o\", \"RotationEnabled\": true, "
+    "\"Tags\": [{\"Key\": \"trimtab.dev/owner\", \"Value\": \"shop/s\"}]},"
     "  {\"Name\": \"plain\", \"ARN\": \"arn:p\"}],"
     " \"instances\": [{\"DBInstanceIdentifier\": \"orders-db\", \"MaxAllocatedStorage\": 200},"
-    "  {\"DBInstanceIdentifier\": \"fixed\"}]}";
+    "  {\"DBInstanceIdentifier\": \"fixed\"},"
+    "  {\"DBInstanceIdentifier\": \"owned-db\", \"MaxAllocatedStorage\": 100, \"TagList\": "
+    "[{\"Key\": \"trimtab.dev/owner\", \"Value\": \"shop/db\"}]}]}";
 
 static json_t *map(const char *text, const tt_import_opts *o)
 {
@@ -309,6 +313,8 @@ static void what_cannot_be_expressed_is_listed(void **state)
         {"reboot", "neither an SNS topic nor a step scaling policy"},
         {"TargetTracking-service/prod/Web-AlarmHigh-1", "Application Auto Scaling"},
         {"trimtab-shop-web-cpu", "named by trimtab"},
+        {"owned-db", "managed by trimtab ScalingPolicy shop/db"},
+        {"owned-secret", "managed by trimtab SecretRotation shop/s"},
         {"Dangling", "names alarm math, which is not imported"},
         {"CycleA", "cycle"},
         {"odd", "cost dimension"},
