@@ -390,6 +390,96 @@ static json_t *step_scaling(struct map *m, const char *name, const json_t *c)
     return e;
 }
 
+/* A predictive customized metric ({"MetricDataQueries": [one MetricStat]}) as the spec writes it,
+ * or NULL when it is metric math or several queries. */
+static json_t *predictive_metric(struct map *m, const json_t *spec)
+{
+    const json_t *q = json_array_get(json_object_get(spec, "MetricDataQueries"), 0);
+    const json_t *stat = json_object_get(q, "MetricStat"),
+                 *metric = json_object_get(stat, "Metric");
+    const json_t *d;
+    json_t *out, *dims;
+    size_t i;
+
+    if (json_array_size(json_object_get(spec, "MetricDataQueries")) != 1 || stat == NULL ||
+        str(metric, "Namespace") == NULL || str(metric, "MetricName") == NULL ||
+        str(stat, "Stat") == NULL)
+        return NULL;
+    out = json_pack("{s:s,s:s}", "namespace", str(metric, "Namespace"), "metricName",
+                    str(metric, "MetricName"));
+    dims = json_object();
+    json_array_foreach(json_object_get(metric, "Dimensions"), i, d)
+    {
+        if (str(d, "Name") != NULL && str(d, "Value") != NULL)
+            set(m, dims, str(d, "Name"), json_string(str(d, "Value")));
+    }
+    if (out != NULL && json_object_size(dims) > 0)
+        set(m, out, "dimensions", dims);
+    else
+        json_decref(dims);
+    if (out != NULL) {
+        set(m, out, "statistic", json_string(str(stat, "Stat")));
+        if (str(stat, "Unit") != NULL)
+            set(m, out, "unit", json_string(str(stat, "Unit")));
+    }
+    return out;
+}
+
+/* spec.predictive[] from a PredictiveScalingPolicyConfiguration, or NULL with *why set. */
+static json_t *predictive(struct map *m, const char *name, const json_t *c, const char **why)
+{
+    static const char *const predefined[][2] = {
+        {"PredefinedMetricPairSpecification", "metricPair"},
+        {"PredefinedScalingMetricSpecification", "scalingMetric"},
+        {"PredefinedLoadMetricSpecification", "loadMetric"}};
+    static const char *const custom[][2] = {
+        {"CustomizedScalingMetricSpecification", "customScalingMetric"},
+        {"CustomizedLoadMetricSpecification", "customLoadMetric"},
+        {"CustomizedCapacityMetricSpecification", "customCapacityMetric"}};
+    const json_t *spec = json_array_get(json_object_get(c, "MetricSpecifications"), 0), *v;
+    json_t *e;
+
+    if (json_array_size(json_object_get(c, "MetricSpecifications")) != 1) {
+        *why = "predictive[] takes exactly one metric specification";
+        return NULL;
+    }
+    if ((e = json_pack("{s:s}", "name", name)) == NULL) {
+        m->bad = 1;
+        *why = "out of memory";
+        return NULL;
+    }
+    for (size_t i = 0; i < 3; i++) {
+        const json_t *p = json_object_get(spec, predefined[i][0]);
+        if (p == NULL)
+            continue;
+        set(m, e, predefined[i][1], json_string(str(p, "PredefinedMetricType")));
+        if (str(p, "ResourceLabel") != NULL)
+            set(m, e, "resourceLabel", json_string(str(p, "ResourceLabel")));
+    }
+    for (size_t i = 0; i < 3; i++) {
+        const json_t *q = json_object_get(spec, custom[i][0]);
+        json_t *cm;
+        if (q == NULL)
+            continue;
+        if ((cm = predictive_metric(m, q)) == NULL) {
+            json_decref(e);
+            *why = "a customized metric is metric math or several queries";
+            return NULL;
+        }
+        set(m, e, custom[i][1], cm);
+    }
+    set(m, e, "targetValue", num(json_object_get(spec, "TargetValue")));
+    if (str(c, "Mode") != NULL)
+        set(m, e, "mode", json_string(str(c, "Mode")));
+    if ((v = json_object_get(c, "SchedulingBufferTime")) != NULL)
+        set(m, e, "schedulingBufferTime", num(v));
+    if (str(c, "MaxCapacityBreachBehavior") != NULL)
+        set(m, e, "maxCapacityBreachBehavior", json_string(str(c, "MaxCapacityBreachBehavior")));
+    if ((v = json_object_get(c, "MaxCapacityBuffer")) != NULL)
+        set(m, e, "maxCapacityBuffer", num(v));
+    return e;
+}
+
 /* The policies of the target `key`, in `policies` order (sorted by name by the caller). */
 static void map_policies(struct map *m, const tt_aas_kind *k, const char *key, const char *rname,
                          json_t *spec, json_t *ann, json_t *parts, const json_t *policies)
@@ -421,8 +511,12 @@ static void map_policies(struct map *m, const tt_aas_kind *k, const char *key, c
             if (k->target == TT_TARGET_ELASTICACHE || k->target == TT_TARGET_LAMBDA)
                 problem = "trimtab offers no step scaling for this target";
             field = "stepScaling";
+        } else if (strcmp(type, "PredictiveScaling") == 0) {
+            if (k->target != TT_TARGET_ECS)
+                problem = "trimtab offers predictive scaling for ECS services only";
+            field = "predictive";
         } else {
-            problem = "trimtab does not express this policy type yet";
+            problem = "trimtab does not express this policy type";
         }
         if (problem != NULL) {
             skip(m, "ScalingPolicy", object,
@@ -431,10 +525,23 @@ static void map_policies(struct map *m, const tt_aas_kind *k, const char *key, c
                  problem, type);
             continue;
         }
+        if (strcmp(field, "predictive") == 0) {
+            const char *why = NULL;
+            json_t *probe = predictive(
+                m, "probe", json_object_get(p, "PredictiveScalingPolicyConfiguration"), &why);
+            if (probe == NULL) {
+                skip(m, "ScalingPolicy", object, "%s: left as it is", why);
+                continue;
+            }
+            json_decref(probe);
+        }
         part_name(m, parts, ann, pname, part, sizeof(part));
         if (strcmp(field, "targetTracking") == 0)
             entry = target_tracking(m, part,
                                     json_object_get(p, "TargetTrackingScalingPolicyConfiguration"));
+        else if (strcmp(field, "predictive") == 0)
+            entry = predictive(m, part, json_object_get(p, "PredictiveScalingPolicyConfiguration"),
+                               &problem);
         else
             entry = step_scaling(m, part, json_object_get(p, "StepScalingPolicyConfiguration"));
         if (json_object_get(spec, field) == NULL)

@@ -140,6 +140,27 @@ def generate(seed, size=1):
             a.calls.append(('application-autoscaling', REGION, 'put_scaling_policy', dict(
                 base, PolicyName=pname, PolicyType='TargetTrackingScaling',
                 TargetTrackingScalingPolicyConfiguration=cfg)))
+        if t['ns'] == 'ecs' and rng.random() < 0.3:  # predictive, from a metric pair or custom
+            spec = {'TargetValue': float(rng.choice([40, 60]))}
+            if rng.random() < 0.6:
+                spec['PredefinedMetricPairSpecification'] = {
+                    'PredefinedMetricType': 'ECSServiceCPUUtilization'}
+            else:
+                def q(name, stat):
+                    return {'MetricDataQueries': [{'Id': 'm1', 'ReturnData': True, 'MetricStat': {
+                        'Metric': {'Namespace': 'Shop', 'MetricName': name,
+                                   'Dimensions': [{'Name': 'Service', 'Value': 'api'}]},
+                        'Stat': stat}}]}
+                spec['CustomizedScalingMetricSpecification'] = q('Busy', 'Average')
+                spec['CustomizedLoadMetricSpecification'] = q('Orders', 'Sum')
+            cfg = {'MetricSpecifications': [spec],
+                   'Mode': rng.choice(['ForecastOnly', 'ForecastAndScale']),
+                   'MaxCapacityBreachBehavior': 'HonorMaxCapacity'}
+            if rng.random() < 0.5:
+                cfg['SchedulingBufferTime'] = 300
+            a.calls.append(('application-autoscaling', REGION, 'put_scaling_policy', dict(
+                base, PolicyName=name(rng, a, 'forecast'), PolicyType='PredictiveScaling',
+                PredictiveScalingPolicyConfiguration=cfg)))
         if t['step']:
             for _ in range(rng.randint(0, 2)):
                 pname = name(rng, a, 'step-out')

@@ -307,7 +307,7 @@ static void alarms_budgets_secrets_map_to_spec(void **state)
 static void what_cannot_be_expressed_is_listed(void **state)
 {
     static const char *const cases[][2] = {
-        {"policy predictive", "policy type"},
+        {"policy predictive", "exactly one metric specification"},
         {"black friday", "StartTime/EndTime"},
         {"math", "metric math"},
         {"reboot", "neither an SNS topic nor a step scaling policy"},
