@@ -175,6 +175,7 @@ struct app {
     int idle; /* the engine reported its work done (possibly before the loop ran) */
     /* plan mode */
     json_t *plans;
+    json_t *plan_at; /* key → index in plans: a resource planned again replaces its entry */
     int plan_json;
     size_t changed, in_sync, blocked, errors;
 };
@@ -298,21 +299,25 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     tt_engine_stop(a->engine);
 }
 
+/* The count a plan entry is in; NULL for invalid and failed ones, which the engine's statistics
+ * count (once per resource). */
+static size_t *plan_counter(struct app *a, const json_t *entry)
+{
+    if (json_object_get(entry, "blocked") != NULL)
+        return json_object_get(entry, "invalid") != NULL || json_object_get(entry, "failed") != NULL
+                   ? NULL
+                   : &a->blocked;
+    return json_array_size(json_object_get(entry, "actions")) > 0 ? &a->changed : &a->in_sync;
+}
+
 static void on_plan(void *ud, const tt_resource *r, const json_t *plan, const char *blocked,
                     const char *message, const tt_error *err)
 {
     struct app *a = ud;
+    const json_t *at;
     json_t *entry;
+    size_t *count;
 
-    /* Invalid and failed resources are listed with their reason too, but counted (once per
-     * resource) by the engine's statistics, not as blocked. */
-    if (blocked != NULL) {
-        if (err == NULL && !r->invalid)
-            a->blocked++;
-    } else if (tt_plan_len(plan) > 0)
-        a->changed++;
-    else
-        a->in_sync++;
     entry = json_pack("{s:s,s:s,s:s,s:s,s:O}", "key", r->key, "kind", tt_kind_name(r->kind),
                       "namespace", r->namespace_, "name", r->name, "actions", plan);
     if (entry == NULL)
@@ -325,7 +330,19 @@ static void on_plan(void *ud, const tt_resource *r, const json_t *plan, const ch
         if (r->invalid || err != NULL)
             json_object_set_new(entry, r->invalid ? "invalid" : "failed", json_true());
     }
-    json_array_append_new(a->plans, entry);
+    /* Planned again in this run (a dependency's status arrived): the newer plan replaces it. */
+    if ((at = json_object_get(a->plan_at, r->key)) != NULL) {
+        size_t i = (size_t)json_integer_value(at);
+        if ((count = plan_counter(a, json_array_get(a->plans, i))) != NULL)
+            (*count)--;
+        json_array_set_new(a->plans, i, entry);
+    } else {
+        json_object_set_new(a->plan_at, r->key,
+                            json_integer((json_int_t)json_array_size(a->plans)));
+        json_array_append_new(a->plans, entry);
+    }
+    if ((count = plan_counter(a, entry)) != NULL)
+        (*count)++;
 }
 
 static int key_order(const void *x, const void *y)
@@ -540,6 +557,7 @@ static int run_main(int argc, char **argv, int plan_mode)
     ecfg.on_idle_ud = &a;
     if (plan_mode) {
         a.plans = json_array();
+        a.plan_at = json_object();
         a.plan_json = strcmp(cfg.output, "json") == 0;
         ecfg.on_plan = on_plan;
         ecfg.on_plan_ud = &a;
@@ -636,6 +654,7 @@ out:
     tt_kube_destroy(a.kube);
     tt_aws_destroy(a.aws);
     json_decref(a.plans);
+    json_decref(a.plan_at);
     return status;
 }
 

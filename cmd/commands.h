@@ -21,6 +21,7 @@ int tt_cmd_iam_policy(int argc, char **argv);
 int tt_cmd_run(int argc, char **argv);
 int tt_cmd_plan(int argc, char **argv);
 int tt_cmd_status(int argc, char **argv);
+int tt_cmd_import(int argc, char **argv);
 
 /* The directory behind --source dir:PATH, or NULL with a message in `err`. */
 const char *tt_cmd_source_path(const char *source, char *err, size_t errlen);

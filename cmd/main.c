@@ -12,6 +12,7 @@ static const struct tt_command commands[] = {
     {"aws", "send one AWS API call through trimtab's AWS layer (debugging)", tt_cmd_aws},
     {"iam-policy", "print the least-privilege IAM policy the manifests need", tt_cmd_iam_policy},
     {"run", "reconcile AWS with the manifests and keep watching", tt_cmd_run},
+    {"import", "write what an AWS account already holds as trimtab manifests", tt_cmd_import},
     {"plan", "show what run would change in AWS, like terraform plan", tt_cmd_plan},
     {"status", "list resources and their conditions from the state directory", tt_cmd_status},
     {"validate", "check manifests against the resource schemas and rules", tt_cmd_validate},

@@ -743,6 +743,10 @@ static void compare_config(json_t *changes, const json_t *want, const json_t *ha
             json_t *hs = tt_json_sorted(h, step_cmp);
             tt_plan_compare(changes, spec_field(k), w, hs);
             json_decref(hs);
+        } else if (h == NULL && strcmp(k, "DisableScaleIn") == 0) {
+            /* AWS leaves DisableScaleIn out when it is false (a policy another tool made
+             * without it): the same as trimtab's explicit false. */
+            tt_plan_compare(changes, spec_field(k), w, json_false());
         } else {
             tt_plan_compare(changes, spec_field(k), w, h);
         }

@@ -6,11 +6,31 @@
 #include "plan.h"
 #include "tt_str.h"
 
+/* The name `trimtab import` recorded for the object, if any: it is used as is, since the object
+ * exists under that name and AWS accepted it. */
+static const char *external_name(const tt_resource *r, const char *part)
+{
+    char key[300];
+
+    if (r->nannotations == 0)
+        return NULL;
+    if (part == NULL)
+        return tt_resource_annotation(r, TT_ANN_EXTERNAL_NAME);
+    if ((size_t)snprintf(key, sizeof(key), "%s.%s", TT_ANN_EXTERNAL_NAME, part) >= sizeof(key))
+        return NULL;
+    return tt_resource_annotation(r, key);
+}
+
 void tt_owner_name(const tt_resource *r, const char *part, size_t maxlen, char *out, size_t outlen)
 {
+    const char *ext = external_name(r, part);
     char full[1024];
     size_t n;
 
+    if (ext != NULL) {
+        snprintf(out, outlen, "%s", ext);
+        return;
+    }
     if (part != NULL)
         n = (size_t)snprintf(full, sizeof(full), "trimtab-%s-%s-%s", r->namespace_, r->name, part);
     else
@@ -54,6 +74,11 @@ tt_owner_verdict tt_owner_check(const tt_resource *r, bool memo_owned, const cha
                  tag);
         return TT_OWNER_CONFLICT;
     }
+    /* An imported resource declares these objects its own; tagging them would show up as drift
+     * in the CDK or Terraform stack that made them, and `plan` right after an import must be
+     * empty. */
+    if (r->imported && r->spec.common->adopt.v)
+        return TT_OWNER_OURS;
     if (!r->spec.common->adopt.v) {
         out->blocked = "AdoptionRefused";
         snprintf(out->message, sizeof(out->message),
@@ -63,6 +88,11 @@ tt_owner_verdict tt_owner_check(const tt_resource *r, bool memo_owned, const cha
         return TT_OWNER_REFUSED;
     }
     return TT_OWNER_ADOPT;
+}
+
+bool tt_owner_claims(const tt_resource *r)
+{
+    return !r->imported;
 }
 
 bool tt_owner_may_delete(const tt_resource *r, bool memo_owned, const char *tag)

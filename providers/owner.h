@@ -2,10 +2,13 @@
  * tt_owner — what trimtab owns in AWS, decided in one place for every provider (SPEC §2):
  *   - names: every object trimtab creates is called "trimtab-<namespace>-<name>[-<part>]",
  *     shortened with a hash where the service limits length, so the same resource always finds
- *     its objects again and two resources never collide;
+ *     its objects again and two resources never collide; an object made by another tool keeps
+ *     the name in the resource's trimtab.dev/external-name[.<part>] annotation (`trimtab
+ *     import`);
  *   - the owner tag trimtab.dev/owner=<namespace>/<name> on what it creates;
  *   - adoption: an existing object that is not trimtab's is refused unless spec.adopt is true,
- *     and one owned by another resource is always refused;
+ *     and one owned by another resource is always refused; an imported resource
+ *     (trimtab.dev/imported) adopts what it names without writing the owner tag;
  *   - deletion (a resource removed, --prune): only what the memo or the owner tag says is ours.
  */
 #ifndef TT_OWNER_H
@@ -63,6 +66,12 @@ int tt_owner_gate(const tt_resource *r, bool memo_owned, const char *tag, const 
 json_t *tt_owner_tag_action(json_t *plan, const tt_resource *r, const char *object,
                             const char *service, const char *operation, const char *region,
                             json_t *input);
+
+/*
+ * True when `r` puts its owner tag on a target it claims without adoption (an RDS instance it
+ * scales): not for an imported resource, which changes nothing in AWS by being imported.
+ */
+bool tt_owner_claims(const tt_resource *r);
 
 /*
  * True when deleting `r` (or pruning it) may delete the object: the memo lists it, or its owner

@@ -453,7 +453,8 @@ static int claim_instance(const tt_diff_input *in, const json_t *inst, tt_diff_o
                  ident, tag, TT_OWNER_TAG);
         return -1;
     }
-    if (tag == NULL && arn != NULL && strcmp(in->r->spec.common->mode, "Manage") == 0) {
+    if (tag == NULL && arn != NULL && strcmp(in->r->spec.common->mode, "Manage") == 0 &&
+        tt_owner_claims(in->r)) {
         snprintf(object, sizeof(object), "DB instance %s (claim)", ident);
         if (tt_owner_tag_action(out->plan, in->r, object, "rds", "AddTagsToResource", in->region,
                                 json_pack("{s:s,s:[{s:s,s:s}]}", "ResourceName", arn, "Tags", "Key",

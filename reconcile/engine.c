@@ -407,6 +407,10 @@ tt_engine *tt_engine_create(struct ev_loop *loop, struct tt_aws *aws, const tt_e
         e->cfg.region = "";
     if (take_providers(e, cfg->providers, err) != TT_OK)
         goto fail;
+    if (e->cfg.on_plan != NULL && (e->plan_status = json_object()) == NULL) {
+        tt_error_set(err, TT_ENOMEM, "out of memory");
+        goto fail;
+    }
     if (e->cfg.call == NULL) {
         tt_error_set(err, TT_EINVAL, "the engine needs a way to call AWS (tt_engine_config.call)");
         goto fail;
@@ -487,6 +491,7 @@ void tt_engine_destroy(tt_engine *e)
         tt_map_destroy(e->rdeps);
     }
     tt_queue_destroy(e->q);
+    json_decref(e->plan_status);
     tt_events_close(e->events);
     tt_state_close(e->state);
     free(e->initial);

@@ -129,6 +129,9 @@ struct tt_engine {
     bool idle_fired;
     size_t in_flight;
     tt_engine_stats stats;
+    /* Plan mode: key → the status a plan computed for an in-sync resource (nothing is written),
+     * so a dependant planned in the same run resolves it (store_resolve_deps). */
+    json_t *plan_status;
 };
 
 /* ---- engine.c ---- */

@@ -380,6 +380,12 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
      * from a cluster, sent to the API server) for every in-sync resource every period. */
     json_object_set_new(j->status, "observedGeneration", json_integer(gen));
     if (e->cfg.on_plan != NULL) {
+        /* An in-sync resource's status is what it would record: a dependant planned earlier in
+         * this run waited for it (its step policy ARN, its alarm name), so it looks again. */
+        if (out.blocked == NULL && tt_plan_len(j->plan) == 0 &&
+            json_object_get(e->plan_status, j->en->key) == NULL &&
+            json_object_set(e->plan_status, j->en->key, j->status) == 0)
+            store_requeue_dependants(e, j->en->key);
         e->cfg.on_plan(e->cfg.on_plan_ud, r, j->plan, out.blocked, out.message, NULL);
         job_finish(j, RQ_FORGET, 0);
         return;

@@ -285,6 +285,30 @@ static const char *annotation(const tt_metadata *md, const char *key)
     return NULL;
 }
 
+const char *tt_resource_annotation(const tt_resource *r, const char *key)
+{
+    for (size_t i = 0; i < r->nannotations; i++) {
+        if (strcmp(r->annotations[i].key, key) == 0)
+            return r->annotations[i].value;
+    }
+    return NULL;
+}
+
+/* External names decide which AWS objects the spec is about, so they count as spec: a renamed
+ * object is a changed resource. */
+static uint64_t external_names_hash(const tt_metadata *md, uint64_t h)
+{
+    size_t n = strlen(TT_ANN_EXTERNAL_NAME);
+
+    for (size_t i = 0; i < md->nannotations; i++) {
+        if (strncmp(md->annotations[i].key, TT_ANN_EXTERNAL_NAME, n) == 0 ||
+            strcmp(md->annotations[i].key, TT_ANN_IMPORTED) == 0)
+            h = h * 31 + tt_hash64_str(md->annotations[i].key) * 7 +
+                tt_hash64_str(md->annotations[i].value);
+    }
+    return h;
+}
+
 static const char *const top_fields[] = {"apiVersion", "kind", "metadata", "spec", "status"};
 
 /* Reports an unknown kind within our API group, with a hint. */
@@ -337,6 +361,10 @@ static int identity(tt_vctx *v, tt_resource *r, const tt_metadata *md)
             md->finalizers[i] && strcmp(md->finalizers[i], "trimtab.dev/cleanup") == 0;
     r->reconcile_requested_at = annotation(md, TT_ANN_RECONCILE);
     r->rotate_requested_at = annotation(md, TT_ANN_ROTATE);
+    r->annotations = md->annotations;
+    r->nannotations = md->nannotations;
+    r->imported = annotation(md, TT_ANN_IMPORTED) != NULL &&
+                  strcmp(annotation(md, TT_ANN_IMPORTED), "true") == 0;
     snprintf(key, sizeof(key), "%s/%s/%s", tt_kind_name(r->kind), r->namespace_, r->name);
     r->key = tt_arena_strdup(v->arena, key);
     return r->key != NULL ? 0 : -1;
@@ -434,7 +462,7 @@ static tt_code build(const json_t *obj, const tt_doc_src *src, tt_diags *diags, 
         }
         tt_schema_parse(&v, schema, spec, r->spec.any);
         tt_path_pop(&v.path, old);
-        r->spec_hash = spec_hash(spec);
+        r->spec_hash = external_names_hash(md, spec_hash(spec));
     }
     if (v.oom) {
         rc = TT_ENOMEM;

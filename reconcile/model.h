@@ -24,6 +24,13 @@
 #define TT_OWNER_TAG     "trimtab.dev/owner"
 #define TT_ANN_RECONCILE "trimtab.dev/reconcile-requested-at"
 #define TT_ANN_ROTATE    "trimtab.dev/rotate-requested-at"
+/* The AWS name of an object the resource manages but did not name (`trimtab import`): the
+ * resource's one object, or with ".<part>" appended, its policy or scheduled action <part>. */
+#define TT_ANN_EXTERNAL_NAME "trimtab.dev/external-name"
+/* Set by `trimtab import`: what the resource names is its own by declaration, adopted without
+ * writing an owner tag (the objects may belong to a CDK or Terraform stack that would see the
+ * tag as drift). */
+#define TT_ANN_IMPORTED "trimtab.dev/imported"
 
 typedef enum tt_kind {
     TT_KIND_SCALING_POLICY,
@@ -372,6 +379,9 @@ typedef struct tt_resource {
     bool has_finalizer;                 /* metadata.finalizers holds trimtab.dev/cleanup */
     const char *reconcile_requested_at; /* annotations, or NULL */
     const char *rotate_requested_at;
+    const tt_kv *annotations; /* every annotation, keys sorted (external names among them) */
+    size_t nannotations;
+    bool imported;       /* annotation trimtab.dev/imported: "true" */
     uint64_t spec_hash;  /* of the canonical spec: changes exactly when the spec does */
     const char *problem; /* when invalid: the first problems as "file:line: field: message" */
 
@@ -407,6 +417,9 @@ typedef struct tt_doc_src {
  */
 tt_code tt_model_from_json(const json_t *obj, const tt_doc_src *src, tt_diags *diags,
                            tt_resource **out);
+
+/* The value of annotation `key` on `r`, or NULL. */
+const char *tt_resource_annotation(const tt_resource *r, const char *key);
 
 /* Accepts NULL. */
 void tt_resource_destroy(tt_resource *r);

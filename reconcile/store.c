@@ -149,18 +149,21 @@ json_t *store_resolve_deps(tt_engine *e, const struct entry *en)
     json_t *deps = json_object();
 
     for (size_t i = 0; deps != NULL && i < en->ndeps; i++) {
-        json_t *rec = e->state ? tt_state_read(e->state, en->deps[i]) : NULL;
+        /* A plan's own statuses first: they are what this run read from AWS just now. */
+        json_t *planned = json_object_get(e->plan_status, en->deps[i]);
+        json_t *rec = planned == NULL && e->state ? tt_state_read(e->state, en->deps[i]) : NULL;
         const char *kind_end = strchr(en->deps[i], '/');
         const char *name = strrchr(en->deps[i], '/');
         char short_key[400];
-        if (rec == NULL || kind_end == NULL || name == NULL) {
+        if ((rec == NULL && planned == NULL) || kind_end == NULL || name == NULL) {
             json_decref(rec);
             continue;
         }
         /* Providers look dependencies up as "Kind/name": the namespace is always theirs. */
         snprintf(short_key, sizeof(short_key), "%.*s%s", (int)(kind_end - en->deps[i]), en->deps[i],
                  name);
-        json_object_set(deps, short_key, json_object_get(rec, "status"));
+        json_object_set(deps, short_key,
+                        planned != NULL ? planned : json_object_get(rec, "status"));
         json_decref(rec);
     }
     return deps;
