@@ -53,6 +53,8 @@ static tt_code take_providers(tt_engine *e, const tt_provider *const *reg, tt_er
             p->remove = tt_provider_remove_none;
         if (p->affinity == NULL)
             p->affinity = tt_provider_affinity_none;
+        if (p->applied == NULL)
+            p->applied = tt_provider_applied_none;
     }
     e->nproviders = n;
     return TT_OK;

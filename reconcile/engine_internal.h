@@ -67,8 +67,21 @@ enum job_state {
     JOB_DONE,      /* finished: record written, key re-queued as asked */
 };
 
+/*
+ * The jobs of one observe batch. A job whose apply succeeded is looked at again (the confirming
+ * read), but not on its own: its key waits here until every job of the batch has finished, and
+ * then they are queued together, so the confirming reads are batched like the first look
+ * instead of going out in the small groups that happen to finish applying within one window.
+ */
+struct cohort {
+    size_t pending; /* jobs of the batch not finished yet */
+    char **keys;    /* keys to queue again when the last one finishes (owned) */
+    size_t n;
+};
+
 struct job {
     tt_engine *e;
+    struct cohort *cohort; /* its observe batch, once observed */
     enum job_state state;
     struct entry *en;
     const tt_provider *p;
@@ -79,8 +92,11 @@ struct job {
     json_t *plan;     /* (owned) */
     json_t *memo;     /* the memo to persist after a successful apply (owned) */
     size_t next_action;
+    size_t napplied; /* actions of the plan applied, once it is done */
     bool removing;
     bool changed_aws; /* an action succeeded */
+    bool settled;     /* every answer so far was authoritative (tt_provider.applied) */
+    bool settling;    /* diffing the observation the answers updated, not a fresh read */
     char region[64];
     double started;
     enum outcome outcome; /* OUT_OK unless the job says otherwise */
@@ -174,6 +190,8 @@ void job_free(struct job *j);
 void job_on_batch_timer(struct ev_loop *loop, ev_timer *w, int revents);
 void job_start(tt_engine *e, const char *key);
 void job_enter(struct job *j, enum job_state to);
+/* The job's observation (owned; NULL with `err`) is in: diff, then apply or finish. */
+void job_observed(struct job *j, json_t *observed, const tt_error *err);
 
 /* ---- apply.c ---- */
 
@@ -183,6 +201,9 @@ void apply_send(struct job *j);
 /* The answer to the job's current action: next action, or the job's error. */
 void apply_on_answer(struct job *j, json_t *output, const tt_error *err);
 tt_code apply_write_ahead(struct job *j, tt_error *err);
+/* The apply is over but not known to have converged: Progressing, and the key is looked at
+ * again (the confirming read). */
+void apply_verify(struct job *j);
 /* ---- merge.c ---- */
 /* Queues the job's current action (its call `req`, hint `merge`) for the iteration's merged
  * call; an error return means nothing was queued. */
