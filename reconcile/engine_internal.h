@@ -2,7 +2,7 @@
  * The engine's inside, shared by its files (reconcile/engine*.c, job.c, apply.c, store.c,
  * status.c); nothing outside reconcile/ includes it. One concept per file:
  *   engine.c  life cycle, the source handler, the queue pump, resync
- *   store.c   the dependency index between resources
+ *   store.c   the desired-resource store and the dependency index between resources
  *   job.c     a resource's reconcile: the job state machine, observe batches
  *   apply.c   plans applied, the write-ahead memo
  *   merge.c   writes of several resources merged into one call
@@ -161,7 +161,23 @@ const char *engine_region_of(const tt_engine *e, const tt_resource *r);
 
 /* ---- store.c ---- */
 
-void store_entry_free(tt_engine *e, struct entry *en);
+/* The empty store and dependency index; TT_ENOMEM. store_cleanup frees both, entries too. */
+tt_code store_init(tt_engine *e);
+void store_cleanup(tt_engine *e);
+struct entry *store_get(tt_engine *e, const char *key);
+/* Takes `r` (owned): a new entry, a new version of an idle one, or the next version of one in
+ * flight (swapped in by store_take_next when its job ends). NULL when out of memory (`r` is
+ * freed). */
+struct entry *store_upsert(tt_engine *e, tt_resource *r);
+/* The source no longer declares `key`: its entry becomes a tombstone (NULL: no such entry). */
+struct entry *store_mark_removed(tt_engine *e, const char *key);
+/* Swaps in the version that arrived while `en` was in flight; false when there is none. */
+bool store_take_next(tt_engine *e, struct entry *en);
+/* Drops `en` from the store and the dependency index, and frees it. */
+void store_forget(tt_engine *e, struct entry *en);
+/* The keys the source declares (borrowed from the store; the array is the caller's to free),
+ * or NULL when out of memory. */
+const char **store_declared_keys(tt_engine *e, size_t *n);
 void store_requeue_dependants(tt_engine *e, const char *key);
 /* A removed resource that refers to `en` and is not deleted yet (`en` waits for it), or NULL. */
 const char *store_removed_dependant(tt_engine *e, const struct entry *en);

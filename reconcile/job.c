@@ -185,13 +185,7 @@ void job_finish(struct job *j, enum requeue rq, double after)
     if (j->record != NULL && e->cfg.sink != NULL && e->cfg.on_plan == NULL)
         e->cfg.sink->status(e->cfg.sink_ud, en->key, json_object_get(j->record, "status"));
     en->in_flight = false;
-    if (en->next_r != NULL) {
-        tt_resource_destroy(en->r);
-        en->r = en->next_r;
-        en->next_r = NULL;
-        en->removed = false;
-        store_set_deps(e, en, en->r);
-    } else if (j->removing && rq == RQ_FORGET) {
+    if (!store_take_next(e, en) && j->removing && rq == RQ_FORGET) {
         gone = true;
     }
     if (key != NULL) {
@@ -221,10 +215,7 @@ void job_finish(struct job *j, enum requeue rq, double after)
         store_requeue_dependencies(e, en);
         set_outcome(e, en, OUT_NONE);
         tt_queue_forget(e->q, key);
-        /* The entry first: en->key is the map's copy of the key, and freeing the entry drops
-         * its dependencies by that key. */
-        store_entry_free(e, en);
-        tt_map_del(e->store, key);
+        store_forget(e, en);
     }
     free(key);
     e->in_flight--;
@@ -653,7 +644,7 @@ static void forget_record(struct job *j)
 
 void job_start(tt_engine *e, const char *key)
 {
-    struct entry *en = tt_map_get(e->store, key);
+    struct entry *en = store_get(e, key);
     struct job *j;
     const tt_resource *r;
     const char *waiting_for;
