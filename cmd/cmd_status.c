@@ -75,6 +75,20 @@ static void age(const char *iso, char *out, size_t len)
         snprintf(out, len, "%ldd", secs / 86400);
 }
 
+/* A predictive policy's next forecast peak, "12 at 2026-12-07T14:00Z", or "-". */
+static void forecast_peak(const json_t *status, char *out, size_t len)
+{
+    const json_t *peak = json_object_get(status, "forecastPeak");
+    const char *when = json_string_value(json_object_get(peak, "time"));
+
+    if (!json_is_number(json_object_get(peak, "capacity")) || when == NULL) {
+        snprintf(out, len, "-");
+        return;
+    }
+    /* Minutes are enough: forecasts are hourly. */
+    snprintf(out, len, "%g at %.16sZ", json_number_value(json_object_get(peak, "capacity")), when);
+}
+
 struct rows {
     tt_state *st;
     json_t *records;
@@ -181,7 +195,7 @@ int tt_cmd_status(int argc, char **argv)
     } else {
         wide = strcmp(cfg.output, "wide") == 0;
         printf("%-15s %-12s %-32s %-6s %-20s %-30s %-6s%s\n", "KIND", "NAMESPACE", "NAME", "READY",
-               "REASON", "TARGET", "SINCE", wide ? " MESSAGE" : "");
+               "REASON", "TARGET", "SINCE", wide ? " FORECAST-PEAK               MESSAGE" : "");
         json_array_foreach(rows.records, i, rec)
         {
             const json_t *meta = json_object_get(rec, "metadata");
@@ -197,8 +211,11 @@ int tt_cmd_status(int argc, char **argv)
             printf("%-15s %-12s %-32s %-6s %-20s %-30s %-6s", str(rec, "kind"),
                    str(meta, "namespace"), str(meta, "name"), str(ready, "status"),
                    str(ready, "reason"), str(status, "target"), since);
-            if (wide)
-                printf(" %s", str(ready, "message"));
+            if (wide) {
+                char peak[64];
+                forecast_peak(status, peak, sizeof(peak));
+                printf(" %-27s %s", peak, str(ready, "message"));
+            }
             putchar('\n');
         }
         if (json_array_size(rows.records) == 0)

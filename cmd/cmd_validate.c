@@ -41,6 +41,14 @@ static void describe(const tt_resource *r)
         }
         if (s->nstep_scaling)
             printf(", %zu step polic%s", s->nstep_scaling, s->nstep_scaling == 1 ? "y" : "ies");
+        for (size_t i = 0; i < s->npredictive; i++) {
+            const tt_predictive *p = &s->predictive[i];
+            printf(", predict %s at %g (%s)",
+                   p->metric_pair      ? p->metric_pair
+                   : p->scaling_metric ? p->scaling_metric
+                                       : p->custom_scaling_metric->metric_name,
+                   p->target_value.v, p->mode);
+        }
         for (size_t i = 0; i < s->nscheduled; i++)
             printf(", %s %s", s->scheduled[i].name, s->scheduled[i].aws_schedule);
         if (s->vertical)

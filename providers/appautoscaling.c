@@ -4,17 +4,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "batch.h"
 #include "owner.h"
 #include "plan.h"
 #include "tt_aws.h"
+#include "tt_aws_protocol.h"
 #include "tt_str.h"
 
 #define AAS "application-autoscaling"
 /* Application Auto Scaling's limits: 50 ids or names per Describe call, 256-char names. */
 #define AAS_BATCH    50
 #define AAS_NAME_MAX 256
+/*
+ * A predictive policy's forecast is read again once it is this old (seconds). AWS plans hourly
+ * and refreshes a forecast every few hours, so reading it on every observe (each event, each
+ * post-apply re-read) would only cost calls: this is the default resync period, and the memo
+ * carries the last forecast between reads.
+ */
+#define FORECAST_MAX_AGE 600
+/* How far ahead a forecast is read: AWS forecasts the next 48 hours. */
+#define FORECAST_HORIZON (48 * 3600)
 
 /* ---- the scalable target kinds ----------------------------------------------------------- */
 
@@ -134,6 +145,10 @@ static tt_code desired_names(const tt_resource *r, json_t *policies, json_t *sch
     }
     for (size_t i = 0; i < s->nstep_scaling; i++) {
         tt_owner_name(r, s->step_scaling[i].name, AAS_NAME_MAX, name, sizeof(name));
+        failed |= json_array_append_new(policies, json_string(name));
+    }
+    for (size_t i = 0; i < s->npredictive; i++) {
+        tt_owner_name(r, s->predictive[i].name, AAS_NAME_MAX, name, sizeof(name));
         failed |= json_array_append_new(policies, json_string(name));
     }
     for (size_t i = 0; i < s->nscheduled; i++) {
@@ -311,8 +326,104 @@ static const tt_batch_op op_tags = {
 static const tt_batch_op op_activities = {
     AAS, "DescribeScalingActivities", 1, true, true, activities_input, activities_join, NULL};
 
-/* After the first reads: the tags of targets that exist but are not known to be trimtab's. */
-static void read_tags(tt_batch *b, int phase)
+static json_t *forecast_input(tt_batch *b, const char *group, const tt_batch_key *keys, size_t n)
+{
+    time_t now = time(NULL);
+    tt_aas_target t;
+
+    (void)n;
+    if (tt_aas_target_of(tt_batch_item(b, keys[0].item)->r, &t) != 0)
+        return NULL;
+    return json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "ServiceNamespace", group, "ResourceId",
+                     t.resource_id, "ScalableDimension", t.dimension, "PolicyName", keys[0].key,
+                     "StartTime", (json_int_t)now, "EndTime", (json_int_t)(now + FORECAST_HORIZON));
+}
+
+/*
+ * Files the next peak of a policy's capacity forecast as forecasts[policy] = {peakCapacity,
+ * peakTime, updateTime, readAt}: the highest value at or after now, its first time. A forecast
+ * without points (too little history yet) is filed without a peak, so it is not read again
+ * before FORECAST_MAX_AGE either.
+ */
+static tt_code forecast_join(tt_batch *b, const json_t *output, const tt_batch_key *keys, size_t n)
+{
+    const json_t *cap = json_object_get(output, "CapacityForecast");
+    const json_t *ts = json_object_get(cap, "Timestamps"), *vals = json_object_get(cap, "Values");
+    double now = (double)time(NULL), best = -1;
+    const char *best_time = NULL;
+    json_t *f, *forecasts;
+
+    (void)n;
+    for (size_t i = 0; i < json_array_size(ts) && i < json_array_size(vals); i++) {
+        double at, v = json_number_value(json_array_get(vals, i));
+        const char *when = json_string_value(json_array_get(ts, i));
+        /* The hour in progress still counts: its point is stamped at its start. */
+        if (when == NULL || tt_aws_parse_time(when, &at) != 0 || at + 3600 <= now || v <= best)
+            continue;
+        best = v;
+        best_time = when;
+    }
+    f = json_pack("{s:I}", "readAt", (json_int_t)now);
+    if (f != NULL && best_time != NULL) {
+        /* Capacity is whole tasks; a fractional (or absurdly large) forecast stays as AWS gave
+         * it, and only a value an integer holds is converted. */
+        json_object_set_new(f, "peakCapacity",
+                            best < 1e15 && best == (double)(json_int_t)best
+                                ? json_integer((json_int_t)best)
+                                : json_real(best));
+        json_object_set_new(f, "peakTime", json_string(best_time));
+    }
+    if (f != NULL && json_is_string(json_object_get(output, "UpdateTime")))
+        json_object_set(f, "updateTime", json_object_get(output, "UpdateTime"));
+    forecasts = json_object_get(aas_view(b, keys[0].item), "forecasts");
+    return f != NULL && json_object_set_new(forecasts, keys[0].key, f) == 0 ? TT_OK : TT_ENOMEM;
+}
+
+/* A forecast feeds status only: a failure leaves it out. One policy per call (the API's). */
+static const tt_batch_op op_forecast = {
+    AAS, "GetPredictiveScalingForecast", 1, true, false, forecast_input, forecast_join, NULL};
+
+/*
+ * Asks for the forecast of each predictive policy of item `i` that exists, unless the memo
+ * holds one read less than FORECAST_MAX_AGE ago: that one is copied into the view instead.
+ */
+static void read_forecasts(tt_batch *b, size_t i)
+{
+    const tt_observe_item *item = tt_batch_item(b, i);
+    const tt_scaling_policy_spec *s = item->r->spec.sp;
+    const json_t *memo = json_object_get(item->memo, "forecasts");
+    json_t *view = aas_view(b, i), *forecasts = json_object();
+    char name[AAS_NAME_MAX + 1];
+    json_int_t now = (json_int_t)time(NULL);
+    tt_aas_target t;
+
+    if (forecasts == NULL || json_object_set_new(view, "forecasts", forecasts) != 0) {
+        tt_batch_fail_nomem(b, i, "reading predictive scaling forecasts");
+        return;
+    }
+    if (tt_aas_target_of(item->r, &t) != 0)
+        return;
+    for (size_t k = 0; k < s->npredictive; k++) {
+        const json_t *old, *have;
+        tt_owner_name(item->r, s->predictive[k].name, AAS_NAME_MAX, name, sizeof(name));
+        have = json_object_get(json_object_get(view, "policies"), name);
+        /* A policy of that name and another type has no forecast until the diff replaces it. */
+        if (!tt_streq(json_string_value(json_object_get(have, "PolicyType")), "PredictiveScaling"))
+            continue;
+        old = json_object_get(memo, name);
+        if (json_integer_value(json_object_get(old, "readAt")) > now - FORECAST_MAX_AGE &&
+            json_integer_value(json_object_get(old, "readAt")) <= now)
+            json_object_set(forecasts, name, (json_t *)old);
+        else
+            tt_batch_add(b, &op_forecast, t.service_namespace, name, i);
+    }
+}
+
+/*
+ * After the first reads: the tags of targets that exist but are not known to be trimtab's, and
+ * the forecasts of predictive policies that exist.
+ */
+static void after_first_reads(tt_batch *b, int phase)
 {
     if (phase != 1)
         return;
@@ -320,8 +431,11 @@ static void read_tags(tt_batch *b, int phase)
         json_t *target = json_object_get(aas_view(b, i), "target");
         const char *arn = json_string_value(json_object_get(target, "ScalableTargetARN"));
         tt_aas_target t;
-        if (tt_batch_failed(b, i) || arn == NULL || tt_aas_target_of(tt_batch_item(b, i)->r, &t) ||
-            memo_owns(tt_batch_item(b, i)->memo, &t))
+        if (tt_batch_failed(b, i) || tt_aas_target_of(tt_batch_item(b, i)->r, &t) != 0)
+            continue;
+        if (tt_batch_item(b, i)->r->spec.sp->npredictive > 0)
+            read_forecasts(b, i);
+        if (arn == NULL || memo_owns(tt_batch_item(b, i)->memo, &t))
             continue;
         tt_batch_add(b, &op_tags, "", arn, i);
     }
@@ -416,7 +530,7 @@ tt_code tt_aas_observe_batch(tt_batch *b, tt_error *err)
 {
     for (size_t i = 0; i < tt_batch_size(b); i++)
         observe_item(b, i);
-    return tt_batch_on_phase(b, read_tags, err);
+    return tt_batch_on_phase(b, after_first_reads, err);
 }
 
 /* ---- diff ------------------------------------------------------------------------------- */
@@ -509,6 +623,69 @@ static json_t *step_config(const tt_step_scaling *s)
     return c;
 }
 
+/* One CloudWatch metric as predictive scaling takes it: a single metric data query. */
+static json_t *predictive_query(const tt_custom_metric *m)
+{
+    json_t *metric =
+        json_pack("{s:s,s:s}", "Namespace", m->namespace_, "MetricName", m->metric_name);
+    json_t *stat = json_pack("{s:o,s:s}", "Metric", metric, "Stat", m->statistic);
+
+    if (m->ndimensions > 0 && metric != NULL) {
+        json_t *dims = json_array();
+        for (size_t i = 0; i < m->ndimensions; i++)
+            json_array_append_new(dims, json_pack("{s:s,s:s}", "Name", m->dimensions[i].key,
+                                                  "Value", m->dimensions[i].value));
+        json_object_set_new(metric, "Dimensions", dims);
+    }
+    if (m->unit != NULL && stat != NULL)
+        json_object_set_new(stat, "Unit", json_string(m->unit));
+    return json_pack("{s:[{s:s,s:o,s:b}]}", "MetricDataQueries", "Id", "m1", "MetricStat", stat,
+                     "ReturnData", 1);
+}
+
+/* A predefined predictive metric, with the ALB target group when the spec names one. */
+static json_t *predictive_predefined(const tt_predictive *p, const char *type)
+{
+    json_t *o = json_pack("{s:s}", "PredefinedMetricType", type);
+
+    if (o != NULL && p->resource_label != NULL)
+        json_object_set_new(o, "ResourceLabel", json_string(p->resource_label));
+    return o;
+}
+
+static json_t *predictive_config(const tt_predictive *p)
+{
+    json_t *spec = json_pack("{s:f}", "TargetValue", p->target_value.v);
+    json_t *c = json_pack("{s:[o],s:s,s:s}", "MetricSpecifications", spec, "Mode", p->mode,
+                          "MaxCapacityBreachBehavior", p->max_capacity_breach);
+
+    if (c == NULL)
+        return NULL;
+    if (p->metric_pair != NULL)
+        json_object_set_new(spec, "PredefinedMetricPairSpecification",
+                            predictive_predefined(p, p->metric_pair));
+    if (p->scaling_metric != NULL)
+        json_object_set_new(spec, "PredefinedScalingMetricSpecification",
+                            predictive_predefined(p, p->scaling_metric));
+    if (p->load_metric != NULL)
+        json_object_set_new(spec, "PredefinedLoadMetricSpecification",
+                            predictive_predefined(p, p->load_metric));
+    if (p->custom_scaling_metric != NULL)
+        json_object_set_new(spec, "CustomizedScalingMetricSpecification",
+                            predictive_query(p->custom_scaling_metric));
+    if (p->custom_load_metric != NULL)
+        json_object_set_new(spec, "CustomizedLoadMetricSpecification",
+                            predictive_query(p->custom_load_metric));
+    if (p->custom_capacity_metric != NULL)
+        json_object_set_new(spec, "CustomizedCapacityMetricSpecification",
+                            predictive_query(p->custom_capacity_metric));
+    if (p->scheduling_buffer_time.set)
+        json_object_set_new(c, "SchedulingBufferTime", json_integer(p->scheduling_buffer_time.v));
+    if (p->max_capacity_buffer.set)
+        json_object_set_new(c, "MaxCapacityBuffer", json_integer(p->max_capacity_buffer.v));
+    return c;
+}
+
 /* The spec's names for the configuration fields, so plans read like the manifest. */
 static const struct {
     const char *aws, *spec;
@@ -524,6 +701,11 @@ static const struct {
     {"StepAdjustments", "steps"},
     {"Cooldown", "cooldown"},
     {"MinAdjustmentMagnitude", "minAdjustmentMagnitude"},
+    {"MetricSpecifications", "metric"},
+    {"Mode", "mode"},
+    {"SchedulingBufferTime", "schedulingBufferTime"},
+    {"MaxCapacityBreachBehavior", "maxCapacityBreachBehavior"},
+    {"MaxCapacityBuffer", "maxCapacityBuffer"},
 };
 
 static const char *spec_field(const char *aws)
@@ -567,8 +749,11 @@ static void compare_config(json_t *changes, const json_t *want, const json_t *ha
     }
 }
 
-static void put_policy(json_t *plan, const tt_aas_target *t, const char *region, const char *name,
-                       const char *type, const char *cfg_key, json_t *cfg, const json_t *have)
+/* Appends the PutScalingPolicy that makes `have` (NULL: absent) `cfg` (stolen), unless they
+ * agree. The action (borrowed), or NULL when there is none. */
+static json_t *put_policy(json_t *plan, const tt_aas_target *t, const char *region,
+                          const char *name, const char *type, const char *cfg_key, json_t *cfg,
+                          const json_t *have)
 {
     json_t *changes = json_array(), *action;
     char object[400];
@@ -583,7 +768,7 @@ static void put_policy(json_t *plan, const tt_aas_target *t, const char *region,
         if (json_array_size(changes) == 0) {
             json_decref(changes);
             json_decref(cfg);
-            return;
+            return NULL;
         }
     } else {
         /* A new policy: every field it sets is a change from nothing. */
@@ -600,6 +785,36 @@ static void put_policy(json_t *plan, const tt_aas_target *t, const char *region,
         json_object_set_new(action, "changes", changes);
     else
         json_decref(changes);
+    return action;
+}
+
+/*
+ * Puts predictive policy `p`. A change that lets a policy act on its forecast — from
+ * ForecastOnly (or from another policy type) to ForecastAndScale, or a new policy that starts
+ * so — carries a warning that `trimtab plan` prints on its own line: from then on AWS sets the
+ * minimum capacity ahead of the forecast.
+ */
+static void put_predictive(json_t *plan, const tt_aas_target *t, const char *region,
+                           const char *name, const tt_predictive *p, const json_t *have)
+{
+    const char *was = json_string_value(
+        json_object_get(json_object_get(have, "PredictiveScalingPolicyConfiguration"), "Mode"));
+    json_t *action = put_policy(plan, t, region, name, "PredictiveScaling",
+                                "PredictiveScalingPolicyConfiguration", predictive_config(p), have);
+    char msg[400];
+
+    if (action == NULL || strcmp(p->mode, "ForecastAndScale") != 0 ||
+        tt_streq(was, "ForecastAndScale"))
+        return;
+    /* AWS reads an absent Mode as ForecastOnly. */
+    snprintf(msg, sizeof(msg),
+             "predictive policy %s switches from %s to ForecastAndScale: AWS will scale on the "
+             "forecast",
+             p->name,
+             have == NULL  ? "nothing"
+             : was != NULL ? was
+                           : "ForecastOnly");
+    json_object_set_new(action, "warning", json_string(msg));
 }
 
 /* A scheduled action's capacities never go above `cap`, the budget guard's clamp (INT64_MAX
@@ -854,6 +1069,11 @@ tt_code tt_aas_diff(const tt_diff_input *in, const json_t *observed, tt_diff_out
                    step_config(&s->step_scaling[i]),
                    json_object_get(json_object_get(observed, "policies"), name));
     }
+    for (size_t i = 0; i < s->npredictive; i++) {
+        tt_owner_name(in->r, s->predictive[i].name, AAS_NAME_MAX, name, sizeof(name));
+        put_predictive(out->plan, &t, in->region, name, &s->predictive[i],
+                       json_object_get(json_object_get(observed, "policies"), name));
+    }
     for (size_t i = 0; i < s->nscheduled; i++) {
         tt_owner_name(in->r, s->scheduled[i].name, AAS_NAME_MAX, name, sizeof(name));
         put_scheduled(out->plan, &t, in->region, name, &s->scheduled[i],
@@ -870,6 +1090,9 @@ tt_code tt_aas_diff(const tt_diff_input *in, const json_t *observed, tt_diff_out
         target_key(&t, key, sizeof(key));
         out->memo = json_pack("{s:b,s:O,s:O,s:[s]}", "owned", 1, "policies", want_p, "scheduled",
                               want_s, "targets", key);
+        /* The forecasts last read, so the next observes need not read them again. */
+        if (out->memo != NULL && json_object_size(json_object_get(observed, "forecasts")) > 0)
+            json_object_set(out->memo, "forecasts", json_object_get(observed, "forecasts"));
     }
 out:
     json_decref(want_p);
@@ -930,6 +1153,43 @@ static json_t *activity(const json_t *a, long from)
     return o;
 }
 
+/*
+ * status.forecastPeak: the highest next peak among the predictive policies' forecasts as read
+ * (at most every FORECAST_MAX_AGE): {policy, capacity, time, forecastUpdated}. Left out while
+ * no forecast has a point yet, and when the last read failed (the next observe reads again).
+ */
+static void forecast_peak(const tt_diff_input *in, const json_t *observed, json_t *status)
+{
+    const tt_scaling_policy_spec *s = in->r->spec.sp;
+    const json_t *forecasts = json_object_get(observed, "forecasts"), *best = NULL;
+    const char *best_policy = NULL;
+    char name[AAS_NAME_MAX + 1];
+    json_t *peak;
+
+    for (size_t i = 0; i < s->npredictive; i++) {
+        const json_t *f;
+        tt_owner_name(in->r, s->predictive[i].name, AAS_NAME_MAX, name, sizeof(name));
+        f = json_object_get(forecasts, name);
+        if (!json_is_number(json_object_get(f, "peakCapacity")) ||
+            (best != NULL && json_number_value(json_object_get(f, "peakCapacity")) <=
+                                 json_number_value(json_object_get(best, "peakCapacity"))))
+            continue;
+        best = f;
+        best_policy = s->predictive[i].name;
+    }
+    /* The record's status is updated in place: a peak no longer known must go. */
+    if (best == NULL) {
+        json_object_del(status, "forecastPeak");
+        return;
+    }
+    peak =
+        json_pack("{s:s,s:O,s:O}", "policy", best_policy, "capacity",
+                  json_object_get(best, "peakCapacity"), "time", json_object_get(best, "peakTime"));
+    if (peak != NULL && json_object_get(best, "updateTime") != NULL)
+        json_object_set(peak, "forecastUpdated", json_object_get(best, "updateTime"));
+    json_object_set_new(status, "forecastPeak", peak);
+}
+
 void tt_aas_status(const tt_diff_input *in, const json_t *observed, json_t *status)
 {
     const tt_scaling_policy_spec *s = in->r->spec.sp;
@@ -937,9 +1197,11 @@ void tt_aas_status(const tt_diff_input *in, const json_t *observed, json_t *stat
     json_t *arns = json_object();
     char name[AAS_NAME_MAX + 1];
 
-    for (size_t i = 0; i < s->ntarget_tracking + s->nstep_scaling; i++) {
+    for (size_t i = 0; i < s->ntarget_tracking + s->nstep_scaling + s->npredictive; i++) {
+        size_t nk = s->ntarget_tracking + s->nstep_scaling;
         const char *pname = i < s->ntarget_tracking ? s->target_tracking[i].name
-                                                    : s->step_scaling[i - s->ntarget_tracking].name;
+                            : i < nk                ? s->step_scaling[i - s->ntarget_tracking].name
+                                                    : s->predictive[i - nk].name;
         const json_t *arn;
         tt_owner_name(in->r, pname, AAS_NAME_MAX, name, sizeof(name));
         arn = json_object_get(json_object_get(json_object_get(observed, "policies"), name),
@@ -948,6 +1210,7 @@ void tt_aas_status(const tt_diff_input *in, const json_t *observed, json_t *stat
             json_object_set(arns, pname, (json_t *)arn);
     }
     json_object_set_new(status, "policyArns", arns);
+    forecast_peak(in, observed, status);
     json_object_set_new(status, "effectiveMaxCapacity",
                         json_integer(tt_aas_effective_max(in, NULL)));
     if (json_array_size(acts) > 0) {
@@ -1031,7 +1294,8 @@ int tt_aas_applied(const tt_resource *r, json_t *observed, const json_t *call, c
             json_object_get(input, policy ? "PolicyName" : "ScheduledActionName"));
         const json_t *arn = json_object_get(output, "PolicyARN");
         json_t *map = json_object_get(observed, policy ? "policies" : "scheduled");
-        if (name == NULL || !json_is_object(map) || (policy && !json_is_string(arn)))
+        if (name == NULL || !json_is_object(map) || (policy && !json_is_string(arn)) ||
+            tt_streq(json_string_value(json_object_get(input, "PolicyType")), "PredictiveScaling"))
             return 0;
         entry = json_object();
         if (entry == NULL || json_object_set_new(map, name, entry) != 0)
@@ -1049,6 +1313,8 @@ int tt_aas_applied(const tt_resource *r, json_t *observed, const json_t *call, c
         if (name == NULL || !json_is_object(map))
             return 0;
         json_object_del(map, name);
+        if (policy) /* nothing to forecast for a policy that is gone */
+            json_object_del(json_object_get(observed, "forecasts"), name);
         return 1;
     }
     return 0;

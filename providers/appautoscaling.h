@@ -1,8 +1,8 @@
 /*
  * tt_aas — Application Auto Scaling, the service that scales every scalable target (ECS
  * services, Aurora readers, ElastiCache replication groups, Lambda aliases): the scalable
- * target, its target-tracking and step policies and its scheduled actions, observed in batches
- * and diffed as sets.
+ * target, its target-tracking, step and predictive (ECS) policies and its scheduled actions,
+ * observed in batches and diffed as sets.
  *
  * What differs between targets is data: one row of tt_aas_kinds per kind of scalable target.
  * A provider for such a target (providers/ecs.c) adds only what its own service knows — that
@@ -12,10 +12,14 @@
  * The observed view of one resource keeps the Application Auto Scaling part under "aas":
  *   {"target": {ScalableTarget…} | null, "tags": {…} (only when ownership had to be read),
  *    "policies": {PolicyName: {ScalingPolicy…}}, "scheduled": {Name: {ScheduledAction…}},
- *    "stale": {…targets trimtab managed before spec.target moved…}}
+ *    "stale": {…targets trimtab managed before spec.target moved…},
+ *    "forecasts": {PolicyName: {peakCapacity, peakTime, updateTime, readAt}} (predictive
+ *    policies that exist; GetPredictiveScalingForecast is per policy, one call each)}
  * and the memo remembers what trimtab owns: {"owned": true, "policies": [...],
  * "scheduled": [...], "targets": ["ns|resource-id|dimension"]}, so policies removed from the
- * spec can be found and deleted without listing every policy of the account.
+ * spec can be found and deleted without listing every policy of the account, and the
+ * forecasts last read ("forecasts", as in the view), so a forecast is read at most once every
+ * ten minutes however often the resource is observed.
  */
 #ifndef TT_APPAUTOSCALING_H
 #define TT_APPAUTOSCALING_H
@@ -97,12 +101,14 @@ tt_code tt_aas_remove(const tt_diff_input *in, const json_t *observed, json_t *p
  * tt_provider.applied for the "aas" view `observed`: the answers to RegisterScalableTarget,
  * PutScalingPolicy, PutScheduledAction and their deletes on the resource's own target are
  * authoritative (the view gets what the call wrote, the ARNs from the answer); 1 then, else 0.
+ * Not a predictive policy's: the confirming read is what reads its forecast for the status.
  * Whether registering moved the capacity is the target's own question (ECS asks it).
  */
 int tt_aas_applied(const tt_resource *r, json_t *observed, const json_t *call,
                    const json_t *output);
 
-/* Status: policyArns, effectiveMaxCapacity, and the last scaling activities when read. */
+/* Status: policyArns, effectiveMaxCapacity, the last scaling activities when read, and the
+ * next forecast peak of predictive policies (forecastPeak). */
 void tt_aas_status(const tt_diff_input *in, const json_t *observed, json_t *status);
 
 #endif

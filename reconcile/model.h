@@ -146,6 +146,24 @@ typedef struct tt_scheduled {
     tt_opt_int max_capacity;
 } tt_scheduled;
 
+/* A predictive scaling policy (ECS services): forecasts load from history and, in
+ * ForecastAndScale mode, raises the minimum capacity ahead of it. */
+typedef struct tt_predictive {
+    const char *name;
+    const char *metric_pair;    /* ECSServiceCPUUtilization…, or NULL */
+    const char *scaling_metric; /* predefined scaling metric, or NULL */
+    const char *load_metric;    /* predefined load metric, or NULL */
+    const char *resource_label; /* the ALB target group of ALB metrics */
+    tt_custom_metric *custom_scaling_metric;
+    tt_custom_metric *custom_load_metric;
+    tt_custom_metric *custom_capacity_metric;
+    tt_opt_num target_value;
+    const char *mode;                  /* "ForecastOnly" | "ForecastAndScale" */
+    tt_opt_int scheduling_buffer_time; /* seconds */
+    const char *max_capacity_breach;   /* "HonorMaxCapacity" | "IncreaseMaxCapacity" */
+    tt_opt_int max_capacity_buffer;    /* percent, with IncreaseMaxCapacity */
+} tt_predictive;
+
 typedef struct tt_alarm_ref {
     const char *alarm; /* name of an Alarm resource in the namespace */
     int line;          /* where the reference is written, for reference errors */
@@ -199,6 +217,8 @@ typedef struct tt_scaling_policy_spec {
     size_t nstep_scaling;
     tt_scheduled *scheduled;
     size_t nscheduled;
+    tt_predictive *predictive;
+    size_t npredictive;
     tt_vertical *vertical;
     tt_storage *storage;
     tt_lambda_extras *lambda;

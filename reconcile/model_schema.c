@@ -368,6 +368,17 @@ static const char *const e_unit[] = {"Seconds",
                                      "Count/Second",
                                      "None",
                                      NULL};
+/* Predictive scaling's predefined metrics for ECS services (the botocore model documents the
+ * names in PredictiveScalingPredefinedMetricPairSpecification; AWS's ECS guide pairs them). */
+static const char *const e_predictive_pair[] = {
+    "ECSServiceCPUUtilization", "ECSServiceMemoryUtilization", "ALBRequestCount", NULL};
+static const char *const e_predictive_scaling[] = {"ECSServiceAverageCPUUtilization",
+                                                   "ECSServiceAverageMemoryUtilization",
+                                                   "ALBRequestCountPerTarget", NULL};
+static const char *const e_predictive_load[] = {
+    "ECSServiceTotalCPUUtilization", "ECSServiceTotalMemoryUtilization", "ALBRequestCount", NULL};
+static const char *const e_predictive_mode[] = {"ForecastOnly", "ForecastAndScale", NULL};
+static const char *const e_breach[] = {"HonorMaxCapacity", "IncreaseMaxCapacity", NULL};
 static const char *const e_time_unit[] = {"DAILY", "MONTHLY", "QUARTERLY", "ANNUALLY", NULL};
 static const char *const e_budget_type[] = {"COST", "USAGE", NULL};
 static const char *const e_notification_type[] = {"ACTUAL", "FORECASTED", NULL};
@@ -906,6 +917,145 @@ static const tt_field scheduled_fields[] = {
 static const tt_schema scheduled_schema = {"scheduled", SCHEMA(tt_scheduled, scheduled_fields),
                                            .check = check_scheduled, .rules = scheduled_rules};
 
+/* The ALB metrics of predictive scaling need the target group as resourceLabel. */
+static int predictive_uses_alb(const tt_predictive *p)
+{
+    return (p->metric_pair != NULL && strncmp(p->metric_pair, "ALB", 3) == 0) ||
+           (p->scaling_metric != NULL && strncmp(p->scaling_metric, "ALB", 3) == 0) ||
+           (p->load_metric != NULL && strncmp(p->load_metric, "ALB", 3) == 0);
+}
+
+static void check_predictive(tt_vctx *v, const json_t *obj, void *out)
+{
+    tt_predictive *p = out;
+    int scaling, load;
+    (void)obj;
+
+    if (!OK("metricPair") || !OK("scalingMetric") || !OK("loadMetric") ||
+        !OK("customScalingMetric") || !OK("customLoadMetric") || !OK("customCapacityMetric") ||
+        !OK("resourceLabel") || !OK("maxCapacityBreachBehavior") || !OK("maxCapacityBuffer"))
+        return;
+    scaling = (p->scaling_metric != NULL) + (p->custom_scaling_metric != NULL);
+    load = (p->load_metric != NULL) + (p->custom_load_metric != NULL);
+    if (scaling > 1)
+        tt_vctx_error(v, "customScalingMetric",
+                      "set scalingMetric or customScalingMetric, not both");
+    if (load > 1)
+        tt_vctx_error(v, "customLoadMetric", "set loadMetric or customLoadMetric, not both");
+    if (p->metric_pair != NULL && (scaling || load || p->custom_capacity_metric != NULL))
+        tt_vctx_error(v, "metricPair",
+                      "replaces the scaling, load and capacity metrics: set metricPair alone, or "
+                      "a scaling metric and a load metric");
+    else if (p->metric_pair == NULL && (scaling != 1 || load != 1))
+        tt_vctx_error(v, NULL,
+                      "set metricPair, or a scaling metric (scalingMetric or "
+                      "customScalingMetric) and a load metric (loadMetric or customLoadMetric)");
+    if (predictive_uses_alb(p) && p->resource_label == NULL)
+        tt_vctx_error(v, "resourceLabel",
+                      "is required with the ALB metrics (app/LB/ID/targetgroup/TG/ID)");
+    else if (!predictive_uses_alb(p) && p->resource_label != NULL)
+        tt_vctx_error(v, "resourceLabel", "only applies to the ALB metrics");
+    if (strcmp(p->max_capacity_breach, "IncreaseMaxCapacity") == 0 && !p->max_capacity_buffer.set)
+        tt_vctx_error(v, "maxCapacityBuffer", "is required with IncreaseMaxCapacity");
+    else if (strcmp(p->max_capacity_breach, "IncreaseMaxCapacity") != 0 &&
+             p->max_capacity_buffer.set)
+        tt_vctx_error(v, "maxCapacityBuffer",
+                      "only applies with maxCapacityBreachBehavior: IncreaseMaxCapacity");
+}
+
+static const tt_cel_rule predictive_rules[] = {
+    {"has(self.metricPair) ? !(has(self.scalingMetric) || has(self.customScalingMetric) || "
+     "has(self.loadMetric) || has(self.customLoadMetric) || has(self.customCapacityMetric)) : "
+     "(has(self.scalingMetric) != has(self.customScalingMetric) && "
+     "has(self.loadMetric) != has(self.customLoadMetric))",
+     "set metricPair, or one scaling metric (scalingMetric or customScalingMetric) and one load "
+     "metric (loadMetric or customLoadMetric)"},
+    {"has(self.resourceLabel) == ((has(self.metricPair) && self.metricPair.startsWith('ALB')) || "
+     "(has(self.scalingMetric) && self.scalingMetric.startsWith('ALB')) || "
+     "(has(self.loadMetric) && self.loadMetric.startsWith('ALB')))",
+     "resourceLabel is required with the ALB metrics and only applies to them"},
+    {"has(self.maxCapacityBuffer) == (has(self.maxCapacityBreachBehavior) && "
+     "self.maxCapacityBreachBehavior == 'IncreaseMaxCapacity')",
+     "maxCapacityBuffer is required with IncreaseMaxCapacity and only applies with it"},
+    {NULL, NULL},
+};
+
+static const tt_field predictive_fields[] = {
+    {.name = "name",
+     .type = TT_F_STRING,
+     .off = offsetof(tt_predictive, name),
+     .flags = TT_REQUIRED,
+     BOUNDS(1, 63),
+     .check = tt_check_dns_label,
+     .pattern = DNS_LABEL_PATTERN,
+     .doc = "Unique within the resource; part of the AWS policy name."},
+    {.name = "metricPair",
+     .type = TT_F_ENUM,
+     .off = offsetof(tt_predictive, metric_pair),
+     .enums = e_predictive_pair,
+     .doc = "A predefined load and scaling metric pair."},
+    {.name = "scalingMetric",
+     .type = TT_F_ENUM,
+     .off = offsetof(tt_predictive, scaling_metric),
+     .enums = e_predictive_scaling,
+     .doc = "A predefined scaling metric (with a load metric, instead of metricPair)."},
+    {.name = "loadMetric",
+     .type = TT_F_ENUM,
+     .off = offsetof(tt_predictive, load_metric),
+     .enums = e_predictive_load,
+     .doc = "A predefined load metric (with a scaling metric, instead of metricPair)."},
+    {.name = "resourceLabel",
+     .type = TT_F_STRING,
+     .off = offsetof(tt_predictive, resource_label),
+     BOUNDS(1, 1023),
+     .doc = "For the ALB metrics: app/LB/ID/targetgroup/TG/ID."},
+    {.name = "customScalingMetric",
+     .type = TT_F_OBJECT,
+     .off = offsetof(tt_predictive, custom_scaling_metric),
+     .sub = &custom_metric_schema,
+     .doc = "A CloudWatch metric as the scaling metric."},
+    {.name = "customLoadMetric",
+     .type = TT_F_OBJECT,
+     .off = offsetof(tt_predictive, custom_load_metric),
+     .sub = &custom_metric_schema,
+     .doc = "A CloudWatch metric as the load metric."},
+    {.name = "customCapacityMetric",
+     .type = TT_F_OBJECT,
+     .off = offsetof(tt_predictive, custom_capacity_metric),
+     .sub = &custom_metric_schema,
+     .doc = "A CloudWatch metric of the capacity (optional, without metricPair)."},
+    {.name = "targetValue",
+     .type = TT_F_NUMBER,
+     .off = offsetof(tt_predictive, target_value),
+     .flags = TT_REQUIRED,
+     MORE_THAN_AT_MOST(0, 1e38),
+     .doc = "The utilization to plan capacity for, e.g. 60 (percent)."},
+    {.name = "mode",
+     .type = TT_F_ENUM,
+     .off = offsetof(tt_predictive, mode),
+     .enums = e_predictive_mode,
+     DEFAULT_STR("ForecastOnly"),
+     .doc = "ForecastOnly (watch the forecast) or ForecastAndScale (act on it)."},
+    {.name = "schedulingBufferTime",
+     .type = TT_F_DURATION,
+     .off = offsetof(tt_predictive, scheduling_buffer_time),
+     BOUNDS(0, 3600),
+     .doc = "How long before the forecast the capacity is launched; AWS's default is 300s."},
+    {.name = "maxCapacityBreachBehavior",
+     .type = TT_F_ENUM,
+     .off = offsetof(tt_predictive, max_capacity_breach),
+     .enums = e_breach,
+     DEFAULT_STR("HonorMaxCapacity"),
+     .doc = "Whether a forecast above maxCapacity may raise it."},
+    {.name = "maxCapacityBuffer",
+     .type = TT_F_INT,
+     .off = offsetof(tt_predictive, max_capacity_buffer),
+     BOUNDS(0, 100),
+     .doc = "With IncreaseMaxCapacity: percent above the forecast the maximum may go."},
+};
+static const tt_schema predictive_schema = {"predictive", SCHEMA(tt_predictive, predictive_fields),
+                                            .check = check_predictive, .rules = predictive_rules};
+
 static void check_alarm_ref(tt_vctx *v, const json_t *obj, void *out)
 {
     (void)obj;
@@ -1115,6 +1265,19 @@ static void forbid(tt_vctx *v, const json_t *obj, const char *field, const char 
 
 static void check_policy_names_unique(tt_vctx *v, const tt_scaling_policy_spec *s)
 {
+    for (size_t i = 0; i < s->npredictive; i++) {
+        const char *n = s->predictive[i].name;
+        for (size_t k = 0; k < s->ntarget_tracking + s->nstep_scaling; k++) {
+            const char *other = k < s->ntarget_tracking
+                                    ? s->target_tracking[k].name
+                                    : s->step_scaling[k - s->ntarget_tracking].name;
+            if (strcmp(n, other) == 0)
+                tt_vctx_error_item(v, "predictive", i, "name",
+                                   "'%s' is also the name of a %s policy; policy names must be "
+                                   "unique",
+                                   n, k < s->ntarget_tracking ? "targetTracking" : "stepScaling");
+        }
+    }
     for (size_t i = 0; i < s->nstep_scaling; i++) {
         for (size_t k = 0; k < s->ntarget_tracking; k++) {
             if (strcmp(s->step_scaling[i].name, s->target_tracking[k].name) == 0)
@@ -1132,7 +1295,7 @@ static void check_scaling_policy(tt_vctx *v, const json_t *obj, void *out)
     tt_target_kind tk;
     int scalable;
 
-    if (OK("targetTracking") && OK("stepScaling"))
+    if (OK("targetTracking") && OK("stepScaling") && OK("predictive"))
         check_policy_names_unique(v, s);
     if (!OK("target") || !OK("minCapacity") || !OK("maxCapacity"))
         return; /* every rule below depends on the target and the bounds */
@@ -1156,6 +1319,10 @@ static void check_scaling_policy(tt_vctx *v, const json_t *obj, void *out)
         forbid(v, obj, "stepScaling", why);
         forbid(v, obj, "scheduled", why);
     }
+    if (tk != TT_TARGET_ECS)
+        forbid(v, obj, "predictive",
+               "Application Auto Scaling offers predictive scaling for ECS services only "
+               "(target.ecs)");
     if (tk == TT_TARGET_ELASTICACHE || tk == TT_TARGET_LAMBDA)
         forbid(v, obj, "stepScaling",
                "Application Auto Scaling offers no step scaling for this target; use "
@@ -1246,6 +1413,13 @@ static const tt_cel_rule scaling_policy_rules[] = {
     {"!has(self.stepScaling) || !has(self.targetTracking) || "
      "self.stepScaling.all(s, self.targetTracking.all(t, t.name != s.name))",
      "stepScaling and targetTracking policy names must be unique"},
+    {"!has(self.predictive) || has(self.target.ecs)",
+     "Application Auto Scaling offers predictive scaling for ECS services only (target.ecs)"},
+    {"!has(self.predictive) || ((!has(self.targetTracking) || "
+     "self.predictive.all(p, self.targetTracking.all(t, t.name != p.name))) && "
+     "(!has(self.stepScaling) || self.predictive.all(p, self.stepScaling.all(s, s.name != "
+     "p.name))))",
+     "predictive policy names must differ from targetTracking and stepScaling names"},
     {"!(has(self.target.rds) && has(self.target.rds.instance)) || has(self.vertical) || "
      "has(self.storage)",
      "an rds instance target needs vertical, storage or both"},
@@ -1305,6 +1479,14 @@ static const tt_field scaling_policy_fields[] = {
      .sub = &scheduled_schema,
      .flags = TT_KEYED,
      BOUNDS(0, 200)},
+    {.name = "predictive",
+     .type = TT_F_LIST,
+     .off = offsetof(tt_scaling_policy_spec, predictive),
+     .count_off = offsetof(tt_scaling_policy_spec, npredictive),
+     .sub = &predictive_schema,
+     .flags = TT_KEYED,
+     BOUNDS(0, 50),
+     .doc = "Predictive scaling policies (ECS services)."},
     {.name = "vertical",
      .type = TT_F_OBJECT,
      .off = offsetof(tt_scaling_policy_spec, vertical),
@@ -2052,6 +2234,15 @@ static const tt_schema activity_schema = {"activity", .fields = activity_fields,
                                           .nfields = NFIELDS(activity_fields)};
 static const tt_field string_value = {.name = "value", .type = TT_F_STRING};
 
+static const tt_field forecast_peak_fields[] = {
+    {.name = "policy", .type = TT_F_STRING, .doc = "The predictive policy (spec name)."},
+    {.name = "capacity", .type = TT_F_NUMBER, .doc = "The highest forecast capacity ahead."},
+    {.name = "time", .type = TT_F_STRING, .doc = "The hour it is forecast for."},
+    {.name = "forecastUpdated", .type = TT_F_STRING, .doc = "When AWS made the forecast."},
+};
+static const tt_schema forecast_peak_schema = {"forecastPeak", .fields = forecast_peak_fields,
+                                               .nfields = NFIELDS(forecast_peak_fields)};
+
 static const tt_field sp_status_fields[] = {
     STATUS_COMMON,
     {.name = "currentCapacity", .type = TT_F_INT},
@@ -2063,6 +2254,11 @@ static const tt_field sp_status_fields[] = {
      .doc = "Policy name to ARN."},
     {.name = "lastScalingActivity", .type = TT_F_OBJECT, .sub = &activity_schema},
     {.name = "recentActivities", .type = TT_F_LIST, .sub = &activity_schema, BOUNDS(0, 10)},
+    {.name = "forecastPeak",
+     .type = TT_F_OBJECT,
+     .sub = &forecast_peak_schema,
+     .doc = "The next peak of the predictive policies' capacity forecast (read at most every "
+            "ten minutes)."},
     {.name = "instanceClass", .type = TT_F_STRING},
     {.name = "priceClass", .type = TT_F_STRING},
 };

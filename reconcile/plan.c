@@ -81,8 +81,11 @@ tt_code tt_plan_format(const json_t *plan, int indent, tt_buf *out)
     json_array_foreach(plan, i, a)
     {
         const char *verb = json_string_value(json_object_get(a, "verb"));
+        const char *warning = json_string_value(json_object_get(a, "warning"));
         tt_buf_printf(out, "%*s%s %s %s\n", indent, "", verb_sign(verb), verb,
                       json_string_value(json_object_get(a, "object")));
+        if (warning != NULL)
+            tt_buf_printf(out, "%*s    ! warning: %s\n", indent, "", warning);
         json_array_foreach(json_object_get(a, "changes"), k, c)
         {
             tt_buf_printf(out, "%*s    %s: ", indent, "",

@@ -8,7 +8,8 @@
  *    "object": "scalable target service/prod/web",
  *    "changes": [{"field": "maxCapacity", "old": 10, "new": 12}, ...],
  *    "call": {"service": "application-autoscaling", "operation": "RegisterScalableTarget",
- *             "region": "eu-central-1", "input": {...}}}
+ *             "region": "eu-central-1", "input": {...}},
+ *    "warning": "…"}  (optional: what a reader must not miss, printed on its own line)
  * Actions run in order; a failed action stops the rest.
  */
 #ifndef TT_PLAN_H

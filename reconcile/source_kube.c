@@ -42,7 +42,13 @@ struct informer {
 
 /* The cache: the last object of a key, and what has been done with it. */
 struct cobj {
-    json_t *obj;           /* owned */
+    /* The object as compact JSON text, parsed again on the rare occasions it is needed (a
+     * status write, a finalizer patch, an event): a jansson tree costs ~25 KiB a resource,
+     * the text ~1.5 KiB (owned). */
+    char *text;
+    bool deleting;         /* it has a deletionTimestamp */
+    bool finalized;        /* it carries trimtab's finalizer */
+    uint64_t status_fp;    /* hash of its status */
     uint64_t fp;           /* fingerprint of what was last delivered (0: nothing yet) */
     size_t informer;       /* index into s->informers */
     unsigned epoch;        /* of the listing (or watch) that last saw it */
@@ -142,11 +148,19 @@ static bool key_of(tt_kind kind, const json_t *obj, char *out, size_t len)
     return true;
 }
 
-/* The object's path: base of its kind in its namespace, and its name. */
-static void object_path(tt_kind kind, const json_t *obj, const char *sub, char *out, size_t len)
+/* The path of the object of `key` ("Kind/namespace/name", as key_of makes it; neither part
+ * can hold a "/"): base of its kind in its namespace, and its name. */
+static void object_path(tt_kind kind, const char *key, const char *sub, char *out, size_t len)
 {
-    snprintf(out, len, API_PREFIX "/namespaces/%s/%s/%s%s", meta_str(obj, "namespace"),
-             tt_kind_plural(kind), meta_str(obj, "name"), sub != NULL ? sub : "");
+    const char *ns = strchr(key, '/');
+    const char *name = ns != NULL ? strchr(ns + 1, '/') : NULL;
+
+    if (name == NULL) {
+        snprintf(out, len, "%s", "");
+        return;
+    }
+    snprintf(out, len, API_PREFIX "/namespaces/%.*s/%s/%s%s", (int)(name - ns - 1), ns + 1,
+             tt_kind_plural(kind), name + 1, sub != NULL ? sub : "");
 }
 
 /*
@@ -199,11 +213,32 @@ static uint64_t json_hash(const json_t *v)
     return h;
 }
 
+/* The cached object (a new reference), or NULL when out of memory. */
+static json_t *cobj_object(const struct cobj *c)
+{
+    return c->text != NULL ? json_loads(c->text, 0, NULL) : NULL;
+}
+
+/* Caches `obj` (borrowed, slimmed); false when out of memory (the cache keeps the old one). */
+static bool cobj_store(struct cobj *c, const json_t *obj)
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+
+    if (text == NULL)
+        return false;
+    free(c->text);
+    c->text = text;
+    c->deleting = is_deleting(obj);
+    c->finalized = has_finalizer(obj);
+    c->status_fp = json_hash(json_object_get(obj, "status"));
+    return true;
+}
+
 static void cobj_free(struct cobj *c)
 {
     if (c == NULL)
         return;
-    json_decref(c->obj);
+    free(c->text);
     json_decref(c->want_status);
     free(c);
 }
@@ -271,8 +306,8 @@ static bool op_start(struct op *o, const char *method, const char *path, const j
 
 /* ---- delivery ---------------------------------------------------------------------------- */
 
-/* Builds the typed resource of `obj` (valid or not) and hands it to the engine. */
-static void deliver(tt_source_kube *s, const char *key, struct cobj *c)
+/* Builds the typed resource of `obj` (borrowed; valid or not) and hands it to the engine. */
+static void deliver(tt_source_kube *s, const char *key, struct cobj *c, const json_t *obj)
 {
     tt_doc_src src = {0};
     tt_diags *diags = tt_diags_create();
@@ -282,7 +317,7 @@ static void deliver(tt_source_kube *s, const char *key, struct cobj *c)
     if (diags == NULL)
         return;
     src.file = "";
-    rc = tt_model_from_json(c->obj, &src, diags, &r);
+    rc = tt_model_from_json(obj, &src, diags, &r);
     if (r == NULL) {
         if (rc != TT_ENOTFOUND)
             tt_log(TT_LOG_WARN, key, "kubernetes: the object cannot be read as a resource");
@@ -295,7 +330,7 @@ static void deliver(tt_source_kube *s, const char *key, struct cobj *c)
     c->delivered = true;
     s->stats.deliveries++;
     tt_log(TT_LOG_DEBUG, key, "kubernetes: delivered (resourceVersion %s)",
-           or_empty(meta_str(c->obj, "resourceVersion")));
+           or_empty(meta_str(obj, "resourceVersion")));
     s->h->upsert(s->ud, r);
 }
 
@@ -327,50 +362,51 @@ static void cobj_apply(tt_source_kube *s, size_t informer, json_t *obj)
         json_object_set_new(obj, "kind", json_string(tt_kind_name(inf->kind)));
         json_object_set_new(obj, "apiVersion", json_string(TT_API_VERSION));
     }
-    if (!key_of(inf->kind, obj, key, sizeof(key))) {
-        json_decref(obj);
-        return;
-    }
+    if (!key_of(inf->kind, obj, key, sizeof(key)))
+        goto out;
     c = tt_map_get(s->cache, key);
     if (c == NULL) {
         c = calloc(1, sizeof(*c));
         if (c == NULL || tt_map_put(s->cache, key, c) == NULL) {
             free(c);
-            json_decref(obj);
-            return;
+            goto out;
         }
     }
     slim(obj);
-    json_decref(c->obj);
-    c->obj = obj;
+    if (!cobj_store(c, obj)) {
+        tt_log(TT_LOG_WARN, key, "kubernetes: out of memory caching the object");
+        goto out;
+    }
     c->informer = informer;
     c->epoch = inf->epoch;
     fp = tt_source_kube_fingerprint(obj);
-    if (is_deleting(obj)) {
-        if (!c->delivered && has_finalizer(obj)) {
+    if (c->deleting) {
+        if (!c->delivered && c->finalized) {
             /* Deleted while trimtab was away: the engine learns of it, then of its removal. */
-            deliver(s, key, c);
+            deliver(s, key, c, obj);
             c->fp = fp;
         }
         if (c->delivered)
             deliver_removal(s, key, c);
-        else if (has_finalizer(obj) && !c->releasing)
+        else if (c->finalized && !c->releasing)
             finalizer_patch(s, key, false); /* not a resource trimtab can read: let it go */
-        return;
+        goto out;
     }
-    if (!has_finalizer(obj)) {
+    if (!c->finalized) {
         if (!c->adding_finalizer)
             finalizer_patch(s, key, true);
-        return;
+        goto out;
     }
     if (c->delivered && c->fp == fp)
-        return; /* a status-only change (ours, most often): nothing the engine reads */
+        goto out; /* a status-only change (ours, most often): nothing the engine reads */
     c->fp = fp;
     c->removal_sent = false;
-    deliver(s, key, c);
+    deliver(s, key, c, obj);
     /* Status the engine asked for before this version arrived may now be written. */
     if (c->want_status != NULL && !c->writing_status)
         status_write(s, key);
+out:
+    json_decref(obj);
 }
 
 /* The object of `key` is gone from the API server. */
@@ -666,7 +702,7 @@ static void status_done(void *ud, long status, json_t *body, const tt_error *err
         /* Someone changed the object since we read it: read it again, then try again. */
         s->stats.status_conflicts++;
         o->kind = OP_REREAD;
-        object_path(s->informers[c->informer].kind, c->obj, NULL, path, sizeof(path));
+        object_path(s->informers[c->informer].kind, key, NULL, path, sizeof(path));
         o->req = NULL;
         if (tt_kube_request(s->kube, "GET", path, NULL, NULL, reread_done, o, &o->req, NULL) !=
             TT_OK) {
@@ -689,11 +725,10 @@ static void status_done(void *ud, long status, json_t *body, const tt_error *err
     c->sent_status_fp = c->sending_fp;
     if (json_is_object(body)) {
         /* The answer is the newest version; the watch will bring it too, unchanged. */
-        json_decref(c->obj);
-        c->obj = json_incref(body);
-        slim(c->obj);
+        slim(body);
+        cobj_store(c, body);
     }
-    c->server_status_fp = json_hash(json_object_get(c->obj, "status"));
+    c->server_status_fp = c->status_fp;
     op_free(o);
     /* Done, unless the engine asked for another status meanwhile. */
     if (c->want_status != NULL && json_hash(c->want_status) != c->sent_status_fp) {
@@ -715,13 +750,13 @@ static void status_write(tt_source_kube *s, const char *key)
 
     if (c == NULL || c->want_status == NULL || c->writing_status)
         return;
-    if (json_equal(c->want_status, json_object_get(c->obj, "status"))) {
+    if (json_hash(c->want_status) == c->status_fp) {
         json_decref(c->want_status);
         c->want_status = NULL;
         return;
     }
     o = op_new(s, OP_STATUS, key);
-    body = json_copy(c->obj);
+    body = cobj_object(c);
     if (o == NULL || body == NULL) {
         if (o != NULL)
             op_free(o);
@@ -730,7 +765,7 @@ static void status_write(tt_source_kube *s, const char *key)
     }
     json_object_set(body, "status", c->want_status);
     c->sending_fp = json_hash(c->want_status);
-    object_path(s->informers[c->informer].kind, c->obj, "/status", path, sizeof(path));
+    object_path(s->informers[c->informer].kind, key, "/status", path, sizeof(path));
     c->writing_status = true;
     c->status_tries++;
     s->stats.status_writes++;
@@ -744,16 +779,15 @@ static void sink_status(void *ud, const char *key, const json_t *status)
 {
     tt_source_kube *s = ud;
     struct cobj *c = tt_map_get(s->cache, key);
-    const json_t *have;
+    uint64_t want;
 
-    if (c == NULL || status == NULL || (is_deleting(c->obj) && !has_finalizer(c->obj)))
+    if (c == NULL || status == NULL || (c->deleting && !c->finalized))
         return;
-    have = json_object_get(c->obj, "status");
-    if (json_equal((json_t *)status, (json_t *)have))
+    want = json_hash(status);
+    if (want == c->status_fp)
         return;
     /* Written already; the server kept only what its schema knows. Nothing new to say. */
-    if (c->sent_status_fp != 0 && json_hash(status) == c->sent_status_fp &&
-        json_hash(have) == c->server_status_fp)
+    if (c->sent_status_fp != 0 && want == c->sent_status_fp && c->status_fp == c->server_status_fp)
         return;
     json_decref(c->want_status);
     c->want_status = json_deep_copy(status);
@@ -806,15 +840,15 @@ out:
 static void finalizer_patch(tt_source_kube *s, const char *key, bool add)
 {
     struct cobj *c = tt_map_get(s->cache, key);
-    json_t *fins, *patch, *cur;
+    json_t *fins, *patch, *cur, *obj;
     struct op *o;
     char path[1200];
     size_t i;
 
-    if (c == NULL)
+    if (c == NULL || (obj = cobj_object(c)) == NULL)
         return;
     fins = json_array();
-    json_array_foreach(json_object_get(json_object_get(c->obj, "metadata"), "finalizers"), i, cur)
+    json_array_foreach(json_object_get(json_object_get(obj, "metadata"), "finalizers"), i, cur)
     {
         if (!tt_streq(json_string_value(cur), TT_KUBE_FINALIZER))
             json_array_append(fins, cur);
@@ -822,7 +856,8 @@ static void finalizer_patch(tt_source_kube *s, const char *key, bool add)
     if (add)
         json_array_append_new(fins, json_string(TT_KUBE_FINALIZER));
     patch = json_pack("{s:{s:o,s:s}}", "metadata", "finalizers", fins, "resourceVersion",
-                      or_empty(meta_str(c->obj, "resourceVersion")));
+                      or_empty(meta_str(obj, "resourceVersion")));
+    json_decref(obj);
     o = op_new(s, add ? OP_FINALIZER_ADD : OP_FINALIZER_REMOVE, key);
     if (patch == NULL || o == NULL) {
         if (o != NULL)
@@ -830,7 +865,7 @@ static void finalizer_patch(tt_source_kube *s, const char *key, bool add)
         json_decref(patch);
         return;
     }
-    object_path(s->informers[c->informer].kind, c->obj, NULL, path, sizeof(path));
+    object_path(s->informers[c->informer].kind, key, NULL, path, sizeof(path));
     if (add)
         c->adding_finalizer = true;
     else
@@ -850,7 +885,7 @@ static void sink_released(void *ud, const char *key)
     tt_source_kube *s = ud;
     struct cobj *c = tt_map_get(s->cache, key);
 
-    if (c == NULL || !has_finalizer(c->obj) || c->releasing)
+    if (c == NULL || !c->finalized || c->releasing)
         return;
     finalizer_patch(s, key, false);
 }
@@ -939,13 +974,11 @@ static void sink_event(void *ud, const char *key, const char *type, const char *
     struct cobj *c = tt_map_get(s->cache, key);
     char skey[2048], name[300], path[700], now[40], note[EVENT_NOTE_MAX + 1];
     struct series *se;
-    json_t *ev;
+    json_t *ev = NULL, *obj = NULL;
     struct op *o;
-    const json_t *obj;
 
     if (c == NULL)
         return;
-    obj = c->obj;
     snprintf(note, sizeof(note), "%s", message);
     snprintf(skey, sizeof(skey), "%s\n%s\n%s\n%s", key, type, reason, note);
     se = tt_map_get(s->series, skey);
@@ -967,6 +1000,9 @@ static void sink_event(void *ud, const char *key, const char *type, const char *
         if (s->series == NULL)
             return;
     }
+    obj = cobj_object(c);
+    if (obj == NULL)
+        return;
     snprintf(name, sizeof(name), "%.200s.%016llx", meta_str(obj, "name"),
              (unsigned long long)(tt_hash64_str(skey) ^ (uint64_t)(ev_now(s->loop) * 1e6)));
     se = calloc(1, sizeof(*se));
@@ -974,7 +1010,7 @@ static void sink_event(void *ud, const char *key, const char *type, const char *
         (se->ns = strdup(meta_str(obj, "namespace"))) == NULL ||
         tt_map_put(s->series, skey, se) == NULL) {
         series_free(se);
-        return;
+        goto out;
     }
     se->count = se->posted = 1;
     se->last_patch = ev_now(s->loop);
@@ -992,13 +1028,14 @@ static void sink_event(void *ud, const char *key, const char *type, const char *
     if (ev == NULL || o == NULL) {
         if (o != NULL)
             op_free(o);
-        json_decref(ev);
-        return;
+        goto out;
     }
     snprintf(path, sizeof(path), "/apis/events.k8s.io/v1/namespaces/%s/events", se->ns);
     s->stats.events_created++;
     op_start(o, "POST", path, ev, NULL, event_done);
+out:
     json_decref(ev);
+    json_decref(obj);
 }
 
 const tt_source_sink tt_source_kube_sink = {

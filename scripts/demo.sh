@@ -73,6 +73,16 @@ grep -E 'Created|Updated|Converged|Deleted' "$work/run.log" | cut -c26- || true
 say "trimtab status: every resource of examples/"
 "$bin" status --state-dir "$state"
 
+say "trimtab status -o wide: web's predictive policy forecasts its daily peak (ForecastOnly)"
+"$bin" status --state-dir "$state" -o wide | grep -E '^KIND|^ScalingPolicy +shop +web ' | cut -c1-150
+
+say "Before letting the forecast act: plan a switch to ForecastAndScale (on a copy)"
+cp -r "$work/manifests" "$work/forecast-and-scale"
+sed -i 's/^      mode: ForecastOnly$/      mode: ForecastAndScale/' "$work/forecast-and-scale/ecs/web.yaml"
+# plan exits 2 when there are changes: the pipeline must not fail on that.
+{ "$bin" plan --source "dir:$work/forecast-and-scale" --state-dir "$state" 2>/dev/null || true; } |
+    grep -B1 -A1 'warning' || echo "(no warning)"
+
 say "Editing examples/ecs/web.yaml: maxCapacity 10 → 12"
 sed -i 's/^  maxCapacity: 10$/  maxCapacity: 12/' "$work/manifests/ecs/web.yaml"
 for _ in $(seq 100); do grep -q 'maxCapacity 10 → 12' "$work/run.log" && break; sleep 0.05; done

@@ -37,6 +37,14 @@ static const struct column kind_columns[TT_KIND_COUNT][3] = {
                                  {"Result", "string", ".status.lastRotationResult", NULL}},
 };
 
+/* Columns only `kubectl get -o wide` shows (priority 1), after Age as kubectl's own are. */
+static const struct column wide_columns[TT_KIND_COUNT][2] = {
+    [TT_KIND_SCALING_POLICY] = {{"Forecast-Peak", "number", ".status.forecastPeak.capacity",
+                                 "the highest capacity the predictive policies forecast ahead"},
+                                {"Peak-At", "string", ".status.forecastPeak.time",
+                                 "the hour that peak is forecast for"}},
+};
+
 static const char *const singular[TT_KIND_COUNT] = {"scalingpolicy", "alarm", "budget",
                                                     "secretrotation"};
 
@@ -68,6 +76,13 @@ static json_t *crd(tt_kind k)
                               column(kind_columns[k][i].name, kind_columns[k][i].type,
                                      kind_columns[k][i].path, kind_columns[k][i].description));
     json_array_append_new(cols, column("Age", "date", ".metadata.creationTimestamp", NULL));
+    for (int i = 0; i < 2 && wide_columns[k][i].name != NULL; i++) {
+        json_t *c = column(wide_columns[k][i].name, wide_columns[k][i].type,
+                           wide_columns[k][i].path, wide_columns[k][i].description);
+        if (c != NULL)
+            json_object_set_new(c, "priority", json_integer(1));
+        json_array_append_new(cols, c);
+    }
 
     schema = json_pack("{s:s,s:s,s:{s:{s:s},s:{s:s},s:{s:s},s:o,s:o},s:[s]}", "type", "object",
                        "description", tt_model_spec_schema(k)->doc, "properties", "apiVersion",

@@ -44,7 +44,10 @@ def sp(i, target=70):
 
 
 def ready_count(k):
-    items = k.request("GET", API).json["items"]
+    try:
+        items = k.request("GET", API).json["items"]
+    except TimeoutError:  # kubesim (Python) is busy with trimtab's status writes: ask again
+        return 0
     n = 0
     for o in items:
         st = o.get("status") or {}
@@ -87,10 +90,11 @@ def main():
         # Run 1: converge, hold, then edits (resync far away, as bench/engine measures).
         t0 = time.monotonic()
         proc = start("1h")
+        bound = max(900, n * 0.2)
         while ready_count(k) < n:
-            if time.monotonic() - t0 > 900:
-                raise SystemExit("not converged in 900 s")
-            time.sleep(1)
+            if time.monotonic() - t0 > bound:
+                raise SystemExit(f"not converged in {bound:.0f} s")
+            time.sleep(1 if n <= 1000 else 10)
         out["converge_s"] = round(time.monotonic() - t0, 2)
         time.sleep(2)
         out["held_rss_kib"] = rss_kib(proc.pid)

@@ -24,6 +24,7 @@ OPERATIONS = {
         "PutScalingPolicy", "DeleteScalingPolicy", "DescribeScalingPolicies",
         "PutScheduledAction", "DeleteScheduledAction", "DescribeScheduledActions",
         "DescribeScalingActivities", "TagResource", "ListTagsForResource",
+        "GetPredictiveScalingForecast",
     ],
     "ecs": [
         "DescribeServices", "UpdateService", "CreateCluster", "CreateService",

@@ -452,6 +452,42 @@ def case_auth(c, kc):
     e2e.stop(proc)
 
 
+def case_predictive(c, kc):
+    """A predictive policy through the API server: the CRD takes spec.predictive (defaults
+    written by the server) and status.forecastPeak; its CEL rule refuses predictive scaling on
+    a target that is not ECS."""
+    kc.apply(simple('api', predictive=[{'name': 'daily', 'metricPair': 'ECSServiceCPUUtilization',
+                                        'targetValue': 60}]))
+    o = kc.get('api')
+    check(o['spec']['predictive'][0].get('mode') == 'ForecastOnly',
+          'the CRD did not default the predictive mode', o['spec'])
+    kc.start()
+    kc.kubectl('wait', '--for=condition=Ready', '-n', NS, 'scalingpolicy/api', '--timeout=%ds'
+               % int(30 * e2e.Config.scale()))
+    o = wait_for(lambda: (kc.get('api').get('status') or {}).get('forecastPeak') and kc.get('api'),
+                 10, 'status.forecastPeak through the status subresource')
+    fp = o['status']['forecastPeak']
+    check(fp['policy'] == 'daily' and fp['capacity'] == 4 and fp['time'].endswith('Z'),
+          'status.forecastPeak wrong (min 1, max 4: the peak is 4)', fp)
+    pol = [p for p in c.sim.client('application-autoscaling', region=e2e.REGION)
+           .describe_scaling_policies(ServiceNamespace='ecs', ResourceId=rid('api'))
+           ['ScalingPolicies'] if p['PolicyType'] == 'PredictiveScaling']
+    check(len(pol) == 1 and o['status']['policyArns'].get('daily') == pol[0]['PolicyARN'],
+          'the predictive policy is not in AWS and status', pol, o['status'])
+    # kubectl get -o wide shows the peak (priority-1 printer columns); the plain table does not.
+    wide = kc.kubectl('get', 'scalingpolicies', '-n', NS, '-o', 'wide').stdout
+    check('FORECAST-PEAK' in wide and 'PEAK-AT' in wide and fp['time'] in wide,
+          'kubectl get -o wide does not show the forecast peak', wide)
+    plain = kc.kubectl('get', 'scalingpolicies', '-n', NS).stdout
+    check('FORECAST-PEAK' not in plain, 'the plain kubectl get shows the forecast', plain)
+    bad = simple('bad', predictive=[{'name': 'daily', 'metricPair': 'ECSServiceCPUUtilization',
+                                     'targetValue': 60}]).replace(
+        'ecs:\n      cluster: prod\n      service: bad', 'rds:\n      cluster: reporting')
+    p = kc.apply(bad, check_rc=False)
+    check(p.returncode != 0 and 'predictive scaling for ECS services only' in p.stderr,
+          'the API server accepted predictive scaling on an RDS cluster', e2e.describe(p))
+
+
 CASES = {name[5:]: fn for name, fn in sorted(globals().items()) if name.startswith('case_')}
 
 

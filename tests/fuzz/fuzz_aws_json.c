@@ -16,6 +16,7 @@ static const struct fuzz_op ops[] = {
     {"lambda", "GetProvisionedConcurrencyConfig"},
     {"lambda", "PutFunctionConcurrency"},
     {"cloudwatch", "DescribeAlarms"}, /* JSON 1.0, chosen below */
+    {"application-autoscaling", "GetPredictiveScalingForecast"},
 };
 
 static const char *const json_services[] = {"cloudwatch", NULL};

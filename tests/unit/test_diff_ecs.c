@@ -402,6 +402,224 @@ static void moved_target_cleans_up_the_old_one(void **state)
     fx_release(&f);
 }
 
+/* ---- predictive scaling ------------------------------------------------------------------ */
+
+static const char *const api_spec =
+    "apiVersion: trimtab.dev/v1alpha1\nkind: ScalingPolicy\nmetadata: {name: api, namespace: "
+    "shop}\n"
+    "spec:\n"
+    "  target: {ecs: {cluster: prod, service: api}}\n"
+    "  minCapacity: 2\n"
+    "  maxCapacity: 10\n"
+    "  predictive:\n"
+    "    - {name: daily, metricPair: ECSServiceCPUUtilization, targetValue: 60,\n"
+    "       schedulingBufferTime: 10m}\n"
+    "    - name: orders\n"
+    "      customScalingMetric: {namespace: Shop, metricName: Busy, dimensions: {Svc: api}}\n"
+    "      customLoadMetric: {namespace: Shop, metricName: Orders, statistic: Sum, unit: Count}\n"
+    "      targetValue: 100\n"
+    "      mode: ForecastAndScale\n"
+    "      maxCapacityBreachBehavior: IncreaseMaxCapacity\n"
+    "      maxCapacityBuffer: 10\n";
+
+/* AWS's view of api_spec, converged (orders already in ForecastAndScale). */
+static const char *const api_converged =
+    "{\"aas\": {"
+    " \"target\": {\"ServiceNamespace\": \"ecs\", \"ResourceId\": \"service/prod/api\","
+    "   \"ScalableDimension\": \"ecs:service:DesiredCount\", \"MinCapacity\": 2,"
+    "   \"MaxCapacity\": 10, \"ScalableTargetARN\": \"arn:t\"},"
+    " \"policies\": {"
+    "  \"trimtab-shop-api-daily\": {\"PolicyName\": \"trimtab-shop-api-daily\", \"PolicyARN\":"
+    "   \"arn:daily\", \"PolicyType\": \"PredictiveScaling\","
+    "   \"PredictiveScalingPolicyConfiguration\": {\"MetricSpecifications\": [{\"TargetValue\":"
+    "    60.0, \"PredefinedMetricPairSpecification\": {\"PredefinedMetricType\":"
+    "    \"ECSServiceCPUUtilization\"}}], \"Mode\": \"ForecastOnly\", \"SchedulingBufferTime\":"
+    "    600, \"MaxCapacityBreachBehavior\": \"HonorMaxCapacity\"}},"
+    "  \"trimtab-shop-api-orders\": {\"PolicyName\": \"trimtab-shop-api-orders\", \"PolicyARN\":"
+    "   \"arn:orders\", \"PolicyType\": \"PredictiveScaling\","
+    "   \"PredictiveScalingPolicyConfiguration\": {\"MetricSpecifications\": [{\"TargetValue\":"
+    "    100, \"CustomizedScalingMetricSpecification\": {\"MetricDataQueries\": [{\"Id\": \"m1\","
+    "    \"ReturnData\": true, \"MetricStat\": {\"Stat\": \"Average\", \"Metric\": {\"Namespace\":"
+    "    \"Shop\", \"MetricName\": \"Busy\", \"Dimensions\": [{\"Name\": \"Svc\", \"Value\":"
+    "    \"api\"}]}}}]}, \"CustomizedLoadMetricSpecification\": {\"MetricDataQueries\": [{\"Id\":"
+    "    \"m1\", \"ReturnData\": true, \"MetricStat\": {\"Stat\": \"Sum\", \"Unit\": \"Count\","
+    "    \"Metric\": {\"Namespace\": \"Shop\", \"MetricName\": \"Orders\"}}}]}}],"
+    "    \"Mode\": \"ForecastAndScale\", \"MaxCapacityBreachBehavior\": \"IncreaseMaxCapacity\","
+    "    \"MaxCapacityBuffer\": 10}}},"
+    " \"scheduled\": {},"
+    " \"forecasts\": {\"trimtab-shop-api-daily\": {\"readAt\": 1000, \"peakCapacity\": 8,"
+    "   \"peakTime\": \"2026-12-07T09:00:00Z\", \"updateTime\": \"2026-12-06T06:00:00Z\"},"
+    "  \"trimtab-shop-api-orders\": {\"readAt\": 1000, \"peakCapacity\": 12,"
+    "   \"peakTime\": \"2026-12-07T12:00:00Z\"}}},"
+    " \"service\": {\"serviceName\": \"api\", \"status\": \"ACTIVE\", \"desiredCount\": 2}}";
+
+static const char *const api_memo =
+    "{\"owned\": true, \"policies\": [\"trimtab-shop-api-daily\", \"trimtab-shop-api-orders\"],"
+    " \"scheduled\": []}";
+
+static json_t *api_config(diff_fixture *f, const char *policy)
+{
+    return json_object_get(
+        json_object_get(json_object_get(json_object_get(f->observed, "aas"), "policies"), policy),
+        "PredictiveScalingPolicyConfiguration");
+}
+
+static void predictive_converged_keeps_forecasts(void **state)
+{
+    diff_fixture f;
+    tt_diff_input in;
+    json_t *status = json_object();
+    char *peak;
+    (void)state;
+    fx_load(&f, "ecs", api_spec, api_converged, api_memo);
+    fx_diff(&f);
+    assert_null(f.out.blocked);
+    fx_assert_ops(f.out.plan, "");
+    /* The forecasts read go to the memo, so the next observes need not read them. */
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_object_get(json_object_get(f.out.memo, "forecasts"), "trimtab-shop-api-daily"),
+            "readAt")),
+        1000);
+    in = fx_diff_input(&f);
+    json_object_set_new(status, "forecastPeak", json_string("stale"));
+    f.p->status(&in, status);
+    /* The higher of the two peaks, with its policy's spec name. */
+    peak = json_dumps(json_object_get(status, "forecastPeak"), JSON_COMPACT | JSON_SORT_KEYS);
+    assert_non_null(peak);
+    assert_string_equal(
+        peak, "{\"capacity\":12,\"policy\":\"orders\",\"time\":\"2026-12-07T12:00:00Z\"}");
+    free(peak);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(status, "policyArns"), "daily")),
+        "arn:daily");
+    /* Without forecasts (a failed read), the peak goes. */
+    json_object_del(json_object_get(f.observed, "aas"), "forecasts");
+    in = fx_diff_input(&f);
+    f.p->status(&in, status);
+    assert_null(json_object_get(status, "forecastPeak"));
+    json_decref(status);
+    fx_release(&f);
+}
+
+static void predictive_created_with_the_whole_configuration(void **state)
+{
+    diff_fixture f;
+    (void)state;
+    fx_load(
+        &f, "ecs", api_spec,
+        "{\"aas\": {\"target\": null, \"policies\": {}, \"scheduled\": {}},"
+        " \"service\": {\"serviceName\": \"api\", \"status\": \"ACTIVE\", \"desiredCount\": 1}}",
+        NULL);
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan,
+                  "create:RegisterScalableTarget create:PutScalingPolicy create:PutScalingPolicy");
+    fx_assert_input(
+        f.out.plan, 1,
+        "{\"PolicyName\":\"trimtab-shop-api-daily\",\"PolicyType\":\"PredictiveScaling\","
+        "\"PredictiveScalingPolicyConfiguration\":{\"MaxCapacityBreachBehavior\":"
+        "\"HonorMaxCapacity\",\"MetricSpecifications\":[{\"PredefinedMetricPairSpecification\":"
+        "{\"PredefinedMetricType\":\"ECSServiceCPUUtilization\"},\"TargetValue\":60.0}],"
+        "\"Mode\":\"ForecastOnly\",\"SchedulingBufferTime\":600},\"ResourceId\":"
+        "\"service/prod/api\",\"ScalableDimension\":\"ecs:service:DesiredCount\","
+        "\"ServiceNamespace\":\"ecs\"}");
+    /* A ForecastOnly policy is no reason to warn; one that starts in ForecastAndScale is. */
+    assert_null(json_object_get(json_array_get(f.out.plan, 1), "warning"));
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(f.out.plan, 2), "warning")),
+        "predictive policy orders switches from nothing to ForecastAndScale: AWS "
+        "will scale on the forecast");
+    fx_assert_input(
+        f.out.plan, 2,
+        "{\"PolicyName\":\"trimtab-shop-api-orders\",\"PolicyType\":\"PredictiveScaling\","
+        "\"PredictiveScalingPolicyConfiguration\":{\"MaxCapacityBreachBehavior\":"
+        "\"IncreaseMaxCapacity\",\"MaxCapacityBuffer\":10,\"MetricSpecifications\":[{"
+        "\"CustomizedLoadMetricSpecification\":{\"MetricDataQueries\":[{\"Id\":\"m1\","
+        "\"MetricStat\":{\"Metric\":{\"MetricName\":\"Orders\",\"Namespace\":\"Shop\"},\"Stat\":"
+        "\"Sum\",\"Unit\":\"Count\"},\"ReturnData\":true}]},\"CustomizedScalingMetricSpecification"
+        "\":{\"MetricDataQueries\":[{\"Id\":\"m1\",\"MetricStat\":{\"Metric\":{\"Dimensions\":[{"
+        "\"Name\":\"Svc\",\"Value\":\"api\"}],\"MetricName\":\"Busy\",\"Namespace\":\"Shop\"},"
+        "\"Stat\":\"Average\"},\"ReturnData\":true}]},\"TargetValue\":100.0}],\"Mode\":"
+        "\"ForecastAndScale\"},\"ResourceId\":\"service/prod/api\",\"ScalableDimension\":"
+        "\"ecs:service:DesiredCount\",\"ServiceNamespace\":\"ecs\"}");
+    fx_release(&f);
+}
+
+static void predictive_drift_and_mode_switch(void **state)
+{
+    diff_fixture f;
+    const json_t *a, *c;
+    (void)state;
+    fx_load(&f, "ecs", api_spec, api_converged, api_memo);
+    /* orders went back to ForecastOnly behind trimtab's back: switching it again warns. */
+    json_object_set_new(api_config(&f, "trimtab-shop-api-orders"), "Mode",
+                        json_string("ForecastOnly"));
+    /* daily's target value moved: an update without a warning. */
+    json_object_set_new(
+        json_array_get(
+            json_object_get(api_config(&f, "trimtab-shop-api-daily"), "MetricSpecifications"), 0),
+        "TargetValue", json_real(45));
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "update:PutScalingPolicy update:PutScalingPolicy");
+    a = json_array_get(f.out.plan, 0);
+    assert_null(json_object_get(a, "warning"));
+    c = json_array_get(json_object_get(a, "changes"), 0);
+    assert_string_equal(json_string_value(json_object_get(c, "field")), "metric");
+    assert_int_equal(json_array_size(json_object_get(a, "changes")), 1);
+    a = json_array_get(f.out.plan, 1);
+    assert_string_equal(json_string_value(json_object_get(a, "warning")),
+                        "predictive policy orders switches from ForecastOnly to ForecastAndScale: "
+                        "AWS will scale on the forecast");
+    c = json_array_get(json_object_get(a, "changes"), 0);
+    assert_string_equal(json_string_value(json_object_get(c, "field")), "mode");
+    /* An absent Mode is AWS's ForecastOnly: still a switch, and said so. */
+    json_object_del(api_config(&f, "trimtab-shop-api-orders"), "Mode");
+    fx_diff(&f);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(f.out.plan, 1), "warning")),
+        "predictive policy orders switches from ForecastOnly to ForecastAndScale: AWS will scale "
+        "on the forecast");
+    /* AWS's default buffer time on a policy that does not set one is not drift. */
+    fx_release(&f);
+    fx_load(&f, "ecs", api_spec, api_converged, api_memo);
+    json_object_set_new(api_config(&f, "trimtab-shop-api-orders"), "SchedulingBufferTime",
+                        json_integer(300));
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "");
+    fx_release(&f);
+}
+
+static void predictive_type_change_and_removal(void **state)
+{
+    diff_fixture f;
+    json_t *pol, *rm;
+    (void)state;
+    fx_load(&f, "ecs", api_spec, api_converged,
+            "{\"owned\": true, \"policies\": [\"trimtab-shop-api-daily\", "
+            "\"trimtab-shop-api-orders\", \"trimtab-shop-api-old\"], \"scheduled\": []}");
+    /* A target-tracking policy of the predictive policy's name is replaced by one Put. */
+    pol = json_object_get(json_object_get(json_object_get(f.observed, "aas"), "policies"),
+                          "trimtab-shop-api-daily");
+    json_object_set_new(pol, "PolicyType", json_string("TargetTrackingScaling"));
+    /* A predictive policy the spec no longer names is deleted. */
+    json_object_set_new(json_object_get(json_object_get(f.observed, "aas"), "policies"),
+                        "trimtab-shop-api-old",
+                        json_pack("{s:s,s:s}", "PolicyName", "trimtab-shop-api-old", "PolicyType",
+                                  "PredictiveScaling"));
+    fx_diff(&f);
+    fx_assert_ops(f.out.plan, "update:PutScalingPolicy delete:DeleteScalingPolicy");
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(json_array_get(f.out.plan, 0), "changes"), 0), "field")),
+        "policyType");
+    assert_null(json_object_get(json_array_get(f.out.plan, 0), "warning"));
+    rm = fx_remove(&f);
+    fx_assert_ops(rm, "delete:DeleteScalingPolicy delete:DeleteScalingPolicy "
+                      "delete:DeleteScalingPolicy delete:DeregisterScalableTarget");
+    json_decref(rm);
+    fx_release(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -418,6 +636,10 @@ int main(void)
         cmocka_unit_test(budget_guard_clamps_and_restores),
         cmocka_unit_test(remove_deletes_only_what_is_owned),
         cmocka_unit_test(moved_target_cleans_up_the_old_one),
+        cmocka_unit_test(predictive_converged_keeps_forecasts),
+        cmocka_unit_test(predictive_created_with_the_whole_configuration),
+        cmocka_unit_test(predictive_drift_and_mode_switch),
+        cmocka_unit_test(predictive_type_change_and_removal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,6 +86,16 @@ KNOWN_MOTO_DIFFERENCES = {
                      'says so and works around it).',
     ('aas.list-tags', ''): 'MOTO BUG: ListTagsForResource is not implemented for Application '
                            'Auto Scaling (HTTP 500).',
+    ('aas.put-predictive-policy', ''): 'MOTO BUG: PolicyType PredictiveScaling is in the model\'s '
+                                       'enum and supported for ECS services; moto rejects it '
+                                       '(ValidationException), so no predictive policy exists.',
+    ('aas.describe-policies.predictive', 'ScalingPolicies*'): 'MOTO BUG: the consequence of the '
+                                                              'above: moto holds no predictive '
+                                                              'policy, and as it ignores '
+                                                              'PolicyNames it answers the '
+                                                              'target-tracking policy instead.',
+    ('aas.get-forecast', ''): 'MOTO BUG: GetPredictiveScalingForecast is not implemented (HTTP '
+                              '500); awssim answers its deterministic hourly forecast.',
 
     # ---- RDS ----------------------------------------------------------------------------
     ('rds.*-instance', '*DBInstanceStatus'): 'NO TIME: AWS creates an instance in "creating"; moto '

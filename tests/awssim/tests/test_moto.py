@@ -120,6 +120,19 @@ SCENARIO = [
     step('aas.delete-policy.missing', 'application-autoscaling', 'DeleteScalingPolicy', dict(ECS_TARGET, PolicyName='out')),
     step('aas.delete-scheduled', 'application-autoscaling', 'DeleteScheduledAction',
          dict(ECS_TARGET, ScheduledActionName='morning')),
+    # Predictive scaling (ECS): a ForecastOnly policy, read back, and its forecast.
+    step('aas.put-predictive-policy', 'application-autoscaling', 'PutScalingPolicy',
+         dict(ECS_TARGET, PolicyName='daily', PolicyType='PredictiveScaling',
+              PredictiveScalingPolicyConfiguration={'MetricSpecifications': [{
+                  'TargetValue': 60.0, 'PredefinedMetricPairSpecification': {
+                      'PredefinedMetricType': 'ECSServiceCPUUtilization'}}],
+                  'Mode': 'ForecastOnly'})),
+    step('aas.describe-policies.predictive', 'application-autoscaling', 'DescribeScalingPolicies',
+         {'ServiceNamespace': 'ecs', 'PolicyNames': ['daily'], 'ResourceId': 'service/demo/web'}),
+    step('aas.get-forecast', 'application-autoscaling', 'GetPredictiveScalingForecast',
+         dict(ECS_TARGET, PolicyName='daily',
+              StartTime=datetime.datetime(2026, 12, 7, tzinfo=datetime.timezone.utc),
+              EndTime=datetime.datetime(2026, 12, 8, tzinfo=datetime.timezone.utc))),
     step('aas.deregister', 'application-autoscaling', 'DeregisterScalableTarget', ECS_TARGET),
     step('aas.describe-after-deregister', 'application-autoscaling', 'DescribeScalingPolicies',
          {'ServiceNamespace': 'ecs'}),

@@ -182,6 +182,106 @@ class ApplicationAutoScaling(SimTestCase):
                                     {'MetricIntervalLowerBound': 0, 'MetricIntervalUpperBound': 20, 'ScalingAdjustment': 1},
                                     {'MetricIntervalLowerBound': 10, 'ScalingAdjustment': 2}]}, **base)
 
+    PREDICTIVE = {'MetricSpecifications': [{
+        'TargetValue': 60.0,
+        'PredefinedMetricPairSpecification': {'PredefinedMetricType': 'ECSServiceCPUUtilization'}}],
+        'Mode': 'ForecastOnly', 'SchedulingBufferTime': 300}
+
+    def test_predictive_policy(self):
+        ecs_service(self)
+        self.register(lo=2, hi=10)
+        base = dict(ServiceNamespace='ecs', ResourceId='service/demo/web',
+                    ScalableDimension='ecs:service:DesiredCount', PolicyName='daily')
+        arn = self.aas.put_scaling_policy(PolicyType='PredictiveScaling',
+                                          PredictiveScalingPolicyConfiguration=self.PREDICTIVE,
+                                          **base)['PolicyARN']
+        pol = self.aas.describe_scaling_policies(ServiceNamespace='ecs')['ScalingPolicies'][0]
+        self.assertEqual((pol['PolicyARN'], pol['PolicyType']), (arn, 'PredictiveScaling'))
+        self.assertEqual(pol['PredictiveScalingPolicyConfiguration'], self.PREDICTIVE)
+        self.assertNotIn('Alarms', pol)
+        # The mode switch is an update of the same policy.
+        cfg = dict(self.PREDICTIVE, Mode='ForecastAndScale')
+        self.assertEqual(self.aas.put_scaling_policy(
+            PolicyType='PredictiveScaling', PredictiveScalingPolicyConfiguration=cfg,
+            **base)['PolicyARN'], arn)
+        pol = self.aas.describe_scaling_policies(ServiceNamespace='ecs')['ScalingPolicies'][0]
+        self.assertEqual(pol['PredictiveScalingPolicyConfiguration']['Mode'], 'ForecastAndScale')
+
+    def test_predictive_validation(self):
+        ecs_service(self)
+        self.register()
+        base = dict(ServiceNamespace='ecs', ResourceId='service/demo/web',
+                    ScalableDimension='ecs:service:DesiredCount', PolicyName='p',
+                    PolicyType='PredictiveScaling')
+        spec = self.PREDICTIVE['MetricSpecifications'][0]
+        bad = [
+            {'MetricSpecifications': [spec, spec]},
+            {'MetricSpecifications': [dict(spec, PredefinedLoadMetricSpecification={
+                'PredefinedMetricType': 'ECSServiceTotalCPUUtilization'})]},
+            {'MetricSpecifications': [{'TargetValue': 60.0, 'PredefinedScalingMetricSpecification': {
+                'PredefinedMetricType': 'ECSServiceAverageCPUUtilization'}}]},
+            {'MetricSpecifications': [{'TargetValue': 60.0, 'PredefinedMetricPairSpecification': {
+                'PredefinedMetricType': 'RDSReaderCPUUtilization'}}]},
+            {'MetricSpecifications': [{'TargetValue': 60.0, 'PredefinedMetricPairSpecification': {
+                'PredefinedMetricType': 'ALBRequestCount'}}]},
+            dict(self.PREDICTIVE, MaxCapacityBreachBehavior='IncreaseMaxCapacity'),
+            dict(self.PREDICTIVE, MaxCapacityBuffer=10),
+        ]
+        for cfg in bad:
+            self.assertAwsError('ValidationException', self.aas.put_scaling_policy,
+                                PredictiveScalingPolicyConfiguration=cfg, **base)
+        self.assertAwsError('ValidationException', self.aas.put_scaling_policy, **base)
+        # The model's own bound (SchedulingBufferTime at most 3600) and AWS's (below 3600).
+        for t in (7200, 3600):
+            self.assertAwsError('ValidationException', self.aas.put_scaling_policy,
+                                PredictiveScalingPolicyConfiguration=dict(
+                                    self.PREDICTIVE, SchedulingBufferTime=t), **base)
+        # Customized metrics: a scaling and a load query, each returning one series.
+        query = {'MetricDataQueries': [{'Id': 'm1', 'ReturnData': True, 'MetricStat': {
+            'Metric': {'Namespace': 'Shop', 'MetricName': 'Orders'}, 'Stat': 'Sum'}}]}
+        self.aas.put_scaling_policy(PredictiveScalingPolicyConfiguration={'MetricSpecifications': [{
+            'TargetValue': 100.0, 'CustomizedScalingMetricSpecification': query,
+            'CustomizedLoadMetricSpecification': query}]}, **base)
+        # Only ECS services take predictive scaling.
+        lambda_alias(self)
+        self.register('function:api:live', ns='lambda', dim='lambda:function:ProvisionedConcurrency')
+        self.assertAwsError('ValidationException', self.aas.put_scaling_policy,
+                            PredictiveScalingPolicyConfiguration=self.PREDICTIVE,
+                            **dict(base, ServiceNamespace='lambda', ResourceId='function:api:live',
+                                   ScalableDimension='lambda:function:ProvisionedConcurrency'))
+
+    def test_predictive_forecast(self):
+        import datetime
+        ecs_service(self)
+        self.register(lo=2, hi=10)
+        base = dict(ServiceNamespace='ecs', ResourceId='service/demo/web',
+                    ScalableDimension='ecs:service:DesiredCount', PolicyName='daily')
+        start = datetime.datetime(2026, 12, 7, 0, 30, tzinfo=datetime.timezone.utc)
+        self.assertAwsError('ValidationException', self.aas.get_predictive_scaling_forecast,
+                            StartTime=start, EndTime=start + datetime.timedelta(days=1), **base)
+        self.aas.put_scaling_policy(PolicyType='PredictiveScaling',
+                                    PredictiveScalingPolicyConfiguration=self.PREDICTIVE, **base)
+        f = self.aas.get_predictive_scaling_forecast(StartTime=start,
+                                                     EndTime=start + datetime.timedelta(days=1), **base)
+        cap = f['CapacityForecast']
+        # Hourly from the start's hour (00:00) up to the end (00:30 next day): 25 points, the
+        # business-day shape between min and max.
+        self.assertEqual(len(cap['Timestamps']), 25)
+        self.assertEqual(cap['Timestamps'][0], datetime.datetime(2026, 12, 7, 0, 0, tzinfo=datetime.timezone.utc))
+        self.assertEqual(cap['Values'][0], 2.0)
+        self.assertEqual(cap['Values'][8], 6.0)
+        self.assertEqual(cap['Values'][9:17], [8.0] * 8)
+        self.assertEqual(cap['Values'][17], 6.0)
+        self.assertEqual(max(cap['Values']), 8.0)
+        load = f['LoadForecast'][0]
+        self.assertEqual(load['Values'][9], 8.0 * 60.0)
+        self.assertEqual(load['MetricSpecification'], self.PREDICTIVE['MetricSpecifications'][0])
+        self.assertIn('UpdateTime', f)
+        self.assertAwsError('ValidationException', self.aas.get_predictive_scaling_forecast,
+                            StartTime=start, EndTime=start, **base)
+        self.assertAwsError('ValidationException', self.aas.get_predictive_scaling_forecast,
+                            StartTime=start, EndTime=start + datetime.timedelta(days=31), **base)
+
     def test_describe_policies_filters_and_paging(self):
         ecs = self.client('ecs')
         ecs_service(self)

@@ -1,7 +1,8 @@
 """Application Auto Scaling for the ECS, Aurora (RDS cluster), ElastiCache and Lambda dimensions.
 
 Scalable targets, scaling policies (step and target tracking, the latter creating its CloudWatch
-alarms as AWS does), scheduled actions (cron/rate/at with time zones validated), scaling
+alarms as AWS does; predictive for ECS services, with a deterministic hourly forecast from
+GetPredictiveScalingForecast — see forecast_capacity), scheduled actions (cron/rate/at with time zones validated), scaling
 activities and tags. Registering a target clamps the resource's current capacity into
 [min, max]; a step or target-tracking policy runs when one of its alarms goes to ALARM (through
 SetAlarmState or the control API), changing the resource's capacity and recording an activity.
@@ -259,6 +260,63 @@ def _check_target_tracking(ns, cfg):
         raise _validation('CustomizedMetricSpecification needs MetricName and Namespace, or Metrics')
 
 
+# Predictive scaling (ECS services only): the predefined types the botocore model documents,
+# by the role each may play. A metric pair names the load and scaling metric together.
+PREDICTIVE_PAIRS = {'ECSServiceCPUUtilization', 'ECSServiceMemoryUtilization', 'ALBRequestCount'}
+PREDICTIVE_SCALING = {'ECSServiceAverageCPUUtilization', 'ECSServiceAverageMemoryUtilization',
+                      'ALBRequestCountPerTarget'}
+PREDICTIVE_LOAD = {'ECSServiceTotalCPUUtilization', 'ECSServiceTotalMemoryUtilization',
+                   'ALBRequestCount', 'TotalALBRequestCount'}
+
+
+def _check_predefined(spec, allowed, what):
+    if spec is None:
+        return
+    t = spec['PredefinedMetricType']
+    if t not in allowed:
+        raise _validation('The predefined %s metric type %s is not supported for predictive '
+                          'scaling' % (what, t))
+    if 'ALB' in t and not spec.get('ResourceLabel'):
+        raise _validation('ResourceLabel is required for the predefined metric type %s' % t)
+
+
+def _check_predictive(ns, cfg):
+    """AWS's rules for a PredictiveScalingPolicyConfiguration: ECS only, one metric
+    specification holding a metric pair or a scaling and a load metric, and MaxCapacityBuffer
+    exactly when the breach behavior is IncreaseMaxCapacity."""
+    if ns != 'ecs':
+        raise _validation('Predictive scaling is not supported for this scalable dimension')
+    specs = cfg['MetricSpecifications']
+    if len(specs) != 1:
+        raise _validation('Only one metric specification is supported for predictive scaling')
+    m = specs[0]
+    pair = m.get('PredefinedMetricPairSpecification')
+    scaling = [k for k in ('PredefinedScalingMetricSpecification',
+                           'CustomizedScalingMetricSpecification') if m.get(k) is not None]
+    load = [k for k in ('PredefinedLoadMetricSpecification', 'CustomizedLoadMetricSpecification')
+            if m.get(k) is not None]
+    if pair is not None and (scaling or load):
+        raise _validation('A metric pair cannot be combined with scaling or load metrics')
+    if pair is None and (len(scaling) != 1 or len(load) != 1):
+        raise _validation('Specify a metric pair, or exactly one scaling metric and one load '
+                          'metric')
+    _check_predefined(pair, PREDICTIVE_PAIRS, 'pair')
+    _check_predefined(m.get('PredefinedScalingMetricSpecification'), PREDICTIVE_SCALING, 'scaling')
+    _check_predefined(m.get('PredefinedLoadMetricSpecification'), PREDICTIVE_LOAD, 'load')
+    for k in ('CustomizedScalingMetricSpecification', 'CustomizedLoadMetricSpecification',
+              'CustomizedCapacityMetricSpecification'):
+        queries = (m.get(k) or {}).get('MetricDataQueries')
+        if queries is not None and sum(1 for q in queries if q.get('ReturnData', True)) != 1:
+            raise _validation('%s must return exactly one time series' % k)
+    increase = cfg.get('MaxCapacityBreachBehavior') == 'IncreaseMaxCapacity'
+    if increase != (cfg.get('MaxCapacityBuffer') is not None):
+        raise _validation('MaxCapacityBuffer is required with IncreaseMaxCapacity and cannot be '
+                          'used otherwise')
+    if cfg.get('SchedulingBufferTime') is not None and cfg['SchedulingBufferTime'] >= 3600:
+        raise _validation('SchedulingBufferTime must be less than the forecast interval of 3600 '
+                          'seconds')
+
+
 def _metric_for(policy, target):
     """(namespace, metric name, dimensions, statistic) of a target tracking policy's metric."""
     cfg = policy['TargetTrackingScalingPolicyConfiguration']
@@ -338,7 +396,11 @@ def put_scaling_policy(ctx, p):
                               'TargetTrackingScaling policy')
         _check_target_tracking(target['ServiceNamespace'], cfg)
     else:
-        raise _validation('Predictive scaling is not supported for this scalable dimension')
+        cfg = p.get('PredictiveScalingPolicyConfiguration')
+        if cfg is None:
+            raise _validation('PredictiveScalingPolicyConfiguration is required for a '
+                              'PredictiveScaling policy')
+        _check_predictive(target['ServiceNamespace'], cfg)
     key = _key(p) + (p['PolicyName'],)
     pol = ctx.store['policies'].get(key)
     if pol is None:
@@ -355,10 +417,18 @@ def put_scaling_policy(ctx, p):
     pol['PolicyType'] = ptype
     pol.pop('StepScalingPolicyConfiguration', None)
     pol.pop('TargetTrackingScalingPolicyConfiguration', None)
+    pol.pop('PredictiveScalingPolicyConfiguration', None)
     if ptype == 'StepScaling':
         pol['StepScalingPolicyConfiguration'] = clone(p['StepScalingPolicyConfiguration'])
         out = {'PolicyARN': pol['PolicyARN']}
         pol.setdefault('Alarms', [])
+    elif ptype == 'PredictiveScaling':
+        # Stored as given: Describe returns what was put (no alarms, as AWS).
+        pol['PredictiveScalingPolicyConfiguration'] = clone(
+            p['PredictiveScalingPolicyConfiguration'])
+        pol['_forecast_updated'] = time.time()
+        pol.pop('Alarms', None)
+        out = {'PolicyARN': pol['PolicyARN']}
     else:
         pol['TargetTrackingScalingPolicyConfiguration'] = clone(
             p['TargetTrackingScalingPolicyConfiguration'])
@@ -398,6 +468,53 @@ def describe_scaling_policies(ctx, p):
     page, nxt = paginate(items, lambda x: x['_seq'], p.get('NextToken'), limit,
                          'DescribeScalingPolicies', _bad_token())
     return {'ScalingPolicies': clone(page), 'NextToken': nxt}
+
+
+FORECAST_MAX_RANGE = 30 * 86400
+
+
+def forecast_capacity(hour, target):
+    """The simulator's capacity forecast for the UTC hour `hour` (0-23) of any day: the target's
+    minimum at night, three quarters of the way to its maximum from 09:00 to 17:00, halfway at
+    08:00 and 17:00 — a business day's shape, the same every day."""
+    lo, hi = target['MinCapacity'], target['MaxCapacity']
+    if 9 <= hour < 17:
+        return lo + -(-(hi - lo) * 3 // 4)
+    if hour in (8, 17):
+        return lo + -(-(hi - lo) // 2)
+    return lo
+
+
+@operation('GetPredictiveScalingForecast')
+def get_predictive_scaling_forecast(ctx, p):
+    """Hourly points from StartTime's hour to EndTime: the capacity forecast_capacity gives, and
+    the load it serves at the policy's target value (capacity x TargetValue)."""
+    pol = ctx.store['policies'].get(_policy_key(p))
+    if pol is None or pol['PolicyType'] != 'PredictiveScaling':
+        raise _validation('No predictive scaling policy found for service namespace: %s, '
+                          'resource ID: %s, scalable dimension: %s, policy name: %s'
+                          % (p['ServiceNamespace'], p['ResourceId'], p['ScalableDimension'],
+                             p['PolicyName']))
+    start, end = p['StartTime'], p['EndTime']
+    if hasattr(start, 'timestamp'):
+        start, end = start.timestamp(), end.timestamp()
+    if end <= start:
+        raise _validation('EndTime must be after StartTime')
+    if end - start > FORECAST_MAX_RANGE:
+        raise _validation('The forecast time range cannot exceed 30 days')
+    target = _target(ctx, p)
+    spec = pol['PredictiveScalingPolicyConfiguration']['MetricSpecifications'][0]
+    stamps, capacity = [], []
+    t = int(start) // 3600 * 3600
+    while t < end:
+        stamps.append(float(t))
+        capacity.append(float(forecast_capacity(time.gmtime(t).tm_hour, target)))
+        t += 3600
+    return {'LoadForecast': [{'Timestamps': stamps,
+                              'Values': [c * spec['TargetValue'] for c in capacity],
+                              'MetricSpecification': clone(spec)}],
+            'CapacityForecast': {'Timestamps': list(stamps), 'Values': capacity},
+            'UpdateTime': pol['_forecast_updated']}
 
 
 def execute_policy(ctx, policy_arn, alarm_name):
