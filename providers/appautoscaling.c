@@ -1277,3 +1277,93 @@ static const tt_iam_action aas_iam_actions[] = {
      TT_IAM_OWNED, NULL},
 };
 const tt_iam_needs tt_aas_iam = {TT_IAM_TABLE(aas_iam_actions), NULL};
+
+/* ---- answers that settle the observation --------------------------------------------------- */
+
+/* Copies `keys` (NULL-terminated) of `from` that are present into `to`. */
+static void copy_fields(json_t *to, const json_t *from, const char *const *keys)
+{
+    for (; *keys != NULL; keys++) {
+        json_t *v = json_object_get(from, *keys);
+        if (v != NULL)
+            json_object_set_new(to, *keys, json_deep_copy(v));
+    }
+}
+
+int tt_aas_applied(const tt_resource *r, json_t *observed, const json_t *call, const json_t *output)
+{
+    static const char *const target_fields[] = {
+        "ServiceNamespace", "ResourceId", "ScalableDimension", "MinCapacity", "MaxCapacity", NULL};
+    static const char *const policy_fields[] = {"PolicyName",
+                                                "ServiceNamespace",
+                                                "ResourceId",
+                                                "ScalableDimension",
+                                                "PolicyType",
+                                                "TargetTrackingScalingPolicyConfiguration",
+                                                "StepScalingPolicyConfiguration",
+                                                NULL};
+    static const char *const scheduled_fields[] = {"ScheduledActionName",
+                                                   "ServiceNamespace",
+                                                   "ResourceId",
+                                                   "ScalableDimension",
+                                                   "Schedule",
+                                                   "Timezone",
+                                                   "ScalableTargetAction",
+                                                   NULL};
+    const char *op = json_string_value(json_object_get(call, "operation"));
+    const json_t *input = json_object_get(call, "input");
+    json_t *entry;
+    tt_aas_target t;
+
+    /* Only the resource's own target: a stale one (spec.target moved) is read again. */
+    if (op == NULL || !json_is_object(observed) || tt_aas_target_of(r, &t) != 0 ||
+        !tt_streq(json_string_value(json_object_get(input, "ServiceNamespace")),
+                  t.service_namespace) ||
+        !tt_streq(json_string_value(json_object_get(input, "ResourceId")), t.resource_id) ||
+        !tt_streq(json_string_value(json_object_get(input, "ScalableDimension")), t.dimension))
+        return 0;
+    if (strcmp(op, "RegisterScalableTarget") == 0) {
+        json_t *target = json_object_get(observed, "target");
+        if (!json_is_object(target)) {
+            const json_t *arn = json_object_get(output, "ScalableTargetARN");
+            if (!json_is_string(arn))
+                return 0;
+            target = json_object();
+            if (target == NULL || json_object_set_new(observed, "target", target) != 0)
+                return 0;
+            json_object_set(target, "ScalableTargetARN", (json_t *)arn);
+        }
+        copy_fields(target, input, target_fields);
+        return 1;
+    }
+    if (strcmp(op, "PutScalingPolicy") == 0 || strcmp(op, "PutScheduledAction") == 0) {
+        bool policy = strcmp(op, "PutScalingPolicy") == 0;
+        const char *name = json_string_value(
+            json_object_get(input, policy ? "PolicyName" : "ScheduledActionName"));
+        const json_t *arn = json_object_get(output, "PolicyARN");
+        json_t *map = json_object_get(observed, policy ? "policies" : "scheduled");
+        if (name == NULL || !json_is_object(map) || (policy && !json_is_string(arn)) ||
+            tt_streq(json_string_value(json_object_get(input, "PolicyType")), "PredictiveScaling"))
+            return 0;
+        entry = json_object();
+        if (entry == NULL || json_object_set_new(map, name, entry) != 0)
+            return 0;
+        copy_fields(entry, input, policy ? policy_fields : scheduled_fields);
+        if (policy)
+            json_object_set(entry, "PolicyARN", (json_t *)arn);
+        return 1;
+    }
+    if (strcmp(op, "DeleteScalingPolicy") == 0 || strcmp(op, "DeleteScheduledAction") == 0) {
+        bool policy = strcmp(op, "DeleteScalingPolicy") == 0;
+        const char *name = json_string_value(
+            json_object_get(input, policy ? "PolicyName" : "ScheduledActionName"));
+        json_t *map = json_object_get(observed, policy ? "policies" : "scheduled");
+        if (name == NULL || !json_is_object(map))
+            return 0;
+        json_object_del(map, name);
+        if (policy) /* nothing to forecast for a policy that is gone */
+            json_object_del(json_object_get(observed, "forecasts"), name);
+        return 1;
+    }
+    return 0;
+}

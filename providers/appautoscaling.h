@@ -100,6 +100,16 @@ int64_t tt_aas_effective_max(const tt_diff_input *in, json_t **guards_active);
 /* Appends the deletion of everything the resource owns (policies, actions, target). */
 tt_code tt_aas_remove(const tt_diff_input *in, const json_t *observed, json_t *plan, tt_error *err);
 
+/*
+ * tt_provider.applied for the "aas" view `observed`: the answers to RegisterScalableTarget,
+ * PutScalingPolicy, PutScheduledAction and their deletes on the resource's own target are
+ * authoritative (the view gets what the call wrote, the ARNs from the answer); 1 then, else 0.
+ * Not a predictive policy's: the confirming read is what reads its forecast for the status.
+ * Whether registering moved the capacity is the target's own question (ECS asks it).
+ */
+int tt_aas_applied(const tt_resource *r, json_t *observed, const json_t *call,
+                   const json_t *output);
+
 /* Status: policyArns, effectiveMaxCapacity, the last scaling activities when read, and the
  * next forecast peak of predictive policies (forecastPeak). */
 void tt_aas_status(const tt_diff_input *in, const json_t *observed, json_t *status);

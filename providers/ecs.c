@@ -14,6 +14,7 @@
 #include "batch.h"
 #include "plan.h"
 #include "provider.h"
+#include "tt_str.h"
 
 #define ECS_BATCH 10 /* DescribeServices takes at most 10 services */
 
@@ -126,6 +127,24 @@ static tt_code ecs_remove(const tt_diff_input *in, json_t *plan, tt_error *err)
     return tt_aas_remove(in, json_object_get(in->observed, "aas"), plan, err);
 }
 
+/* The answers of Application Auto Scaling settle the view, unless registering the target moved
+ * the service's desired count (it is brought within the new bounds): then read it again. */
+static int ecs_applied(const tt_resource *r, json_t *observed, const json_t *call,
+                       const json_t *output)
+{
+    const json_t *input = json_object_get(call, "input");
+    json_int_t desired =
+        json_integer_value(json_object_get(json_object_get(observed, "service"), "desiredCount"));
+
+    if (!json_is_object(json_object_get(observed, "service")))
+        return 0;
+    if (tt_streq(json_string_value(json_object_get(call, "operation")), "RegisterScalableTarget") &&
+        (desired < json_integer_value(json_object_get(input, "MinCapacity")) ||
+         desired > json_integer_value(json_object_get(input, "MaxCapacity"))))
+        return 0;
+    return tt_aas_applied(r, json_object_get(observed, "aas"), call, output);
+}
+
 static const char *ecs_affinity(const tt_resource *r)
 {
     return r->spec.sp->target->ecs->cluster;
@@ -145,6 +164,7 @@ const tt_provider tt_provider_ecs = {
     .diff = ecs_diff,
     .status = ecs_status,
     .remove = ecs_remove,
+    .applied = ecs_applied,
     .affinity = ecs_affinity,
     .iam = &ecs_iam,
 };

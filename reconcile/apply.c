@@ -26,7 +26,6 @@ void apply_on_answer(struct job *j, json_t *output, const tt_error *err)
     json_t *action = json_array_get(j->plan, j->next_action);
     tt_buf summary;
 
-    (void)output;
     tt_buf_init(&summary);
     tt_action_summary(action, &summary);
     if (err != NULL) {
@@ -38,6 +37,9 @@ void apply_on_answer(struct job *j, json_t *output, const tt_error *err)
     }
     j->changed_aws = true;
     j->e->stats.applied_actions++;
+    if (j->settled &&
+        !j->p->applied(j->en->r, j->observed, json_object_get(action, "call"), output))
+        j->settled = false;
     engine_event(j->e, j->en->key, "Normal",
                  verb_reason(json_string_value(json_object_get(action, "verb"))), "%s",
                  tt_buf_str(&summary));
@@ -53,9 +55,7 @@ static void on_applied(void *ud, json_t *output, const tt_error *err)
 
 static void apply_done(struct job *j)
 {
-    json_int_t gen = status_generation_of(j->record);
-    char msg[300];
-
+    j->napplied = tt_plan_len(j->plan);
     if (j->removing) {
         engine_event(j->e, j->en->key, "Normal", "Deleted", "removed %zu AWS object%s it owned",
                      tt_plan_len(j->plan), tt_plan_len(j->plan) == 1 ? "" : "s");
@@ -72,8 +72,31 @@ static void apply_done(struct job *j)
     if (j->memo != NULL) {
         json_object_set(j->record, "memo", j->memo);
     }
-    snprintf(msg, sizeof(msg), "applied %zu change%s; verifying", tt_plan_len(j->plan),
-             tt_plan_len(j->plan) == 1 ? "" : "s");
+    /* Every answer was authoritative: the updated observation is what a confirming read would
+     * return, so diff that instead of reading AWS again (job_observed falls back to the read
+     * when the diff is not empty). */
+    if (j->settled && !j->settling && j->observed != NULL) {
+        json_t *observed = j->observed;
+        j->observed = NULL;
+        json_decref(j->plan);
+        j->plan = NULL;
+        json_decref(j->memo);
+        j->memo = NULL;
+        j->settling = true;
+        j->e->stats.settled_applies++;
+        job_observed(j, observed, NULL);
+        return;
+    }
+    apply_verify(j);
+}
+
+void apply_verify(struct job *j)
+{
+    json_int_t gen = status_generation_of(j->record);
+    char msg[300];
+
+    snprintf(msg, sizeof(msg), "applied %zu change%s; verifying", j->napplied,
+             j->napplied == 1 ? "" : "s");
     status_set_condition(j->status, "Synced", "True", "Applied", msg, gen);
     status_set_condition(j->status, "Ready", "False", "Progressing", msg, gen);
     json_object_set_new(j->status, "observedGeneration", json_integer(gen));

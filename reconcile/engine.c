@@ -53,6 +53,8 @@ static tt_code take_providers(tt_engine *e, const tt_provider *const *reg, tt_er
             p->remove = tt_provider_remove_none;
         if (p->affinity == NULL)
             p->affinity = tt_provider_affinity_none;
+        if (p->applied == NULL)
+            p->applied = tt_provider_applied_none;
     }
     e->nproviders = n;
     return TT_OK;
@@ -151,7 +153,7 @@ static void add_grouped(tt_engine *e, const char **keys, size_t n, double period
     if (groups == NULL || offsets == NULL)
         goto fallback;
     for (size_t i = 0; i < n && rc == TT_OK; i++) {
-        const struct entry *en = tt_map_get(e->store, keys[i]);
+        const struct entry *en = store_get(e, keys[i]);
         const tt_resource *r = en->r;
         const tt_provider *p = engine_provider_for(e, r);
         const char *affinity = p != NULL ? p->affinity(r) : NULL;
@@ -247,44 +249,19 @@ static void add_key(tt_engine *e, const char *key)
 static void src_upsert(void *ud, tt_resource *r)
 {
     tt_engine *e = ud;
-    struct entry *en = tt_map_get(e->store, r->key);
+    struct entry *en = store_upsert(e, r);
 
-    if (en == NULL) {
-        en = calloc(1, sizeof(*en));
-        if (en == NULL || (en->key = tt_map_put(e->store, r->key, en)) == NULL) {
-            free(en);
-            tt_resource_destroy(r);
-            return;
-        }
-        en->r = r;
-        store_set_deps(e, en, r);
-    } else if (en->in_flight) {
-        tt_resource_destroy(en->next_r);
-        en->next_r = r;
-    } else {
-        tt_resource_destroy(en->r);
-        en->r = r;
-        en->removed = false;
-        en->apply_streak = 0;
-        store_set_deps(e, en, r);
-    }
-    add_key(e, en->key);
+    if (en != NULL)
+        add_key(e, en->key);
 }
 
 static void src_remove(void *ud, const char *key)
 {
     tt_engine *e = ud;
-    struct entry *en = tt_map_get(e->store, key);
+    struct entry *en = store_mark_removed(e, key);
 
-    if (en == NULL)
-        return;
-    if (en->next_r != NULL) {
-        /* The newer version never started; the one in flight is what AWS has seen. */
-        tt_resource_destroy(en->next_r);
-        en->next_r = NULL;
-    }
-    en->removed = true;
-    add_key(e, en->key);
+    if (en != NULL)
+        add_key(e, en->key);
 }
 
 /* Resources with a record but no manifest any more (deleted while trimtab was down). */
@@ -297,7 +274,7 @@ static void adopt_orphan_record(void *ud, const char *key)
     tt_diags *diags;
     struct entry *en;
 
-    if (tt_map_get(e->store, key) != NULL)
+    if (store_get(e, key) != NULL)
         return;
     rec = tt_state_read(e->state, key);
     diags = tt_diags_create();
@@ -311,10 +288,11 @@ static void adopt_orphan_record(void *ud, const char *key)
     tt_diags_destroy(diags);
     if (r == NULL)
         return;
-    src_upsert(e, r);
-    en = tt_map_get(e->store, key);
-    if (en != NULL)
+    en = store_upsert(e, r);
+    if (en != NULL) {
         en->removed = true;
+        add_key(e, en->key);
+    }
 }
 
 static void src_synced(void *ud)
@@ -357,36 +335,21 @@ const tt_source_handler tt_engine_source_handler = {
 
 /* ---- resync ----------------------------------------------------------------------------- */
 
-struct key_list {
-    const char **keys;
-    size_t n;
-};
-
-static void list_key(void *ud, const char *key, void *value)
-{
-    struct key_list *l = ud;
-    struct entry *en = value;
-
-    if (!en->removed)
-        l->keys[l->n++] = key;
-}
-
 static void on_resync(struct ev_loop *loop, ev_timer *w, int revents)
 {
     tt_engine *e = w->data;
-    struct key_list l = {NULL, 0};
-    size_t wave = e->cfg.batch_max ? e->cfg.batch_max : 100;
+    const char **keys;
+    size_t n, wave = e->cfg.batch_max ? e->cfg.batch_max : 100;
 
     (void)loop;
     (void)revents;
     if (!e->synced)
         return; /* the first listing is still arriving; it is queued whole at synced */
-    l.keys = malloc((tt_map_len(e->store) + 1) * sizeof(*l.keys));
-    if (l.keys == NULL)
+    keys = store_declared_keys(e, &n);
+    if (keys == NULL)
         return;
-    tt_map_foreach(e->store, list_key, &l);
-    add_grouped(e, l.keys, l.n, e->cfg.resync, wave > 50 ? 50 : wave);
-    free(l.keys);
+    add_grouped(e, keys, n, e->cfg.resync, wave > 50 ? 50 : wave);
+    free(keys);
 }
 
 /* ---- life cycle ------------------------------------------------------------------------- */
@@ -417,10 +380,8 @@ tt_engine *tt_engine_create(struct ev_loop *loop, struct tt_aws *aws, const tt_e
     }
     if (e->cfg.resync == 0)
         e->cfg.resync = 600;
-    e->store = tt_map_create();
-    e->rdeps = tt_map_create();
     e->q = tt_queue_create(loop);
-    if (e->store == NULL || e->rdeps == NULL || e->q == NULL) {
+    if (store_init(e) != TT_OK || e->q == NULL) {
         tt_error_set(err, TT_ENOMEM, "out of memory");
         goto fail;
     }
@@ -447,23 +408,6 @@ fail:
     return NULL;
 }
 
-static void free_entry_cb(void *ud, const char *key, void *value)
-{
-    (void)key;
-    store_entry_free(ud, value);
-}
-
-static void free_dependants_cb(void *ud, const char *key, void *value)
-{
-    struct dependants *d = value;
-    (void)ud;
-    (void)key;
-    for (size_t i = 0; i < d->n; i++)
-        free(d->keys[i]);
-    free(d->keys);
-    free(d);
-}
-
 void tt_engine_destroy(tt_engine *e)
 {
     struct group *g;
@@ -481,15 +425,7 @@ void tt_engine_destroy(tt_engine *e)
             job_free(g->jobs[i]);
         job_group_free(g);
     }
-    if (e->store != NULL) {
-        /* Dependencies are freed with their entries; empty the reverse index after. */
-        tt_map_foreach(e->store, free_entry_cb, e);
-        tt_map_destroy(e->store);
-    }
-    if (e->rdeps != NULL) {
-        tt_map_foreach(e->rdeps, free_dependants_cb, NULL);
-        tt_map_destroy(e->rdeps);
-    }
+    store_cleanup(e);
     tt_queue_destroy(e->q);
     json_decref(e->plan_status);
     tt_events_close(e->events);

@@ -82,8 +82,9 @@ typedef struct tt_engine_stats {
     size_t queued;
     unsigned long reconciles;
     unsigned long applied_actions;
-    unsigned long failed;    /* resources whose last reconcile ended on an error */
-    unsigned long invalid;   /* resources currently invalid */
+    unsigned long settled_applies; /* applies whose answers made the confirming read needless */
+    unsigned long failed;          /* resources whose last reconcile ended on an error */
+    unsigned long invalid;         /* resources currently invalid */
     unsigned long not_ready; /* resources whose last reconcile was blocked or not converging */
     double first_call_at;    /* ev_time() of the first AWS call started, 0 before */
     bool synced;             /* the source delivered its first full listing */

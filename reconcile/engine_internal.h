@@ -2,7 +2,7 @@
  * The engine's inside, shared by its files (reconcile/engine*.c, job.c, apply.c, store.c,
  * status.c); nothing outside reconcile/ includes it. One concept per file:
  *   engine.c  life cycle, the source handler, the queue pump, resync
- *   store.c   the dependency index between resources
+ *   store.c   the desired-resource store and the dependency index between resources
  *   job.c     a resource's reconcile: the job state machine, observe batches
  *   apply.c   plans applied, the write-ahead memo
  *   merge.c   writes of several resources merged into one call
@@ -67,8 +67,21 @@ enum job_state {
     JOB_DONE,      /* finished: record written, key re-queued as asked */
 };
 
+/*
+ * The jobs of one observe batch. A job whose apply succeeded is looked at again (the confirming
+ * read), but not on its own: its key waits here until every job of the batch has finished, and
+ * then they are queued together, so the confirming reads are batched like the first look
+ * instead of going out in the small groups that happen to finish applying within one window.
+ */
+struct cohort {
+    size_t pending; /* jobs of the batch not finished yet */
+    char **keys;    /* keys to queue again when the last one finishes (owned) */
+    size_t n;
+};
+
 struct job {
     tt_engine *e;
+    struct cohort *cohort; /* its observe batch, once observed */
     enum job_state state;
     struct entry *en;
     const tt_provider *p;
@@ -79,8 +92,11 @@ struct job {
     json_t *plan;     /* (owned) */
     json_t *memo;     /* the memo to persist after a successful apply (owned) */
     size_t next_action;
+    size_t napplied; /* actions of the plan applied, once it is done */
     bool removing;
     bool changed_aws; /* an action succeeded */
+    bool settled;     /* every answer so far was authoritative (tt_provider.applied) */
+    bool settling;    /* diffing the observation the answers updated, not a fresh read */
     char region[64];
     double started;
     enum outcome outcome; /* OUT_OK unless the job says otherwise */
@@ -148,7 +164,23 @@ const char *engine_region_of(const tt_engine *e, const tt_resource *r);
 
 /* ---- store.c ---- */
 
-void store_entry_free(tt_engine *e, struct entry *en);
+/* The empty store and dependency index; TT_ENOMEM. store_cleanup frees both, entries too. */
+tt_code store_init(tt_engine *e);
+void store_cleanup(tt_engine *e);
+struct entry *store_get(tt_engine *e, const char *key);
+/* Takes `r` (owned): a new entry, a new version of an idle one, or the next version of one in
+ * flight (swapped in by store_take_next when its job ends). NULL when out of memory (`r` is
+ * freed). */
+struct entry *store_upsert(tt_engine *e, tt_resource *r);
+/* The source no longer declares `key`: its entry becomes a tombstone (NULL: no such entry). */
+struct entry *store_mark_removed(tt_engine *e, const char *key);
+/* Swaps in the version that arrived while `en` was in flight; false when there is none. */
+bool store_take_next(tt_engine *e, struct entry *en);
+/* Drops `en` from the store and the dependency index, and frees it. */
+void store_forget(tt_engine *e, struct entry *en);
+/* The keys the source declares (borrowed from the store; the array is the caller's to free),
+ * or NULL when out of memory. */
+const char **store_declared_keys(tt_engine *e, size_t *n);
 void store_requeue_dependants(tt_engine *e, const char *key);
 /* A removed resource that refers to `en` and is not deleted yet (`en` waits for it), or NULL. */
 const char *store_removed_dependant(tt_engine *e, const struct entry *en);
@@ -177,6 +209,8 @@ void job_free(struct job *j);
 void job_on_batch_timer(struct ev_loop *loop, ev_timer *w, int revents);
 void job_start(tt_engine *e, const char *key);
 void job_enter(struct job *j, enum job_state to);
+/* The job's observation (owned; NULL with `err`) is in: diff, then apply or finish. */
+void job_observed(struct job *j, json_t *observed, const tt_error *err);
 
 /* ---- apply.c ---- */
 
@@ -186,6 +220,9 @@ void apply_send(struct job *j);
 /* The answer to the job's current action: next action, or the job's error. */
 void apply_on_answer(struct job *j, json_t *output, const tt_error *err);
 tt_code apply_write_ahead(struct job *j, tt_error *err);
+/* The apply is over but not known to have converged: Progressing, and the key is looked at
+ * again (the confirming read). */
+void apply_verify(struct job *j);
 /* ---- merge.c ---- */
 /* Queues the job's current action (its call `req`, hint `merge`) for the iteration's merged
  * call; an error return means nothing was queued. */

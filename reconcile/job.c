@@ -24,8 +24,46 @@ void job_enter(struct job *j, enum job_state to)
     j->state = to;
 }
 
+/* Leaves the job's observe batch; the last job out queues the keys that wait for it. */
+static void cohort_leave(struct job *j)
+{
+    struct cohort *c = j->cohort;
+
+    j->cohort = NULL;
+    if (c == NULL || --c->pending > 0)
+        return;
+    for (size_t i = 0; i < c->n; i++) {
+        tt_queue_add(j->e->q, c->keys[i]);
+        free(c->keys[i]);
+    }
+    free(c->keys);
+    free(c);
+}
+
+/* Holds `key` for its cohort's release; false when it must be queued now (no cohort, or no
+ * memory to hold it). */
+static bool cohort_hold(struct job *j, const char *key)
+{
+    struct cohort *c = j->cohort;
+    char **keys;
+    char *copy;
+
+    if (c == NULL || c->pending <= 1)
+        return false;
+    keys = realloc(c->keys, (c->n + 1) * sizeof(*keys));
+    if (keys == NULL)
+        return false;
+    c->keys = keys;
+    copy = strdup(key);
+    if (copy == NULL)
+        return false;
+    c->keys[c->n++] = copy;
+    return true;
+}
+
 void job_free(struct job *j)
 {
+    cohort_leave(j);
     json_decref(j->record);
     json_decref(j->deps);
     json_decref(j->observed);
@@ -147,13 +185,7 @@ void job_finish(struct job *j, enum requeue rq, double after)
     if (j->record != NULL && e->cfg.sink != NULL && e->cfg.on_plan == NULL)
         e->cfg.sink->status(e->cfg.sink_ud, en->key, json_object_get(j->record, "status"));
     en->in_flight = false;
-    if (en->next_r != NULL) {
-        tt_resource_destroy(en->r);
-        en->r = en->next_r;
-        en->next_r = NULL;
-        en->removed = false;
-        store_set_deps(e, en, en->r);
-    } else if (j->removing && rq == RQ_FORGET) {
+    if (!store_take_next(e, en) && j->removing && rq == RQ_FORGET) {
         gone = true;
     }
     if (key != NULL) {
@@ -167,7 +199,8 @@ void job_finish(struct job *j, enum requeue rq, double after)
                 tt_queue_add_rate_limited(e->q, key);
             break;
         case RQ_NOW:
-            tt_queue_add(e->q, key);
+            if (!cohort_hold(j, key))
+                tt_queue_add(e->q, key);
             break;
         case RQ_AFTER:
             tt_queue_forget(e->q, key);
@@ -182,10 +215,7 @@ void job_finish(struct job *j, enum requeue rq, double after)
         store_requeue_dependencies(e, en);
         set_outcome(e, en, OUT_NONE);
         tt_queue_forget(e->q, key);
-        /* The entry first: en->key is the map's copy of the key, and freeing the entry drops
-         * its dependencies by that key. */
-        store_entry_free(e, en);
-        tt_map_del(e->store, key);
+        store_forget(e, en);
     }
     free(key);
     e->in_flight--;
@@ -321,7 +351,7 @@ static void provider_conditions(struct job *j, const json_t *conds, json_int_t g
     }
 }
 
-static void on_observed_job(struct job *j, json_t *observed, const tt_error *err)
+void job_observed(struct job *j, json_t *observed, const tt_error *err)
 {
     tt_engine *e = j->e;
     const tt_resource *r = j->en->r;
@@ -363,6 +393,7 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
             return;
         }
         j->next_action = 0;
+        j->settled = false;
         job_enter(j, JOB_APPLYING);
         apply_next(j);
         return;
@@ -388,6 +419,11 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
             store_requeue_dependants(e, j->en->key);
         e->cfg.on_plan(e->cfg.on_plan_ud, r, j->plan, out.blocked, out.message, NULL);
         job_finish(j, RQ_FORGET, 0);
+        return;
+    }
+    /* The answers did not bring the observation to the spec: read AWS to see where it is. */
+    if (j->settling && (out.blocked != NULL || tt_plan_len(j->plan) > 0)) {
+        apply_verify(j);
         return;
     }
     if (out.blocked != NULL) {
@@ -452,6 +488,7 @@ static void on_observed_job(struct job *j, json_t *observed, const tt_error *err
     }
     job_enter(j, JOB_APPLYING);
     j->next_action = 0;
+    j->settled = true;
     apply_next(j);
 }
 
@@ -464,7 +501,7 @@ static void on_observed(void *ud, size_t i, json_t *observed, const tt_error *er
         free(b->jobs);
         free(b);
     }
-    on_observed_job(j, observed, err);
+    job_observed(j, observed, err);
 }
 
 /* ---- batching ---------------------------------------------------------------------------- */
@@ -473,12 +510,14 @@ static void flush_group(tt_engine *e, struct group *g)
 {
     struct batch *b = calloc(1, sizeof(*b));
     tt_observe_item *items = calloc(g->n ? g->n : 1, sizeof(*items));
+    struct cohort *c = calloc(1, sizeof(*c));
     tt_error err;
 
-    if (b == NULL || items == NULL) {
+    if (b == NULL || items == NULL || c == NULL) {
         tt_error_set(&err, TT_ENOMEM, "out of memory");
         free(b);
         free(items);
+        free(c);
         for (size_t i = 0; i < g->n; i++)
             job_finish_error(g->jobs[i], "reading AWS", &err);
         return;
@@ -486,7 +525,9 @@ static void flush_group(tt_engine *e, struct group *g)
     b->jobs = g->jobs;
     b->n = b->left = g->n;
     g->jobs = NULL;
+    c->pending = b->n;
     for (size_t i = 0; i < b->n; i++) {
+        b->jobs[i]->cohort = c;
         job_enter(b->jobs[i], JOB_OBSERVING);
         items[i].r = b->jobs[i]->en->r;
         items[i].memo = json_object_get(b->jobs[i]->record, "memo");
@@ -609,7 +650,7 @@ static void forget_record(struct job *j)
 
 void job_start(tt_engine *e, const char *key)
 {
-    struct entry *en = tt_map_get(e->store, key);
+    struct entry *en = store_get(e, key);
     struct job *j;
     const tt_resource *r;
     const char *waiting_for;

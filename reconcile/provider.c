@@ -19,3 +19,13 @@ const char *tt_provider_affinity_none(const tt_resource *r)
     (void)r;
     return NULL;
 }
+
+int tt_provider_applied_none(const tt_resource *r, json_t *observed, const json_t *call,
+                             const json_t *output)
+{
+    (void)r;
+    (void)observed;
+    (void)call;
+    (void)output;
+    return 0;
+}

@@ -119,6 +119,16 @@ typedef struct tt_provider {
     /* The plan that deletes what the resource owns, given its observation. Optional: without
      * it deletion only forgets the resource. */
     tt_code (*remove)(const tt_diff_input *in, json_t *plan, tt_error *err);
+    /*
+     * One of the plan's calls succeeded with `output`: when its answer is authoritative (AWS
+     * now holds exactly what the call wrote, and nothing else the observation shows moved),
+     * brings `observed` (the job's observation, owned by the engine) up to date and returns 1.
+     * When every call of an apply returns 1, the engine diffs the updated observation instead of
+     * reading AWS again to confirm; an empty diff is then Ready like a confirming read's. 0
+     * (the default) asks for the confirming read. Optional.
+     */
+    int (*applied)(const tt_resource *r, json_t *observed, const json_t *call,
+                   const json_t *output);
     /* What makes resources cheaper to observe together beyond provider, region and role — the
      * ECS cluster, as DescribeServices takes ten services of one cluster — borrowed from `r`.
      * The engine orders long queues (the first listing, each resync) by it so such resources
@@ -129,9 +139,11 @@ typedef struct tt_provider {
 } tt_provider;
 
 /* The defaults of the optional slots: no status fields, nothing to delete (deletion only
- * forgets the resource), no affinity (NULL). */
+ * forgets the resource), no affinity (NULL), every apply confirmed by a read. */
 void tt_provider_status_none(const tt_diff_input *in, json_t *status);
 tt_code tt_provider_remove_none(const tt_diff_input *in, json_t *plan, tt_error *err);
 const char *tt_provider_affinity_none(const tt_resource *r);
+int tt_provider_applied_none(const tt_resource *r, json_t *observed, const json_t *call,
+                             const json_t *output);
 
 #endif

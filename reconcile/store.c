@@ -1,5 +1,6 @@
-/* store.c — the dependency index: which resources refer to which, resolved for the diff, and
- * the dependants re-queued when a status changes. */
+/* store.c — the desired-resource store (key → entry: the resource, its next version, its
+ * tombstone once removed) and the dependency index: which resources refer to which, resolved
+ * for the diff, and the dependants re-queued when a status changes. */
 #include "engine_internal.h"
 
 #include <stdio.h>
@@ -171,11 +172,146 @@ json_t *store_resolve_deps(tt_engine *e, const struct entry *en)
 
 /* ---- entries ------------------------------------------------------------------------------- */
 
-void store_entry_free(tt_engine *e, struct entry *en)
+static void entry_free(tt_engine *e, struct entry *en)
 {
     store_set_deps(e, en, NULL);
     tt_resource_destroy(en->r);
     tt_resource_destroy(en->next_r);
     free(en->write_error);
     free(en);
+}
+
+tt_code store_init(tt_engine *e)
+{
+    e->store = tt_map_create();
+    e->rdeps = tt_map_create();
+    return e->store != NULL && e->rdeps != NULL ? TT_OK : TT_ENOMEM;
+}
+
+static void free_entry_cb(void *ud, const char *key, void *value)
+{
+    (void)key;
+    entry_free(ud, value);
+}
+
+static void free_dependants_cb(void *ud, const char *key, void *value)
+{
+    struct dependants *d = value;
+    (void)ud;
+    (void)key;
+    for (size_t i = 0; i < d->n; i++)
+        free(d->keys[i]);
+    free(d->keys);
+    free(d);
+}
+
+void store_cleanup(tt_engine *e)
+{
+    if (e->store != NULL) {
+        /* Dependencies are freed with their entries; empty the reverse index after. */
+        tt_map_foreach(e->store, free_entry_cb, e);
+        tt_map_destroy(e->store);
+        e->store = NULL;
+    }
+    if (e->rdeps != NULL) {
+        tt_map_foreach(e->rdeps, free_dependants_cb, NULL);
+        tt_map_destroy(e->rdeps);
+        e->rdeps = NULL;
+    }
+}
+
+struct entry *store_get(tt_engine *e, const char *key)
+{
+    return tt_map_get(e->store, key);
+}
+
+struct entry *store_upsert(tt_engine *e, tt_resource *r)
+{
+    struct entry *en = tt_map_get(e->store, r->key);
+
+    if (en == NULL) {
+        en = calloc(1, sizeof(*en));
+        if (en == NULL || (en->key = tt_map_put(e->store, r->key, en)) == NULL) {
+            free(en);
+            tt_resource_destroy(r);
+            return NULL;
+        }
+        en->r = r;
+        store_set_deps(e, en, r);
+    } else if (en->in_flight) {
+        tt_resource_destroy(en->next_r);
+        en->next_r = r;
+    } else {
+        tt_resource_destroy(en->r);
+        en->r = r;
+        en->removed = false;
+        en->apply_streak = 0;
+        store_set_deps(e, en, r);
+    }
+    return en;
+}
+
+struct entry *store_mark_removed(tt_engine *e, const char *key)
+{
+    struct entry *en = tt_map_get(e->store, key);
+
+    if (en == NULL)
+        return NULL;
+    if (en->next_r != NULL) {
+        /* The newer version never started; the one in flight is what AWS has seen. */
+        tt_resource_destroy(en->next_r);
+        en->next_r = NULL;
+    }
+    en->removed = true;
+    return en;
+}
+
+bool store_take_next(tt_engine *e, struct entry *en)
+{
+    if (en->next_r == NULL)
+        return false;
+    tt_resource_destroy(en->r);
+    en->r = en->next_r;
+    en->next_r = NULL;
+    en->removed = false;
+    store_set_deps(e, en, en->r);
+    return true;
+}
+
+void store_forget(tt_engine *e, struct entry *en)
+{
+    char *key = strdup(en->key);
+
+    /* The entry first: en->key is the map's copy of the key, and freeing the entry drops its
+     * dependencies by that key. */
+    entry_free(e, en);
+    if (key != NULL)
+        tt_map_del(e->store, key);
+    free(key);
+}
+
+struct key_list {
+    const char **keys;
+    size_t n;
+};
+
+static void list_key(void *ud, const char *key, void *value)
+{
+    struct key_list *l = ud;
+    struct entry *en = value;
+
+    if (!en->removed)
+        l->keys[l->n++] = key;
+}
+
+const char **store_declared_keys(tt_engine *e, size_t *n)
+{
+    struct key_list l = {NULL, 0};
+
+    l.keys = malloc((tt_map_len(e->store) + 1) * sizeof(*l.keys));
+    if (l.keys == NULL)
+        return NULL;
+    tt_map_foreach(e->store, list_key, &l);
+    *n = l.n;
+    return l.keys;
 }

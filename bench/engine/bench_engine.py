@@ -79,8 +79,12 @@ def reset_calls(sim):
 
 
 def count(cs):
+    ops = {}
+    for c in cs:
+        ops[c.get("operation") or "?"] = ops.get(c.get("operation") or "?", 0) + 1
     return {"reads": sum(c["kind"] == "read" for c in cs),
-            "writes": sum(c["kind"] == "write" for c in cs), "total": len(cs)}
+            "writes": sum(c["kind"] == "write" for c in cs), "total": len(cs),
+            "by_operation": dict(sorted(ops.items()))}
 
 
 def timed(cmd, env):

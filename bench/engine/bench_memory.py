@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Peak and held memory of trimtab at N mixed resources (SPEC §10: 10,000 under 16 MiB RSS).
+
+The resources are bench/peers/mix.py's: examples/' proportions of every kind and target (ECS
+services, Aurora readers, RDS instance ladders, ElastiCache replicas, Lambda aliases, CloudFront
+distributions, Alarms, Budgets, SecretRotations), against the local AWS simulator.
+
+  converge  `trimtab run --once` from nothing: peak RSS of the process (wait4's ru_maxrss)
+  held      a continuous `trimtab run` on the converged state, once its start-up reconcile is
+            over and the heap trimmed: VmRSS and its peak VmHWM, split into anonymous pages
+            (heap, what grows with resources) and file-backed pages (trimtab's code and the
+            shared libraries libcurl pulls in), the largest mappings by name
+
+Usage: bench_memory.py --trimtab build/cmd/trimtab [--n 10000] [--json out.json]
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(TOP, "tests", "awssim"))
+sys.path.insert(0, os.path.join(TOP, "bench", "peers"))
+import awssim  # noqa: E402
+from bench_peers import write_tree  # noqa: E402
+from mix import REGION, build  # noqa: E402
+
+CREDS = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+         "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+         "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
+
+
+def status_kib(pid):
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key = line.split(":")[0]
+            if key in ("VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem"):
+                out[key] = int(line.split()[1])
+    return out
+
+
+def mappings_kib(pid, top=8):
+    """Resident KiB per mapped file (code and data of trimtab and each library) and of the
+    anonymous mappings ([heap] and malloc's mmaps together as "anon")."""
+    per, name = {}, None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            parts = line.split()
+            if "-" in parts[0] and len(parts) >= 5 and ":" in parts[3]:
+                name = os.path.basename(parts[5]) if len(parts) > 5 else "anon"
+                if name in ("[heap]", "[stack]", "[vvar]", "[vdso]", "[vsyscall]"):
+                    name = "anon" if name == "[heap]" else name
+            elif parts[0] == "Rss:":
+                per[name] = per.get(name, 0) + int(parts[1])
+    return dict(sorted(per.items(), key=lambda kv: -kv[1])[:top])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--trimtab", required=True)
+    ap.add_argument("--n", type=int, default=10000)
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    trimtab = os.path.abspath(args.trimtab)
+    files, fx, _ = build(args.n)
+    kinds = {}
+    for rel, text in files.items():
+        kind = text.split("kind: ", 1)[1].split("\n", 1)[0]
+        kinds[kind] = kinds.get(kind, 0) + 1
+    res = {"n": len(files), "kinds": kinds}
+    work = tempfile.mkdtemp(prefix="tt-mem-")
+    sim = awssim.AwsSim(fixtures=fx, stderr=subprocess.DEVNULL).start()
+    try:
+        sim.delays(**{k: 0 for k in sim.control("GET", "delays")["delays"]})
+        env = dict(os.environ, **CREDS)
+        env.update(sim.env(REGION))
+        manifests, state = os.path.join(work, "manifests"), os.path.join(work, "state")
+        write_tree(manifests, files)
+        base = [trimtab, "run", "--source", "dir:" + manifests, "--state-dir", state,
+                "--log-level", "warn", "--aws-rate", "0"]
+        t0 = time.monotonic()
+        p = subprocess.Popen(base + ["--once"], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+        err = p.stderr.read()
+        _, status, ru = os.wait4(p.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.stderr.write(err[-3000:].decode(errors="replace"))
+            raise SystemExit("trimtab run --once exited %d" % os.waitstatus_to_exitcode(status))
+        res["converge"] = {"wall_s": round(time.monotonic() - t0, 2),
+                           "peak_rss_kib": ru.ru_maxrss}
+        sim.reset_calls()
+        p = subprocess.Popen(base + ["--resync", "1h"], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        try:
+            seen, quiet_since, deadline = 0, time.time(), time.time() + 900
+            while time.time() < deadline:
+                n = len(sim.calls())
+                if n != seen:
+                    seen, quiet_since = n, time.time()
+                elif seen > 0 and time.time() - quiet_since > 1.5:
+                    break
+                time.sleep(0.2)
+            time.sleep(1.5)  # the engine trims its heap a second after going quiet
+            res["held"] = status_kib(p.pid)
+            res["held"]["startup_calls"] = seen
+            res["held_mappings_kib"] = mappings_kib(p.pid)
+        finally:
+            p.terminate()
+            p.wait(timeout=30)
+    finally:
+        sim.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    h = res["held"]
+    print("%d resources %s" % (res["n"], json.dumps(kinds)))
+    print("converge (run --once): peak RSS %.1f MiB" % (res["converge"]["peak_rss_kib"] / 1024))
+    print("held (run, after start-up): RSS %.1f MiB = anon/heap %.1f + file-backed %.1f; peak "
+          "VmHWM %.1f MiB (heap at peak ≈ %.1f)"
+          % (h["VmRSS"] / 1024, h["RssAnon"] / 1024, h["RssFile"] / 1024, h["VmHWM"] / 1024,
+             (h["VmHWM"] - h["RssFile"]) / 1024))
+    print("heap per resource: %.0f bytes" % (h["RssAnon"] * 1024 / res["n"]))
+    print("largest mappings (KiB): %s" % json.dumps(res["held_mappings_kib"]))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
