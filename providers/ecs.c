@@ -138,7 +138,8 @@ static int ecs_applied(const tt_resource *r, json_t *observed, const json_t *cal
 
     if (!json_is_object(json_object_get(observed, "service")))
         return 0;
-    if (tt_streq(json_string_value(json_object_get(call, "operation")), "RegisterScalableTarget") &&
+    /* Only registering the target carries bounds at the top of its input. */
+    if (json_is_integer(json_object_get(input, "MinCapacity")) &&
         (desired < json_integer_value(json_object_get(input, "MinCapacity")) ||
          desired > json_integer_value(json_object_get(input, "MaxCapacity"))))
         return 0;
