@@ -1367,3 +1367,17 @@ int tt_aas_applied(const tt_resource *r, json_t *observed, const json_t *call, c
     }
     return 0;
 }
+
+int tt_aas_applied_at(const tt_resource *r, json_t *observed, const json_t *call,
+                      const json_t *output, int64_t current)
+{
+    const json_t *input = json_object_get(call, "input");
+    const json_t *min = json_object_get(input, "MinCapacity");
+
+    /* Only registering the target carries bounds at the top of its input. */
+    if (json_is_integer(min) &&
+        (current < 0 || current < json_integer_value(min) ||
+         current > json_integer_value(json_object_get(input, "MaxCapacity"))))
+        return 0;
+    return tt_aas_applied(r, observed, call, output);
+}

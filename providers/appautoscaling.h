@@ -110,6 +110,14 @@ tt_code tt_aas_remove(const tt_diff_input *in, const json_t *observed, json_t *p
 int tt_aas_applied(const tt_resource *r, json_t *observed, const json_t *call,
                    const json_t *output);
 
+/*
+ * tt_aas_applied for a target whose capacity was `current` when read (-1: not read): registering
+ * bounds that exclude it makes Application Auto Scaling move the capacity into them, which only a
+ * new read shows, so that answer is not authoritative (0).
+ */
+int tt_aas_applied_at(const tt_resource *r, json_t *observed, const json_t *call,
+                      const json_t *output, int64_t current);
+
 /* Status: policyArns, effectiveMaxCapacity, the last scaling activities when read, and the
  * next forecast peak of predictive policies (forecastPeak). */
 void tt_aas_status(const tt_diff_input *in, const json_t *observed, json_t *status);

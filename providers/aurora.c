@@ -143,6 +143,15 @@ static tt_code aurora_remove(const tt_diff_input *in, json_t *plan, tt_error *er
     return tt_aas_remove(in, json_object_get(in->observed, "aas"), plan, err);
 }
 
+/* The answers of Application Auto Scaling settle the view, unless registering the target moved
+ * the reader count (RDS adds or removes readers to bring it within the new bounds). */
+static int aurora_applied(const tt_resource *r, json_t *observed, const json_t *call,
+                          const json_t *output)
+{
+    return tt_aas_applied_at(r, json_object_get(observed, "aas"), call, output,
+                             readers_of(json_object_get(observed, "cluster")));
+}
+
 /* IAM: a DescribeDBClusters filtered by db-cluster-id (a batch) is authorised on every cluster of
  * the region, as a call without an identifier is. */
 static const tt_iam_action aurora_iam_actions[] = {
@@ -158,5 +167,6 @@ const tt_provider tt_provider_aurora = {
     .diff = aurora_diff,       /* TargetNotFound / UnsupportedTarget, then tt_aas_diff */
     .status = aurora_status,   /* currentCapacity = readers, then tt_aas_status */
     .remove = aurora_remove,   /* what Application Auto Scaling holds for the cluster */
+    .applied = aurora_applied, /* the answers, unless registering moved the readers */
     .iam = &aurora_iam,
 };

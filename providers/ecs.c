@@ -132,18 +132,12 @@ static tt_code ecs_remove(const tt_diff_input *in, json_t *plan, tt_error *err)
 static int ecs_applied(const tt_resource *r, json_t *observed, const json_t *call,
                        const json_t *output)
 {
-    const json_t *input = json_object_get(call, "input");
-    json_int_t desired =
-        json_integer_value(json_object_get(json_object_get(observed, "service"), "desiredCount"));
+    const json_t *service = json_object_get(observed, "service");
 
-    if (!json_is_object(json_object_get(observed, "service")))
+    if (!json_is_object(service))
         return 0;
-    /* Only registering the target carries bounds at the top of its input. */
-    if (json_is_integer(json_object_get(input, "MinCapacity")) &&
-        (desired < json_integer_value(json_object_get(input, "MinCapacity")) ||
-         desired > json_integer_value(json_object_get(input, "MaxCapacity"))))
-        return 0;
-    return tt_aas_applied(r, json_object_get(observed, "aas"), call, output);
+    return tt_aas_applied_at(r, json_object_get(observed, "aas"), call, output,
+                             json_integer_value(json_object_get(service, "desiredCount")));
 }
 
 static const char *ecs_affinity(const tt_resource *r)

@@ -157,6 +157,17 @@ static tt_code elasticache_remove(const tt_diff_input *in, json_t *plan, tt_erro
 
 /* IAM: DescribeReplicationGroups also lists every group (a batch of many), which only "*"
  * allows. */
+/* The answers of Application Auto Scaling settle the view, unless registering the target moved
+ * the group's count on the dimension into the new bounds. */
+static int elasticache_applied(const tt_resource *r, json_t *observed, const json_t *call,
+                               const json_t *output)
+{
+    const json_t *group = json_object_get(observed, "group");
+
+    return tt_aas_applied_at(r, json_object_get(observed, "aas"), call, output,
+                             json_is_object(group) ? capacity_of(r, group) : -1);
+}
+
 static const tt_iam_action elasticache_iam_actions[] = {
     {"elasticache:DescribeReplicationGroups", "DescribeReplicationGroups", NULL, TT_IAM_NONE, NULL},
 };
@@ -169,5 +180,6 @@ const tt_provider tt_provider_elasticache = {
     .diff = elasticache_diff,       /* TargetNotFound / UnsupportedTarget, then tt_aas_diff */
     .status = elasticache_status,   /* currentCapacity on the dimension, then tt_aas_status */
     .remove = elasticache_remove,   /* what Application Auto Scaling holds for the group */
+    .applied = elasticache_applied, /* the answers, unless registering moved the count */
     .iam = &elasticache_iam,
 };

@@ -370,6 +370,23 @@ static int lambda_iam_reserved(const tt_resource *r)
     return r->spec.sp->lambda != NULL && r->spec.sp->lambda->reserved_concurrency.set;
 }
 
+/* The answers of Application Auto Scaling settle the view, unless registering the target moved
+ * the alias's provisioned concurrency into the new bounds (none configured counts as 0). Lambda's
+ * own writes (reserved concurrency, provisioned concurrency left behind) are read again. */
+static int lambda_applied(const tt_resource *r, json_t *observed, const json_t *call,
+                          const json_t *output)
+{
+    const json_t *pc = json_object_get(observed, "pc");
+    int64_t current = -1;
+
+    if (json_is_object(pc))
+        current =
+            json_integer_value(json_object_get(pc, "RequestedProvisionedConcurrentExecutions"));
+    else if (tt_streq(json_string_value(json_object_get(observed, "alias")), "found"))
+        current = 0;
+    return tt_aas_applied_at(r, json_object_get(observed, "aas"), call, output, current);
+}
+
 /* IAM: provisioned concurrency acts on the alias (a qualified ARN), the cap on the function. */
 static const tt_iam_action lambda_iam_actions[] = {
     {"lambda:GetProvisionedConcurrencyConfig", "GetProvisionedConcurrencyConfig",
@@ -394,5 +411,6 @@ const tt_provider tt_provider_lambda = {
     .diff = lambda_diff,       /* TargetNotFound, reserved concurrency, then tt_aas_diff */
     .status = lambda_status,   /* provisioned concurrency, reserved cap, then tt_aas_status */
     .remove = lambda_remove,   /* scaling, provisioned concurrency, the cap trimtab set */
+    .applied = lambda_applied, /* Application Auto Scaling's answers, unless capacity moved */
     .iam = &lambda_iam,
 };

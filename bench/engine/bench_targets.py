@@ -163,10 +163,18 @@ def main():
         fixtures, floor, mix = setup(args.n, manifests)
         with AwsSim(fixtures=fixtures, stderr=subprocess.DEVNULL) as sim:
             state = os.path.join(tmp, 'state')
-            run(args.trimtab, sim, manifests, state, converging=True)
+            conv, conv_wall = run(args.trimtab, sim, manifests, state, converging=True)
             sim.settle()
             run(args.trimtab, sim, manifests, state)  # takes the settled capacities into status
             calls, wall = run(args.trimtab, sim, manifests, state)
+        conv_writes = sum(1 for c in conv if c['kind'] == 'write')
+        print('converge of %d ScalingPolicies: %d reads, %d writes, %.2f s wall'
+              % (args.n, len(conv) - conv_writes, conv_writes, conv_wall))
+        conv_reads = {}
+        for c in conv:
+            if c['kind'] != 'write':
+                conv_reads[c['operation']] = conv_reads.get(c['operation'], 0) + 1
+        print('  reads: ' + ', '.join('%s %d' % kv for kv in sorted(conv_reads.items())))
         by_op = {}
         for c in calls:
             by_op[c['operation']] = by_op.get(c['operation'], 0) + 1

@@ -93,6 +93,32 @@ void fx_release(diff_fixture *f)
     tt_manifest_set_cleanup(&f->set);
 }
 
+int fx_applied_register(diff_fixture *f, int min, int max)
+{
+    json_t *target = json_object_get(json_object_get(f->observed, "aas"), "target");
+    json_t *call, *output;
+    int taken;
+
+    call = json_pack("{s:s,s:{s:O,s:O,s:O,s:i,s:i}}", "operation", "RegisterScalableTarget",
+                     "input", "ServiceNamespace", json_object_get(target, "ServiceNamespace"),
+                     "ResourceId", json_object_get(target, "ResourceId"), "ScalableDimension",
+                     json_object_get(target, "ScalableDimension"), "MinCapacity", min,
+                     "MaxCapacity", max);
+    output = json_pack("{s:s}", "ScalableTargetARN", "arn:t");
+    assert_non_null(call);
+    assert_non_null(output);
+    assert_non_null(f->p->applied);
+    taken = f->p->applied(f->r, f->observed, call, output);
+    if (taken) {
+        target = json_object_get(json_object_get(f->observed, "aas"), "target");
+        assert_int_equal(json_integer_value(json_object_get(target, "MinCapacity")), min);
+        assert_int_equal(json_integer_value(json_object_get(target, "MaxCapacity")), max);
+    }
+    json_decref(call);
+    json_decref(output);
+    return taken;
+}
+
 void fx_assert_ops(const json_t *plan, const char *want)
 {
     tt_buf b;

@@ -34,6 +34,10 @@ void fx_diff(diff_fixture *f);
 /* Runs the provider's remove into a new plan (returned, owned by the caller); asserts TT_OK. */
 json_t *fx_remove(diff_fixture *f);
 void fx_release(diff_fixture *f);
+/* The provider's applied slot on the answer to registering the view's scalable target (the "aas"
+ * target of f->observed) with bounds [min, max]. When the answer is taken (1), asserts the view
+ * now holds the new bounds. */
+int fx_applied_register(diff_fixture *f, int min, int max);
 
 /* Asserts the plan's "verb:Operation" list, space-separated ("" for none). */
 void fx_assert_ops(const json_t *plan, const char *want);

@@ -198,6 +198,22 @@ static void remove_deletes_what_is_owned(void **state)
     fx_release(&f);
 }
 
+/* Registering bounds around the 2 readers settles the view; bounds that exclude them make RDS
+ * add or remove readers, which only a new read shows; so does a cluster that was not read. */
+static void register_answer_settles_unless_readers_move(void **state)
+{
+    diff_fixture f;
+    (void)state;
+    fx_load(&f, "aurora", spec, converged, owned_memo);
+    assert_int_equal(fx_applied_register(&f, 1, 6), 1);
+    assert_int_equal(fx_applied_register(&f, 2, 2), 1);
+    assert_int_equal(fx_applied_register(&f, 3, 6), 0);
+    assert_int_equal(fx_applied_register(&f, 0, 1), 0);
+    json_object_del(f.observed, "cluster");
+    assert_int_equal(fx_applied_register(&f, 1, 6), 0);
+    fx_release(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +224,7 @@ int main(void)
         cmocka_unit_test(unowned_target_is_refused),
         cmocka_unit_test(budget_guard_clamps_the_readers),
         cmocka_unit_test(remove_deletes_what_is_owned),
+        cmocka_unit_test(register_answer_settles_unless_readers_move),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -620,9 +620,25 @@ static void predictive_type_change_and_removal(void **state)
     fx_release(&f);
 }
 
+/* Registering bounds around the service's desired count of 3 settles the view; bounds that
+ * exclude it make ECS change the count, which only a new read shows. */
+static void register_answer_settles_unless_desired_count_moves(void **state)
+{
+    diff_fixture f;
+    (void)state;
+    fx_load(&f, "ecs", web_spec, converged, owned_memo);
+    assert_int_equal(fx_applied_register(&f, 2, 12), 1);
+    assert_int_equal(fx_applied_register(&f, 4, 12), 0);
+    assert_int_equal(fx_applied_register(&f, 1, 2), 0);
+    json_object_del(f.observed, "service");
+    assert_int_equal(fx_applied_register(&f, 2, 12), 0);
+    fx_release(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(register_answer_settles_unless_desired_count_moves),
         cmocka_unit_test(converged_gives_empty_plan),
         cmocka_unit_test(nothing_exists_creates_everything),
         cmocka_unit_test(bounds_drift_is_one_update_with_field_changes),

@@ -212,9 +212,24 @@ static void remove_deletes_what_is_owned(void **state)
     fx_release(&f);
 }
 
+/* Registering bounds around the 2 replicas per shard settles the view; bounds that exclude them
+ * make ElastiCache add or remove replicas, which only a new read shows. */
+static void register_answer_settles_unless_replicas_move(void **state)
+{
+    diff_fixture f;
+    (void)state;
+    fx_load(&f, "elasticache", replicas, converged, owned_memo);
+    assert_int_equal(fx_applied_register(&f, 1, 5), 1);
+    assert_int_equal(fx_applied_register(&f, 3, 5), 0);
+    json_object_del(f.observed, "group");
+    assert_int_equal(fx_applied_register(&f, 1, 5), 0);
+    fx_release(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(register_answer_settles_unless_replicas_move),
         cmocka_unit_test(converged_gives_empty_plan),
         cmocka_unit_test(nothing_exists_creates_everything),
         cmocka_unit_test(node_groups_use_their_own_dimension),

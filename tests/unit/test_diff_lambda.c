@@ -288,9 +288,32 @@ static void remove_deletes_scaling_provisioning_and_cap(void **state)
     fx_release(&f);
 }
 
+/* Registering bounds around the 20 requested executions settles the view; bounds that exclude
+ * them make Lambda provision more or fewer, which only a new read shows. An alias without
+ * provisioned concurrency has 0; Lambda's own writes are always read again. */
+static void register_answer_settles_unless_concurrency_moves(void **state)
+{
+    diff_fixture f;
+    json_t *call =
+        fx_json("{\"operation\": \"PutFunctionConcurrency\", \"input\": "
+                "{\"FunctionName\": \"checkout\", \"ReservedConcurrentExecutions\": 30}}");
+    (void)state;
+    fx_load(&f, "lambda", spec, converged, owned_memo);
+    assert_int_equal(fx_applied_register(&f, 5, 50), 1);
+    assert_int_equal(fx_applied_register(&f, 25, 50), 0);
+    assert_int_equal(fx_applied_register(&f, 5, 10), 0);
+    assert_int_equal(f.p->applied(f.r, f.observed, call, call), 0);
+    json_object_set_new(f.observed, "pc", json_null());
+    assert_int_equal(fx_applied_register(&f, 0, 50), 1);
+    assert_int_equal(fx_applied_register(&f, 5, 50), 0);
+    json_decref(call);
+    fx_release(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(register_answer_settles_unless_concurrency_moves),
         cmocka_unit_test(converged_gives_empty_plan_and_status),
         cmocka_unit_test(nothing_exists_sets_the_cap_first),
         cmocka_unit_test(a_lower_cap_comes_after_scaling),
