@@ -11,7 +11,10 @@ distributions, Alarms, Budgets, SecretRotations), against the local AWS simulato
             (heap, what grows with resources) and file-backed pages (trimtab's code and the
             shared libraries libcurl pulls in), the largest mappings by name
 
-Usage: bench_memory.py --trimtab build/cmd/trimtab [--n 10000] [--json out.json]
+  --massif F  runs the held `trimtab run` under valgrind's massif instead (heap snapshots to F,
+            read with ms_print; the RSS figures are then valgrind's, not trimtab's)
+
+Usage: bench_memory.py --trimtab build/cmd/trimtab [--n 10000] [--json out.json] [--massif F]
 """
 import argparse
 import json
@@ -66,6 +69,7 @@ def main():
     ap.add_argument("--trimtab", required=True)
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--json")
+    ap.add_argument("--massif")
     args = ap.parse_args()
     trimtab = os.path.abspath(args.trimtab)
     files, fx, _ = build(args.n)
@@ -95,18 +99,20 @@ def main():
         res["converge"] = {"wall_s": round(time.monotonic() - t0, 2),
                            "peak_rss_kib": ru.ru_maxrss}
         sim.reset_calls()
-        p = subprocess.Popen(base + ["--resync", "1h"], env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+        held = base + ["--resync", "1h"]
+        if args.massif:
+            held = ["valgrind", "--tool=massif", "--massif-out-file=" + args.massif] + held
+        p = subprocess.Popen(held, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             seen, quiet_since, deadline = 0, time.time(), time.time() + 900
             while time.time() < deadline:
                 n = len(sim.calls())
                 if n != seen:
                     seen, quiet_since = n, time.time()
-                elif seen > 0 and time.time() - quiet_since > 1.5:
+                elif seen > 0 and time.time() - quiet_since > (15 if args.massif else 1.5):
                     break
                 time.sleep(0.2)
-            time.sleep(1.5)  # the engine trims its heap a second after going quiet
+            time.sleep(10 if args.massif else 1.5)  # the engine trims its heap a second after going quiet
             res["held"] = status_kib(p.pid)
             res["held"]["startup_calls"] = seen
             res["held_mappings_kib"] = mappings_kib(p.pid)
