@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "leader.h"
 #include "model.h"
 #include "tt_kube.h"
 #include "tt_log.h"
@@ -295,6 +296,12 @@ static bool op_start(struct op *o, const char *method, const char *path, const j
 {
     tt_error err;
 
+    if (strcmp(method, "GET") != 0 && !tt_leader_is_leader(o->s->cfg.leader)) {
+        tt_log(TT_LOG_DEBUG, o->key, "kubernetes: not the leader; %s %s left to the leader", method,
+               path);
+        op_free(o);
+        return false;
+    }
     if (tt_kube_request(o->s->kube, method, path, body, ctype, cb, o, &o->req, &err) != TT_OK) {
         tt_log(TT_LOG_WARN, o->key, "kubernetes: cannot start %s %s: %s", method, path,
                err.message);
@@ -470,13 +477,9 @@ struct sweep {
     size_t n, cap;
 };
 
-static void sweep_collect(void *ud, const char *key, void *value)
+/* Adds a copy of `key` to the sweep's list (out of memory: left out). */
+static void sweep_add(struct sweep *w, const char *key)
 {
-    struct sweep *w = ud;
-    struct cobj *c = value;
-
-    if (c->informer != w->informer || c->epoch == w->epoch)
-        return;
     if (w->n == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 16;
         char **v = realloc(w->keys, cap * sizeof(*v));
@@ -487,6 +490,16 @@ static void sweep_collect(void *ud, const char *key, void *value)
     }
     if ((w->keys[w->n] = strdup(key)) != NULL)
         w->n++;
+}
+
+static void sweep_collect(void *ud, const char *key, void *value)
+{
+    struct sweep *w = ud;
+    struct cobj *c = value;
+
+    if (c->informer != w->informer || c->epoch == w->epoch)
+        return;
+    sweep_add(w, key);
 }
 
 static void list_page(struct informer *inf, const char *cont);
@@ -1130,6 +1143,38 @@ void tt_source_kube_stop(tt_source_kube *s)
         inf->req = NULL;
         ev_timer_stop(s->loop, &inf->backoff);
     }
+}
+
+static void lead_collect(void *ud, const char *key, void *value)
+{
+    (void)value;
+    sweep_add(ud, key);
+}
+
+void tt_source_kube_lead(tt_source_kube *s)
+{
+    struct sweep w = {s, 0, 0, NULL, 0, 0};
+
+    /* Keys first: handling an object may change the cache. */
+    tt_map_foreach(s->cache, lead_collect, &w);
+    for (size_t i = 0; i < w.n; i++) {
+        struct cobj *c = tt_map_get(s->cache, w.keys[i]);
+        json_t *obj = c != NULL ? cobj_object(c) : NULL;
+        if (obj != NULL) {
+            /* A deletion the previous leader may not have finished: the engine sees it anew
+             * and releases the finalizer once nothing is left in AWS. */
+            if (c->deleting && c->finalized && !c->releasing) {
+                c->delivered = false;
+                c->removal_sent = false;
+            }
+            cobj_apply(s, c->informer, obj);
+            c = tt_map_get(s->cache, w.keys[i]);
+            if (c != NULL && c->want_status != NULL && !c->writing_status)
+                status_write(s, w.keys[i]);
+        }
+        free(w.keys[i]);
+    }
+    free(w.keys);
 }
 
 static void cache_free_cb(void *ud, const char *key, void *value)
