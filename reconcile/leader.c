@@ -171,8 +171,10 @@ static void step_down(tt_leader *l, const char *why)
     if (!l->announced)
         return;
     l->announced = false;
-    tt_log(TT_LOG_WARN, NULL, "leader: %s stopped leading (lease %s/%s): %s", l->identity,
-           l->namespace_, l->name, why);
+    /* Losing the Lease is worth a warning; giving it up at shutdown is not. */
+    tt_log(l->stopped ? TT_LOG_INFO : TT_LOG_WARN, NULL,
+           "leader: %s stopped leading (lease %s/%s): %s", l->identity, l->namespace_, l->name,
+           why);
     l->on_change(l->ud, false);
 }
 
