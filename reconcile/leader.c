@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include "tt_kube.h"
@@ -131,18 +130,6 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* MicroTime, as renewTime and acquireTime hold it. */
-static void micro_time(char *out, size_t len)
-{
-    struct timeval tv;
-    struct tm tm;
-
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
-}
-
 static void try_now(tt_leader *l);
 
 static void schedule(tt_leader *l, double delay)
@@ -217,7 +204,7 @@ static void post_event(tt_leader *l)
 
     if (l->event != NULL)
         return;
-    micro_time(now, sizeof(now));
+    tt_format_micro_time(now, sizeof(now));
     snprintf(name, sizeof(name), "%.200s.%016llx", l->name,
              (unsigned long long)(tt_hash64_str(l->identity) ^ (uint64_t)(mono_now() * 1e6)));
     snprintf(note, sizeof(note), "%s became leader", l->identity);
@@ -276,7 +263,7 @@ static bool write_lease(tt_leader *l, tt_leader_action action, bool release)
     bool ok;
     json_int_t transitions;
 
-    micro_time(now, sizeof(now));
+    tt_format_micro_time(now, sizeof(now));
     obj = l->lease != NULL
               ? json_deep_copy(l->lease)
               : json_pack("{s:s,s:s,s:{s:s,s:s}}", "apiVersion", "coordination.k8s.io/v1", "kind",

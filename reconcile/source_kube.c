@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "diag.h"
@@ -242,17 +240,6 @@ static void cobj_free(struct cobj *c)
     free(c->text);
     json_decref(c->want_status);
     free(c);
-}
-
-static void now_micro(char *out, size_t len)
-{
-    struct timeval tv;
-    struct tm tm;
-
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
 }
 
 /* ---- ops ---------------------------------------------------------------------------------- */
@@ -948,7 +935,7 @@ static void series_patch(tt_source_kube *s, const char *skey, struct series *se)
 
     if (se->count == se->posted || se->dead)
         return;
-    now_micro(now, sizeof(now));
+    tt_format_micro_time(now, sizeof(now));
     patch = json_pack("{s:{s:i,s:s}}", "series", "count", (int)se->count, "lastObservedTime", now);
     o = op_new(s, OP_EVENT, skey);
     if (patch == NULL || o == NULL) {
@@ -1027,7 +1014,7 @@ static void sink_event(void *ud, const char *key, const char *type, const char *
     }
     se->count = se->posted = 1;
     se->last_patch = ev_now(s->loop);
-    now_micro(now, sizeof(now));
+    tt_format_micro_time(now, sizeof(now));
     ev = json_pack("{s:s,s:s,s:{s:s,s:s},s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s,s:s,s:s,s:s}}",
                    "apiVersion", "events.k8s.io/v1", "kind", "Event", "metadata", "name", name,
                    "namespace", se->ns, "eventTime", now, "reportingController",

@@ -193,6 +193,16 @@ def setup(c, n):
     return cl
 
 
+def taken_over(cl):
+    """replica-2 takes the lease from replica-1 and writes; once every Alarm is Ready, the
+    writes were one replica's at a time. Returns (when the lease changed hands, the writes)."""
+    _, t_acq = cl.wait_holder('replica-2', DURATION * 4)
+    wait_for(lambda: first_write(cl.writes(), 2), 30, 'the new leader to write')
+    cl.stop_feeding()
+    cl.wait_all_ready()
+    return t_acq, cl.check_one_writer([1, 2])
+
+
 # ---- cases -------------------------------------------------------------------------------------
 
 def case_leader_kill9(c):
@@ -203,11 +213,7 @@ def case_leader_kill9(c):
         t_kill = time.time()
         cl.procs[1].kill()
         cl.procs[1].wait()
-        _, t_acq = cl.wait_holder('replica-2', DURATION * 4)
-        wait_for(lambda: first_write(cl.writes(), 2), 30, 'the new leader to write')
-        cl.stop_feeding()
-        cl.wait_all_ready()
-        w = cl.check_one_writer([1, 2])
+        t_acq, w = taken_over(cl)
         failover = t_acq - t_kill
         log('  kill -9 → replica-2 holds the lease after %.2f s (lease %gs, retry %gs); its first '
             'write %.2f s after the kill; %d alarms' % (failover, DURATION, RETRY,
@@ -233,11 +239,7 @@ def case_leader_sigterm(c):
         t_exit = time.time()
         check(rc == 0, 'the leader exited %d on SIGTERM' % rc)
         check(cl.logged(1, 'released lease'), 'the leader did not say it released the lease')
-        _, t_acq = cl.wait_holder('replica-2', DURATION * 4)
-        wait_for(lambda: first_write(cl.writes(), 2), 30, 'the new leader to write')
-        cl.stop_feeding()
-        cl.wait_all_ready()
-        w = cl.check_one_writer([1, 2])
+        t_acq, w = taken_over(cl)
         handover = t_acq - t_term
         log('  SIGTERM → exit 0 after %.2f s → replica-2 holds the lease %.2f s after the signal '
             '(%.2f s after the exit); first write %.2f s after the signal'
