@@ -165,13 +165,27 @@ static void step_down(tt_leader *l, const char *why)
     l->on_change(l->ud, false);
 }
 
+/* Arms the deadline timer for what is left of the renew deadline. */
+static void arm_deadline(tt_leader *l)
+{
+    double left = l->st.renewed_at + l->cfg.renew_deadline - mono_now();
+
+    ev_timer_stop(l->loop, &l->deadline);
+    /* libev counts from the loop's cached time, which lags the clock after a long iteration:
+     * the timer may fire a little early, and is then armed again for the rest. */
+    ev_timer_set(&l->deadline, left > 0 ? left + 0.001 : 0, 0);
+    ev_timer_start(l->loop, &l->deadline);
+}
+
 static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 {
     tt_leader *l = w->data;
 
     (void)loop;
     (void)revents;
-    if (!tt_leader_may_write(&l->st, mono_now(), l->cfg.renew_deadline))
+    if (tt_leader_may_write(&l->st, mono_now(), l->cfg.renew_deadline))
+        arm_deadline(l);
+    else
         step_down(l, "no renewal succeeded within the renew deadline");
 }
 
@@ -311,11 +325,7 @@ static void finish_release(tt_leader *l)
 
 static void became_leader(tt_leader *l)
 {
-    double left = l->st.renewed_at + l->cfg.renew_deadline - mono_now();
-
-    ev_timer_stop(l->loop, &l->deadline);
-    ev_timer_set(&l->deadline, left > 0 ? left : 0, 0);
-    ev_timer_start(l->loop, &l->deadline);
+    arm_deadline(l);
     if (l->announced)
         return;
     l->announced = true;
