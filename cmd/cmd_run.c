@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "endpoints.h"
 #include "engine.h"
+#include "leader.h"
 #include "loader.h"
 #include "metrics.h"
 #include "options.h"
@@ -45,6 +47,13 @@ struct run_cfg {
     const char *kubeconfig;
     const char *context;
     tt_opt_list namespaces;
+    const char *lease_name;
+    const char *lease_namespace;
+    const char *leader_id;
+    double lease_duration;
+    double renew_deadline;
+    double retry_period;
+    bool leader_elect;
     double resync;
     double alarm_poll;
     double debounce;
@@ -83,11 +92,29 @@ static const tt_option source_opts[] = {
 
 static const tt_option run_opts[] = {
     RUN_OPT("kubeconfig", NULL, TT_OPT_STRING, kubeconfig, "FILE", NULL,
-            "--source kube: the kubeconfig (default: $KUBECONFIG, in-cluster, ~/.kube/config)"),
+            "--source kube and --leader-elect: the kubeconfig (default: $KUBECONFIG, in-cluster, "
+            "~/.kube/config)"),
     RUN_OPT("context", NULL, TT_OPT_STRING, context, "NAME", NULL,
-            "--source kube: the kubeconfig context (default: its current-context)"),
+            "--source kube and --leader-elect: the kubeconfig context (default: its "
+            "current-context)"),
     RUN_OPT("namespace", "TRIMTAB_NAMESPACES", TT_OPT_LIST, namespaces, "NS", NULL,
             "--source kube: watch only this namespace (repeatable; default: all)"),
+    RUN_OPT("leader-elect", "TRIMTAB_LEADER_ELECT", TT_OPT_BOOL, leader_elect, NULL, NULL,
+            "run as one of several replicas: only the holder of a coordination.k8s.io Lease "
+            "writes"),
+    RUN_OPT("lease-name", NULL, TT_OPT_STRING, lease_name, "NAME", "trimtab",
+            "--leader-elect: the Lease (one per set of replicas that share the work)"),
+    RUN_OPT("lease-namespace", "POD_NAMESPACE", TT_OPT_STRING, lease_namespace, "NS", NULL,
+            "--leader-elect: the Lease's namespace (default: the service account's, else the "
+            "kubeconfig context's, else default)"),
+    RUN_OPT("lease-duration", NULL, TT_OPT_DURATION, lease_duration, "D", "15s",
+            "--leader-elect: how long followers wait before taking an unrenewed Lease"),
+    RUN_OPT("renew-deadline", NULL, TT_OPT_DURATION, renew_deadline, "D", "10s",
+            "--leader-elect: how long the leader keeps writing without a successful renewal"),
+    RUN_OPT("retry-period", NULL, TT_OPT_DURATION, retry_period, "D", "2s",
+            "--leader-elect: time between tries to acquire or renew the Lease"),
+    RUN_OPT("leader-id", NULL, TT_OPT_STRING, leader_id, "ID", NULL,
+            "--leader-elect: this replica's holderIdentity (default: host name _ random)"),
     RUN_OPT("once", NULL, TT_OPT_BOOL, once, NULL, NULL,
             "reconcile everything once, then exit (1 if anything is not ready)"),
     RUN_OPT("dry-run", NULL, TT_OPT_BOOL, dry_run, NULL, NULL,
@@ -119,7 +146,7 @@ static const tt_option plan_opts[] = {
             "also show what run --prune would delete for manifests that are gone"),
 };
 
-#define MAX_OPTS 32
+#define MAX_OPTS 40
 
 /* One table of the source options, then the command's own; returns how many. */
 static size_t all_options(const tt_option *own, size_t nown, tt_option *all)
@@ -167,6 +194,8 @@ struct app {
     int concurrency;
     tt_kube *kube;               /* --source kube */
     tt_source_kube *kube_source; /* --source kube */
+    tt_kube *lease_kube;         /* --leader-elect: the Lease's own client */
+    tt_leader *leader;           /* --leader-elect */
     ev_signal sigterm;
     ev_signal sigint;
     ev_timer grace;
@@ -212,8 +241,8 @@ static tt_code app_metrics(void *ud, tt_buf *out)
     s.invalid = st.invalid;
     s.not_ready = st.not_ready;
     s.synced = st.synced;
-    /* Without leader election (not built yet) every replica writes: it is the leader. */
-    s.leader = true;
+    /* Without --leader-elect there is no leader: every replica writes. */
+    s.leader = tt_leader_is_leader(a->leader);
     s.render_aws = render_aws;
     s.aws = a->aws;
     return tt_metrics_render(a->metrics, &s, out);
@@ -256,6 +285,13 @@ static int start_endpoints(struct app *a, const struct run_cfg *cfg)
 
 /* ---- the loop ---------------------------------------------------------------------------- */
 
+static void on_released(void *ud)
+{
+    struct app *a = ud;
+
+    ev_break(a->loop, EVBREAK_ALL);
+}
+
 static void on_idle(void *ud)
 {
     struct app *a = ud;
@@ -263,7 +299,24 @@ static void on_idle(void *ud)
     /* The engine may finish before ev_run starts (an empty tree in once mode), and ev_run
      * forgets an ev_break made before it: the flag is what run_main checks. */
     a->idle = 1;
+    /* Drained after SIGTERM: the Lease goes last, so a successor starts at once but never
+     * while this replica's calls are still in flight (the grace timer bounds the wait). */
+    if (a->stopping && tt_leader_release(a->leader, on_released, a))
+        return;
     ev_break(a->loop, EVBREAK_ALL);
+}
+
+/* Leadership changed. A new leader reconciles everything again: the previous one may have
+ * left anything half done, and this replica skipped all work while it was on standby. */
+static void on_leading(void *ud, bool leading)
+{
+    struct app *a = ud;
+
+    if (!leading || a->stopping)
+        return;
+    if (a->kube_source != NULL)
+        tt_source_kube_lead(a->kube_source);
+    tt_engine_lead(a->engine);
 }
 
 static void on_grace(struct ev_loop *loop, ev_timer *w, int revents)
@@ -472,14 +525,73 @@ static tt_code start_kube(struct app *a, const struct run_cfg *cfg, tt_error *e)
     a->kube = tt_kube_create(a->loop, tt_aws_http(a->aws), kcfg, e);
     if (a->kube == NULL)
         return e->code;
+    if (a->leader != NULL)
+        tt_kube_set_user_agent(a->kube, tt_leader_config_of(a->leader)->identity);
     scfg.namespaces = cfg->namespaces.items;
     scfg.nnamespaces = cfg->namespaces.n;
+    scfg.leader = a->leader;
     a->kube_source =
         tt_source_kube_create(a->loop, a->kube, &scfg, &tt_engine_source_handler, a->engine, e);
     if (a->kube_source == NULL)
         return e->code;
     tt_engine_set_sink(a->engine, &tt_source_kube_sink, a->kube_source);
     return TT_OK;
+}
+
+/* The leader election settings of the flags; `identity` and `ns` are the caller's buffers. */
+static tt_leader_config leader_config(const struct run_cfg *cfg, const char *ns, char *identity,
+                                      size_t len)
+{
+    tt_leader_config lc = {cfg->lease_name,     ns,
+                           cfg->leader_id,      cfg->lease_duration,
+                           cfg->renew_deadline, cfg->retry_period};
+    char host[200] = "trimtab";
+    unsigned char rnd[6] = {0};
+
+    if (lc.identity == NULL) {
+        /* client-go's default: the host name (the pod's name) and something random, so a
+         * restarted process never mistakes its predecessor's Lease for its own. */
+        if (gethostname(host, sizeof(host) - 1) != 0)
+            snprintf(host, sizeof(host), "trimtab");
+        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+            memcpy(rnd, &(pid_t){getpid()}, sizeof(pid_t));
+        snprintf(identity, len, "%s_%02x%02x%02x%02x%02x%02x", host, rnd[0], rnd[1], rnd[2], rnd[3],
+                 rnd[4], rnd[5]);
+        lc.identity = identity;
+    }
+    return lc;
+}
+
+/*
+ * --leader-elect: the Lease lives in the Kubernetes API, also in directory mode, so a cluster
+ * configuration must be found (the same lookup as --source kube). The candidate gets a client
+ * of its own (on the same HTTP engine): a burst of status writes waiting for the rate limiter
+ * must not delay a renewal.
+ */
+static tt_code start_leader(struct app *a, const struct run_cfg *cfg, tt_error *e)
+{
+    tt_kube_config_opts kopts = {cfg->kubeconfig, cfg->context, NULL};
+    tt_kube_config *kcfg = NULL;
+    tt_leader_config lc;
+    char identity[300];
+    const char *ns;
+
+    if (tt_kube_config_load(&kopts, &kcfg, e) != TT_OK) {
+        tt_error_prefix(e, "--leader-elect keeps its Lease in the Kubernetes API, and no cluster "
+                           "configuration was usable");
+        return e->code;
+    }
+    ns = cfg->lease_namespace != NULL && cfg->lease_namespace[0] != '\0' ? cfg->lease_namespace
+         : kcfg->namespace_ != NULL                                      ? kcfg->namespace_
+                                                                         : "default";
+    lc = leader_config(cfg, ns, identity, sizeof(identity));
+    a->lease_kube = tt_kube_create(a->loop, tt_aws_http(a->aws), kcfg, e);
+    if (a->lease_kube == NULL)
+        return e->code;
+    tt_kube_set_user_agent(a->lease_kube, lc.identity);
+    /* The namespace and identity are copied here, before kcfg's strings could go. */
+    a->leader = tt_leader_create(a->loop, a->lease_kube, &lc, on_leading, a, e);
+    return a->leader != NULL ? TT_OK : e->code;
 }
 
 static int run_main(int argc, char **argv, int plan_mode)
@@ -510,6 +622,19 @@ static int run_main(int argc, char **argv, int plan_mode)
         fprintf(stderr, "trimtab run: --once reads a directory; with --source kube trimtab keeps "
                         "watching\n");
         return 2;
+    }
+    if (!plan_mode && cfg.leader_elect) {
+        char id[300];
+        tt_leader_config lc = leader_config(&cfg, "default", id, sizeof(id));
+        if (cfg.once) {
+            fprintf(stderr, "trimtab run: --once and --leader-elect do not go together: a "
+                            "one-shot run does not wait for a lease\n");
+            return 2;
+        }
+        if (tt_leader_validate(&lc, &e) != TT_OK) {
+            fprintf(stderr, "trimtab run: %s\n", e.message);
+            return 2;
+        }
     }
     if (kube_mode)
         path = "kube";
@@ -574,6 +699,11 @@ static int run_main(int argc, char **argv, int plan_mode)
             goto out;
         }
         ecfg.metrics = a.metrics;
+        if (cfg.leader_elect && start_leader(&a, &cfg, &e) != TT_OK) {
+            fprintf(stderr, "trimtab: %s\n", e.message);
+            goto out;
+        }
+        ecfg.leader = a.leader;
         a.concurrency = (int)cfg.concurrency;
         a.engine = tt_engine_create(a.loop, a.aws, &ecfg, &e);
         if (a.engine != NULL && kube_mode && start_kube(&a, &cfg, &e) != TT_OK) {
@@ -621,6 +751,8 @@ static int run_main(int argc, char **argv, int plan_mode)
             goto out;
         }
     }
+    if (a.leader != NULL)
+        tt_leader_start(a.leader);
     if (!a.idle)
         ev_run(a.loop, 0);
 
@@ -652,6 +784,8 @@ out:
      * Kubernetes client borrows goes with the AWS client, last. */
     tt_source_kube_destroy(a.kube_source);
     tt_kube_destroy(a.kube);
+    tt_leader_destroy(a.leader);
+    tt_kube_destroy(a.lease_kube);
     tt_aws_destroy(a.aws);
     json_decref(a.plans);
     json_decref(a.plan_at);

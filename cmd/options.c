@@ -52,6 +52,14 @@ static int set_value(const tt_option *o, void *cfg, const char *value, const cha
             *(double *)(void *)dst = secs / 1000;
             return 0;
         }
+        /* Fractions of a second as Go's flags write them ("0.5s" for --retry-period). */
+        if (n > 1 && n < sizeof(num) && value[n - 1] == 's') {
+            snprintf(num, sizeof(num), "%.*s", (int)(n - 1), value);
+            if (tt_parse_double(num, &secs) == 0 && secs >= 0) {
+                *(double *)(void *)dst = secs;
+                return 0;
+            }
+        }
         if (tt_duration_parse(value, &i, &e) != TT_OK) {
             snprintf(err, errlen, "%s: %s", origin, e.message);
             return -1;

@@ -16,7 +16,7 @@
 typedef enum tt_opt_type {
     TT_OPT_STRING,   /* const char * */
     TT_OPT_INT,      /* int64_t, within [min, max] */
-    TT_OPT_DURATION, /* double seconds: "10m", "30s", "500ms" or a number of seconds */
+    TT_OPT_DURATION, /* double seconds: "10m", "30s", "0.5s", "500ms" or a number of seconds */
     TT_OPT_BOOL,     /* bool; a flag without a value; env "1/true/0/false" */
     TT_OPT_CHOICE,   /* const char *, one of `choices` */
     TT_OPT_LIST,     /* tt_opt_list: the flag repeated, or the variable comma-separated */

@@ -3,8 +3,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 
 int tt_parse_i64(const char *s, int64_t *out)
@@ -187,4 +189,15 @@ int tt_parse_iso8601(const char *s, double *out)
     tm.tm_sec = sec;
     *out = (double)timegm(&tm) - (double)offset + frac;
     return 0;
+}
+
+void tt_format_micro_time(char *out, size_t len)
+{
+    struct timeval tv;
+    struct tm tm;
+
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
 }

@@ -85,6 +85,7 @@ struct tt_kube {
     double tokens, refilled_at;
     tt_kube_req *qhead, *qtail;
     ev_timer rate_timer;
+    char user_agent[300]; /* the whole header */
 };
 
 /* ---- time and credentials ----------------------------------------------------------------- */
@@ -436,7 +437,7 @@ static void launch(tt_kube_req *r)
     if (token == NULL)
         token = k->cfg->token;
     headers[nh++] = "Accept: application/json";
-    headers[nh++] = "User-Agent: trimtab/" TT_VERSION;
+    headers[nh++] = k->user_agent;
     if (token != NULL) {
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
         headers[nh++] = auth;
@@ -863,6 +864,7 @@ tt_kube *tt_kube_create(struct ev_loop *loop, struct tt_http *http, struct tt_ku
     k->http = http;
     k->cfg = cfg;
     k->tokens = DEFAULT_BURST;
+    tt_kube_set_user_agent(k, NULL);
     k->refilled_at = ev_now(loop);
     ev_timer_init(&k->rate_timer, rate_cb, 0, 0);
     k->rate_timer.data = k;
@@ -883,6 +885,15 @@ void tt_kube_destroy(tt_kube *k)
     free(k->file_token);
     tt_kube_config_destroy(k->cfg);
     free(k);
+}
+
+void tt_kube_set_user_agent(tt_kube *k, const char *comment)
+{
+    if (comment == NULL || comment[0] == '\0')
+        snprintf(k->user_agent, sizeof(k->user_agent), "User-Agent: trimtab/" TT_VERSION);
+    else
+        snprintf(k->user_agent, sizeof(k->user_agent),
+                 "User-Agent: trimtab/" TT_VERSION " (%.200s)", comment);
 }
 
 const struct tt_kube_config *tt_kube_config_of(const tt_kube *k)

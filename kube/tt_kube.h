@@ -74,6 +74,11 @@ tt_code tt_kube_watch(tt_kube *k, const char *path, tt_kube_event_fn on_event, t
 /* Stops a request or watch; its callbacks will not be called. Accepts NULL. */
 void tt_kube_cancel(tt_kube_req *r);
 
+/* Sets the User-Agent of every later request to "trimtab/VERSION (`comment`)", so the API
+ * server's audit log tells replicas apart (with leader election: the replica's identity).
+ * `comment` is copied, cut at 200 bytes; NULL or "" restores the plain product. */
+void tt_kube_set_user_agent(tt_kube *k, const char *comment);
+
 /* The configuration in use (borrowed). */
 const struct tt_kube_config *tt_kube_config_of(const tt_kube *k);
 

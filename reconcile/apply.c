@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "leader.h"
 #include "plan.h"
 #include "tt_log.h"
 
@@ -124,6 +125,10 @@ void apply_send(struct job *j)
     tt_engine_call req;
     tt_error err;
 
+    if (!tt_leader_is_leader(j->e->cfg.leader)) {
+        job_yield(j);
+        return;
+    }
     call_of(j, &req);
     if (j->e->stats.first_call_at == 0)
         j->e->stats.first_call_at = ev_time();

@@ -10,6 +10,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "leader.h"
 #include "metrics.h"
 #include "tt_log.h"
 
@@ -193,6 +194,12 @@ void engine_pump(tt_engine *e)
     const char *key;
     double waited;
 
+    /* A standby replica keeps its queue (the keys wait for it to lead) but reconciles nothing:
+     * even its reads would double the AWS read load for no one. */
+    if (!tt_leader_is_leader(e->cfg.leader)) {
+        engine_maybe_idle(e);
+        return;
+    }
     /*
      * Refill in whole batches: popping each key as soon as one job ends would observe a long
      * queue one or two resources at a time, which costs as many Describe calls as there are
@@ -433,6 +440,22 @@ void tt_engine_destroy(tt_engine *e)
     free(e->initial);
     free(e->providers);
     free(e);
+}
+
+void tt_engine_lead(tt_engine *e)
+{
+    const char **keys;
+    size_t n;
+
+    if (!e->synced || e->stopping)
+        return; /* the first listing is queued whole at synced */
+    keys = store_declared_keys(e, &n);
+    if (keys == NULL)
+        return;
+    tt_log(TT_LOG_INFO, NULL, "leading: reconciling all %zu resources again", n);
+    add_grouped(e, keys, n, 0.0, 1);
+    free(keys);
+    engine_pump(e);
 }
 
 void tt_engine_stop(tt_engine *e)

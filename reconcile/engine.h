@@ -23,6 +23,7 @@
 
 struct ev_loop;
 struct tt_aws;
+struct tt_leader;
 struct tt_metrics;
 struct tt_provider;
 typedef struct tt_engine tt_engine;
@@ -74,6 +75,10 @@ typedef struct tt_engine_config {
     void (*on_idle)(void *ud); /* once mode: all done; after tt_engine_stop: drained */
     void *on_idle_ud;
     struct tt_metrics *metrics; /* reconcile and queue metrics go here; NULL: none (borrowed) */
+    /* Leader election (borrowed; NULL: this replica always writes). While it is not the
+     * leader the engine keeps its store current but starts no reconcile, and checks it again
+     * before every AWS write: a job that finds it has lost the lease ends without writing. */
+    const struct tt_leader *leader;
 } tt_engine_config;
 
 typedef struct tt_engine_stats {
@@ -106,6 +111,10 @@ extern const tt_source_handler tt_engine_source_handler;
 /* Sets the sink after creation (a source that is also the sink needs the engine first).
  * Call before the source delivers anything. */
 void tt_engine_set_sink(tt_engine *e, const tt_source_sink *sink, void *ud);
+
+/* This replica has just become the leader: every resource is reconciled again, since the
+ * previous leader may have changed anything meanwhile. */
+void tt_engine_lead(tt_engine *e);
 
 /* Stops taking new work; on_idle fires once everything in flight has finished. */
 void tt_engine_stop(tt_engine *e);

@@ -201,6 +201,9 @@ void status_target(const tt_resource *r, char *out, size_t len);
 /* ---- job.c ---- */
 
 void job_finish_error(struct job *j, const char *during, const tt_error *err);
+/* The replica is not the leader (any more): the job ends before its write, recording
+ * nothing; its key waits in the queue for this replica to lead again. */
+void job_yield(struct job *j);
 void job_note_write_failure(tt_engine *e, struct entry *en, const tt_error *err);
 void job_flush_groups(tt_engine *e);
 void job_group_free(struct group *g);

@@ -274,6 +274,17 @@ static void finish_failed(struct job *j, const char *during, const tt_error *err
     job_finish(j, err->code == TT_ECONFLICT ? RQ_NOW : RQ_BACKOFF, 0);
 }
 
+void job_yield(struct job *j)
+{
+    tt_log(TT_LOG_INFO, j->en->key, "not the leader: leaving the write to the leader");
+    /* Nothing of this job is recorded: its status would describe a write that did not happen
+     * (the write-ahead memo, already saved, only names what may be owned). */
+    json_decref(j->record);
+    j->record = NULL;
+    j->status = NULL;
+    job_finish(j, RQ_NOW, 0);
+}
+
 void job_finish_error(struct job *j, const char *during, const tt_error *err)
 {
     finish_failed(j, during, err, status_reason_of(err));

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leader.h"
+
 /* Merged calls waiting for the end of the loop iteration, one group per call key. */
 struct merge_group {
     char *service;
@@ -147,6 +149,11 @@ static void send_chunk(tt_engine *e, const struct merge_group *g, size_t from, s
 
     if (to - from == 1) { /* alone: the plain path */
         apply_send(g->jobs[from]);
+        return;
+    }
+    if (!tt_leader_is_leader(e->cfg.leader)) {
+        for (size_t i = from; i < to; i++)
+            job_yield(g->jobs[i]);
         return;
     }
     mc = calloc(1, sizeof(*mc));

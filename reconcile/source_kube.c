@@ -4,11 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "diag.h"
+#include "leader.h"
 #include "model.h"
 #include "tt_kube.h"
 #include "tt_log.h"
@@ -243,17 +242,6 @@ static void cobj_free(struct cobj *c)
     free(c);
 }
 
-static void now_micro(char *out, size_t len)
-{
-    struct timeval tv;
-    struct tm tm;
-
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
-}
-
 /* ---- ops ---------------------------------------------------------------------------------- */
 
 static struct op *op_new(tt_source_kube *s, enum op_kind kind, const char *key)
@@ -295,6 +283,12 @@ static bool op_start(struct op *o, const char *method, const char *path, const j
 {
     tt_error err;
 
+    if (strcmp(method, "GET") != 0 && !tt_leader_is_leader(o->s->cfg.leader)) {
+        tt_log(TT_LOG_DEBUG, o->key, "kubernetes: not the leader; %s %s left to the leader", method,
+               path);
+        op_free(o);
+        return false;
+    }
     if (tt_kube_request(o->s->kube, method, path, body, ctype, cb, o, &o->req, &err) != TT_OK) {
         tt_log(TT_LOG_WARN, o->key, "kubernetes: cannot start %s %s: %s", method, path,
                err.message);
@@ -470,13 +464,9 @@ struct sweep {
     size_t n, cap;
 };
 
-static void sweep_collect(void *ud, const char *key, void *value)
+/* Adds a copy of `key` to the sweep's list (out of memory: left out). */
+static void sweep_add(struct sweep *w, const char *key)
 {
-    struct sweep *w = ud;
-    struct cobj *c = value;
-
-    if (c->informer != w->informer || c->epoch == w->epoch)
-        return;
     if (w->n == w->cap) {
         size_t cap = w->cap ? w->cap * 2 : 16;
         char **v = realloc(w->keys, cap * sizeof(*v));
@@ -487,6 +477,16 @@ static void sweep_collect(void *ud, const char *key, void *value)
     }
     if ((w->keys[w->n] = strdup(key)) != NULL)
         w->n++;
+}
+
+static void sweep_collect(void *ud, const char *key, void *value)
+{
+    struct sweep *w = ud;
+    struct cobj *c = value;
+
+    if (c->informer != w->informer || c->epoch == w->epoch)
+        return;
+    sweep_add(w, key);
 }
 
 static void list_page(struct informer *inf, const char *cont);
@@ -935,7 +935,7 @@ static void series_patch(tt_source_kube *s, const char *skey, struct series *se)
 
     if (se->count == se->posted || se->dead)
         return;
-    now_micro(now, sizeof(now));
+    tt_format_micro_time(now, sizeof(now));
     patch = json_pack("{s:{s:i,s:s}}", "series", "count", (int)se->count, "lastObservedTime", now);
     o = op_new(s, OP_EVENT, skey);
     if (patch == NULL || o == NULL) {
@@ -1014,7 +1014,7 @@ static void sink_event(void *ud, const char *key, const char *type, const char *
     }
     se->count = se->posted = 1;
     se->last_patch = ev_now(s->loop);
-    now_micro(now, sizeof(now));
+    tt_format_micro_time(now, sizeof(now));
     ev = json_pack("{s:s,s:s,s:{s:s,s:s},s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s,s:s,s:s,s:s}}",
                    "apiVersion", "events.k8s.io/v1", "kind", "Event", "metadata", "name", name,
                    "namespace", se->ns, "eventTime", now, "reportingController",
@@ -1130,6 +1130,38 @@ void tt_source_kube_stop(tt_source_kube *s)
         inf->req = NULL;
         ev_timer_stop(s->loop, &inf->backoff);
     }
+}
+
+static void lead_collect(void *ud, const char *key, void *value)
+{
+    (void)value;
+    sweep_add(ud, key);
+}
+
+void tt_source_kube_lead(tt_source_kube *s)
+{
+    struct sweep w = {s, 0, 0, NULL, 0, 0};
+
+    /* Keys first: handling an object may change the cache. */
+    tt_map_foreach(s->cache, lead_collect, &w);
+    for (size_t i = 0; i < w.n; i++) {
+        struct cobj *c = tt_map_get(s->cache, w.keys[i]);
+        json_t *obj = c != NULL ? cobj_object(c) : NULL;
+        if (obj != NULL) {
+            /* A deletion the previous leader may not have finished: the engine sees it anew
+             * and releases the finalizer once nothing is left in AWS. */
+            if (c->deleting && c->finalized && !c->releasing) {
+                c->delivered = false;
+                c->removal_sent = false;
+            }
+            cobj_apply(s, c->informer, obj);
+            c = tt_map_get(s->cache, w.keys[i]);
+            if (c != NULL && c->want_status != NULL && !c->writing_status)
+                status_write(s, w.keys[i]);
+        }
+        free(w.keys[i]);
+    }
+    free(w.keys);
 }
 
 static void cache_free_cb(void *ud, const char *key, void *value)

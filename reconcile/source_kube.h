@@ -28,6 +28,7 @@
 
 struct ev_loop;
 struct tt_kube;
+struct tt_leader;
 typedef struct tt_source_kube tt_source_kube;
 
 #define TT_KUBE_FINALIZER "trimtab.dev/cleanup"
@@ -40,6 +41,10 @@ typedef struct tt_source_kube_config {
     int watch_timeout;     /* timeoutSeconds asked of each watch; 0: 300 to 600 at random */
     double event_interval; /* a series is updated at most this often (seconds); 0: 10 */
     const char *instance;  /* reportingInstance of events; NULL: the host name */
+    /* Leader election (borrowed; NULL: always write). A standby lists and watches like the
+     * leader, so its cache is warm when it takes over, but writes nothing: no finalizer, no
+     * status, no event (checked before each request). */
+    const struct tt_leader *leader;
 } tt_source_kube_config;
 
 typedef struct tt_source_kube_stats {
@@ -67,6 +72,10 @@ tt_code tt_source_kube_start(tt_source_kube *s, tt_error *err);
 /* Stops listing and watching (shutdown). Status, events and finalizers still go out, so the
  * engine can finish what is in flight. */
 void tt_source_kube_stop(tt_source_kube *s);
+/* This replica has just become the leader: objects that still lack the finalizer get it (and
+ * reach the engine), objects being deleted are handed to the engine again, and status the
+ * engine asked for while writes were held back is written. */
+void tt_source_kube_lead(tt_source_kube *s);
 /* Cancels everything and frees. Accepts NULL. */
 void tt_source_kube_destroy(tt_source_kube *s);
 

@@ -515,7 +515,7 @@ static void test_source_relist_difference(void **state)
 {
     tt_kube *admin = client_for(sim.kubeconfig), *k = client_for(sim.kubeconfig);
     const char *ns[] = {"shop"};
-    tt_source_kube_config cfg = {ns, 1, 0.05, 0.2, 0, 0, "test"};
+    tt_source_kube_config cfg = {ns, 1, 0.05, 0.2, 0, 0, "test", NULL};
     struct recorder x = {"", 0, 0, 0};
     tt_source_kube *s;
     tt_source_kube_stats st;

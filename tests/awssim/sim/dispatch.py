@@ -170,7 +170,8 @@ class Simulator:
         with self.state.lock:
             self.state.log_call(svc.name if svc else None,
                                 svc.model.signing_name if svc else None,
-                                op_name, resp.status, code, region, account, t0)
+                                op_name, resp.status, code, region, account, t0,
+                                scope.access_key if isinstance(scope, sigv4.Scope) else None)
         if self.verbose:
             sys.stderr.write('awssim: %s %s -> %d %s\n' % (svc.name if svc else '?', op_name,
                                                            resp.status, code or ''))

@@ -179,8 +179,9 @@ class State:
                               'time': t}
         return key
 
-    def log_call(self, service, signing_name, operation, status, code, region, account, t):
+    def log_call(self, service, signing_name, operation, status, code, region, account, t,
+                 access_key=None):
         self.calls.append({'service': service, 'signingName': signing_name,
                            'operation': operation, 'kind': op_kind(operation) if operation else 'read',
                            'status': status, 'code': code, 'region': region, 'account': account,
-                           'time': t})
+                           'accessKey': access_key, 'time': t})

@@ -51,7 +51,7 @@ class Sim:
             if len(self.calls) > CALLS_MAX:
                 del self.calls[:len(self.calls) - CALLS_MAX]
 
-    def match_fault(self, method, path, watch):
+    def match_fault(self, method, path, watch, user_agent=''):
         """The faults that fire for this request: latency ones add up, plus the first other one."""
         delay, other = 0.0, None
         with self.lock:
@@ -59,6 +59,8 @@ class Sim:
                 if f.get('count') is not None and f['count'] <= 0:
                     continue
                 if f.get('method', '*') not in ('*', method):
+                    continue
+                if f.get('userAgent') is not None and f['userAgent'] not in user_agent:
                     continue
                 if not path.startswith(f.get('path', '/')):
                     continue
@@ -341,7 +343,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise ApiError(401, 'Unauthorized', 'Unauthorized')
             watch = self._q.get('watch') in ('1', 'true')
             entry['watch'] = watch
-            delay, fault = self.sim.match_fault(self.command, path, watch)
+            delay, fault = self.sim.match_fault(self.command, path, watch, entry['userAgent'])
             if delay:
                 time.sleep(delay)
             if fault is not None:
