@@ -3,10 +3,14 @@
 bearer-token authentication, fault injection, the call log, and the control API under
 /_kubesim/."""
 
+import base64
 import copy
+import hashlib
+import hmac
 import http.server
 import json
 import random
+import secrets
 import socket
 import threading
 import time
@@ -44,6 +48,8 @@ class Sim:
         self.random = random.Random(0)
         self.startup = None         # replays the start-up state after a reset
         self.client_certs = True    # a client certificate from the CA authenticates
+        self.sa_tokens = {}         # TokenRequest tokens: token -> (namespace, name, uid)
+        self.sa_key = secrets.token_bytes(32)
 
     def log_call(self, entry):
         with self.lock:
@@ -329,7 +335,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._q = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
         path = url.path
         entry = {'method': self.command, 'path': path, 'query': url.query, 'time': start,
-                 'userAgent': self.headers.get('User-Agent', ''), 'watch': False}
+                 'userAgent': self.headers.get('User-Agent', ''), 'watch': False, 'user': None}
         try:
             if path.startswith('/_kubesim/'):
                 entry = None
@@ -339,7 +345,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self._reset()
                 entry['status'] = 0
                 return
-            if not self._authenticated():
+            entry['user'] = self._authenticate()
+            if entry['user'] is None:
                 raise ApiError(401, 'Unauthorized', 'Unauthorized')
             watch = self._q.get('watch') in ('1', 'true')
             entry['watch'] = watch
@@ -399,18 +406,36 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def _authenticated(self):
+    def _authenticate(self):
+        """The user a request authenticates as (what the call log shows), or None: `admin` for
+        the --token tokens, `client-cert` for a client certificate, and
+        `system:serviceaccount:NS:NAME` for a token a TokenRequest made, while that
+        ServiceAccount (the same uid) exists, as for the API server's bound tokens."""
         auth = self.headers.get('Authorization', '')
         if not auth and self.sim.client_certs:
             try:
                 if self.connection.getpeercert():
-                    return True  # verified against the CA during the handshake
+                    return 'client-cert'  # verified against the CA during the handshake
             except (AttributeError, ValueError, OSError):
                 pass
         if not auth.startswith('Bearer '):
-            return False
+            return None
+        token = auth[len('Bearer '):].strip()
         with self.sim.lock:
-            return auth[len('Bearer '):].strip() in self.sim.tokens
+            if token in self.sim.tokens:
+                return 'admin'
+            sa = self.sim.sa_tokens.get(token)
+        if sa is None:
+            return None
+        ns, name, uid = sa
+        store = self.sim.store
+        try:
+            obj = store.get(store.type_of('', 'v1', 'serviceaccounts'), ns, name)
+        except ApiError:
+            return None
+        if obj['metadata'].get('uid') != uid:
+            return None
+        return 'system:serviceaccount:%s:%s' % (ns, name)
 
     # -- routing --
 
@@ -469,9 +494,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
         if len(rest) > 3 or (sub is not None and not (
-                (sub == 'status' and t.status) or (sub == 'finalize' and t.kind == 'Namespace'))):
+                (sub == 'status' and t.status) or (sub == 'finalize' and t.kind == 'Namespace') or
+                (sub == 'token' and t.kind == 'ServiceAccount'))):
             raise ApiError(404, 'NotFound', 'the server could not find the requested resource')
         m = self.command
+        if sub == 'token':
+            if m != 'POST':
+                raise ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested '
+                               'resource')
+            return self._token_request(t, ns, name)
         if name is None:
             if m in ('GET', 'HEAD'):
                 return self._list_or_watch(t, ns)
@@ -527,6 +558,38 @@ class Handler(http.server.BaseHTTPRequestHandler):
         out = self.sim.store.create(t, ns, obj, self._dry_run(), self._field_validation(), self._manager(),
                                     self._warnings)
         self._send(201, out)
+
+    def _token_request(self, t, ns, name):
+        """POST …/serviceaccounts/NAME/token (what `kubectl create token` sends): a JWT-shaped
+        token signed with a key of this run, accepted while the ServiceAccount exists.
+        Expiry is reported, not enforced."""
+        raw = self._read_body()
+        body = self._json_body(raw) if raw else {}
+        sa = self.sim.store.get(t, ns, name)  # 404 when there is no such ServiceAccount
+        uid = sa['metadata']['uid']
+        spec = (body or {}).get('spec') or {}
+        audiences = spec.get('audiences') or ['https://kubernetes.default.svc.cluster.local']
+        seconds = int(spec.get('expirationSeconds') or 3600)
+        now = int(time.time())
+        user = 'system:serviceaccount:%s:%s' % (ns, name)
+        claims = {'aud': audiences, 'exp': now + seconds, 'iat': now, 'nbf': now,
+                  'iss': 'https://kubernetes.default.svc.cluster.local', 'sub': user,
+                  'jti': secrets.token_hex(16),
+                  'kubernetes.io': {'namespace': ns, 'serviceaccount': {'name': name, 'uid': uid}}}
+
+        def b64(data):
+            return base64.urlsafe_b64encode(data).rstrip(b'=').decode()
+        signing = '%s.%s' % (b64(json.dumps({'alg': 'HS256', 'kid': 'kubesim'}).encode()),
+                             b64(json.dumps(claims, separators=(',', ':')).encode()))
+        token = signing + '.' + b64(hmac.new(self.sim.sa_key, signing.encode(), hashlib.sha256).digest())
+        with self.sim.lock:
+            self.sim.sa_tokens[token] = (ns, name, uid)
+        expires = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(now + seconds))
+        self._send(201, {'kind': 'TokenRequest', 'apiVersion': 'authentication.k8s.io/v1',
+                         'metadata': {'name': name, 'namespace': ns, 'creationTimestamp': None},
+                         'spec': {'audiences': audiences, 'expirationSeconds': seconds,
+                                  'boundObjectRef': spec.get('boundObjectRef')},
+                         'status': {'token': token, 'expirationTimestamp': expires}})
 
     def _put(self, t, ns, name, sub):
         obj = self._json_body(self._read_body())

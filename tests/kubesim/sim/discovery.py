@@ -9,7 +9,8 @@ import json
 from . import schema as sch
 
 VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']
-GROUP_ORDER = ['apiextensions.k8s.io', 'coordination.k8s.io', 'events.k8s.io']
+GROUP_ORDER = ['apps', 'events.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'apiextensions.k8s.io',
+               'coordination.k8s.io']
 
 
 def api_versions():
@@ -60,6 +61,10 @@ def resource_list(types, group, version):
         if t.status:
             res.append({'name': t.plural + '/status', 'singularName': '', 'namespaced': t.namespaced,
                         'kind': t.kind, 'verbs': ['get', 'patch', 'update']})
+        if t.kind == 'ServiceAccount':
+            res.append({'name': 'serviceaccounts/token', 'singularName': '', 'namespaced': True,
+                        'group': 'authentication.k8s.io', 'version': 'v1', 'kind': 'TokenRequest',
+                        'verbs': ['create']})
         if t.kind == 'Namespace':
             res.append({'name': 'namespaces/finalize', 'singularName': '', 'namespaced': False,
                         'kind': 'Namespace', 'verbs': ['update']})
@@ -130,6 +135,33 @@ BUILTIN_SCHEMAS = {
                                        'deprecatedFirstTimestamp', 'deprecatedLastTimestamp', 'deprecatedCount')}},
     'CustomResourceDefinition': {'description': 'CustomResourceDefinition represents a resource that should be exposed on the API server.',
                                  'type': 'object', 'properties': {'spec': {'type': 'object'}, 'status': {'type': 'object'}}},
+    'ServiceAccount': {'description': 'ServiceAccount binds together a name, a principal that can be authenticated '
+                                      'and authorized, and a set of secrets.', 'type': 'object', 'properties': {
+        'secrets': {'type': 'array', 'items': {'type': 'object'}, 'x-kubernetes-patch-merge-key': 'name',
+                    'x-kubernetes-patch-strategy': 'merge'},
+        'imagePullSecrets': {'type': 'array', 'items': {'type': 'object'}},
+        'automountServiceAccountToken': {'type': 'boolean'}}},
+    'Service': {'description': 'Service is a named abstraction of software service (for example, mysql) '
+                               'consisting of local port that the proxy listens on, and the selector that '
+                               'determines which pods will answer requests sent through the proxy.',
+                'type': 'object', 'properties': {'spec': {'type': 'object'}, 'status': {'type': 'object'}}},
+    'Deployment': {'description': 'Deployment enables declarative updates for Pods and ReplicaSets.',
+                   'type': 'object', 'properties': {'spec': {'type': 'object'}, 'status': {'type': 'object'}}},
+    'PodDisruptionBudget': {'description': 'PodDisruptionBudget is an object to define the max disruption that '
+                                           'can be caused to a collection of pods', 'type': 'object',
+                            'properties': {'spec': {'type': 'object'}, 'status': {'type': 'object'}}},
+    'Role': {'description': 'Role is a namespaced, logical grouping of PolicyRules that can be referenced as a '
+                            'unit by a RoleBinding.', 'type': 'object',
+             'properties': {'rules': {'type': 'array', 'items': {'type': 'object'}}}},
+    'ClusterRole': {'description': 'ClusterRole is a cluster level, logical grouping of PolicyRules that can be '
+                                   'referenced as a unit by a RoleBinding or ClusterRoleBinding.', 'type': 'object',
+                    'properties': {'rules': {'type': 'array', 'items': {'type': 'object'}},
+                                   'aggregationRule': {'type': 'object'}}},
+    'RoleBinding': {'description': 'RoleBinding references a role, but does not contain it.', 'type': 'object',
+                    'properties': {'roleRef': {'type': 'object'}, 'subjects': {'type': 'array', 'items': {'type': 'object'}}}},
+    'ClusterRoleBinding': {'description': 'ClusterRoleBinding references a ClusterRole, but not contain it.',
+                           'type': 'object', 'properties': {'roleRef': {'type': 'object'},
+                                                            'subjects': {'type': 'array', 'items': {'type': 'object'}}}},
 }
 CORE_EVENT_FIELDS = ('involvedObject', 'reason', 'message', 'source', 'firstTimestamp', 'lastTimestamp',
                      'count', 'type', 'eventTime', 'series', 'action', 'related', 'reportingComponent',

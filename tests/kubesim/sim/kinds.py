@@ -115,6 +115,19 @@ def builtin_types():
         Type('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions',
              'customresourcedefinition', False, ['crd', 'crds'], ['api-extensions'], status=True,
              generation=True),
+        # What a Helm chart of an operator renders (helm/trimtab): stored and served only, no
+        # controller acts on them (a Deployment never gets pods; see README).
+        Type('', 'v1', 'ServiceAccount', 'serviceaccounts', 'serviceaccount', True, ['sa'], smp=True),
+        Type('', 'v1', 'Service', 'services', 'service', True, ['svc'], ['all'], status=True, smp=True),
+        Type('apps', 'v1', 'Deployment', 'deployments', 'deployment', True, ['deploy'], ['all'],
+             status=True, generation=True, smp=True),
+        Type('rbac.authorization.k8s.io', 'v1', 'Role', 'roles', 'role', True, smp=True),
+        Type('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', 'rolebinding', True, smp=True),
+        Type('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', 'clusterrole', False, smp=True),
+        Type('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings',
+             'clusterrolebinding', False, smp=True),
+        Type('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', 'poddisruptionbudget', True,
+             ['pdb'], status=True, generation=True, smp=True),
     ]
 
 
@@ -214,6 +227,24 @@ def validate_builtin(t, obj, errs, creating):
         if n is not None and (not isinstance(n, int) or n < 0):
             errs.append(sch.FieldError('FieldValueInvalid', 'spec.leaseTransitions', n,
                                        'must be greater than or equal to 0'))
+    elif t.kind == 'Deployment':
+        spec = obj.get('spec') or {}
+        sel = _req(obj, 'spec.selector', errs)
+        containers = ((spec.get('template') or {}).get('spec') or {}).get('containers')
+        if not containers:
+            errs.append(sch.FieldError('FieldValueRequired', 'spec.template.spec.containers', None, ''))
+        labels = ((spec.get('template') or {}).get('metadata') or {}).get('labels') or {}
+        want = (sel or {}).get('matchLabels') or {} if isinstance(sel, dict) else {}
+        if sel and any(labels.get(k) != v for k, v in want.items()):
+            errs.append(sch.FieldError('FieldValueInvalid', 'spec.template.metadata.labels', labels,
+                                       '`selector` does not match template `labels`'))
+        r = spec.get('replicas')
+        if r is not None and (not isinstance(r, int) or r < 0):
+            errs.append(sch.FieldError('FieldValueInvalid', 'spec.replicas', r,
+                                       'must be greater than or equal to 0'))
+    elif t.kind in ('RoleBinding', 'ClusterRoleBinding'):
+        _req(obj, 'roleRef.kind', errs)
+        _req(obj, 'roleRef.name', errs)
     elif t.kind == 'CustomResourceDefinition':
         spec = obj.get('spec') or {}
         group = _req(obj, 'spec.group', errs)

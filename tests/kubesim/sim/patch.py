@@ -133,6 +133,19 @@ SMP_LISTS = {
     ('metadata', 'ownerReferences'): 'uid',
     ('spec', 'finalizers'): None,
     ('related',): None,
+    # Pod templates (Deployments), Services and ServiceAccounts: the keys of their Go types'
+    # patchMergeKey tags, so a patch naming one container changes that container only.
+    ('spec', 'containers'): 'name',
+    ('spec', 'initContainers'): 'name',
+    ('spec', 'volumes'): 'name',
+    ('spec', 'imagePullSecrets'): 'name',
+    ('containers', 'env'): 'name',
+    ('containers', 'ports'): 'containerPort',
+    ('containers', 'volumeMounts'): 'mountPath',
+    ('initContainers', 'env'): 'name',
+    ('initContainers', 'volumeMounts'): 'mountPath',
+    ('spec', 'ports'): 'port',
+    ('secrets',): 'name',
 }
 
 

@@ -1,7 +1,7 @@
 """Decoding of the Kubernetes protobuf encoding, for the one place kubectl insists on it: its
 typed clients (`kubectl create namespace`, helm's release storage in Secrets) send built-in
 objects as `application/vnd.kubernetes.protobuf` and do not fall back to JSON on 415. Only
-Namespace, Secret, ConfigMap and DeleteOptions bodies are understood (ObjectMeta without managedFields and
+Namespace, Secret, ConfigMap, DeleteOptions and TokenRequest bodies are understood (ObjectMeta without managedFields and
 ownerReferences); answers are always JSON, which those clients accept too."""
 
 MAGIC = b'k8s\x00'
@@ -169,9 +169,33 @@ def _delete_options(raw):
     return obj
 
 
+def _token_request(raw):
+    """authentication.k8s.io/v1 TokenRequest (`kubectl create token`): spec.audiences (1),
+    boundObjectRef (3: kind, apiVersion, name, uid) and expirationSeconds (4)."""
+    obj = {'apiVersion': 'authentication.k8s.io/v1', 'kind': 'TokenRequest', 'metadata': {}, 'spec': {}}
+    for num, _, v in fields(raw):
+        if num == 1:
+            obj['metadata'] = object_meta(v)
+        elif num == 2:
+            spec = obj['spec']
+            for n2, _, x in fields(v):
+                if n2 == 1:
+                    spec.setdefault('audiences', []).append(x.decode())
+                elif n2 == 3:
+                    ref = {}
+                    for n3, _, y in fields(x):
+                        if n3 in (1, 2, 3, 4):
+                            ref[('kind', 'apiVersion', 'name', 'uid')[n3 - 1]] = y.decode()
+                    spec['boundObjectRef'] = ref
+                elif n2 == 4:
+                    spec['expirationSeconds'] = x
+    return obj
+
+
 def decode(body):
-    """The JSON form of a protobuf-encoded Namespace, Secret or ConfigMap (what kubectl's and
-    helm's typed clients send); ProtobufError for anything else."""
+    """The JSON form of a protobuf-encoded Namespace, Secret, ConfigMap, DeleteOptions or
+    TokenRequest (what kubectl's and helm's typed clients send); ProtobufError for anything
+    else."""
     if not body.startswith(MAGIC):
         raise ProtobufError('missing the k8s protobuf magic number')
     type_meta, raw = {}, b''
@@ -183,6 +207,8 @@ def decode(body):
             raw = v
     if type_meta.get('kind') == 'DeleteOptions':
         return _delete_options(raw)
+    if type_meta.get('apiVersion') == 'authentication.k8s.io/v1' and type_meta.get('kind') == 'TokenRequest':
+        return _token_request(raw)
     if type_meta.get('apiVersion') == 'v1' and type_meta.get('kind') == 'Secret':
         return _secret(raw)
     if type_meta.get('apiVersion') == 'v1' and type_meta.get('kind') == 'ConfigMap':

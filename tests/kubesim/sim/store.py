@@ -281,7 +281,7 @@ class Store:
             for k in ('uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp',
                       'deletionGracePeriodSeconds', 'selfLink'):
                 md.pop(k, None)
-            if t.status and t.crd:
+            if t.status and t.kind not in ('Namespace', 'CustomResourceDefinition'):
                 obj.pop('status', None)  # with a status subresource, create does not set status
             self._validate(t, obj, None, True, field_validation, warnings)
             key = (md.get('namespace', ''), md['name'])

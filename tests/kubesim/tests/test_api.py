@@ -124,6 +124,98 @@ class TestDiscovery(SimTestCase):
         self.assertNotEqual(idx2['apis/trimtab.dev/v1alpha1']['serverRelativeURL'], url)
 
 
+class TestChartKinds(SimTestCase):
+    """The built-in kinds a Helm chart of an operator renders: stored and served (no controller
+    acts on them), with a service account's TokenRequest tokens."""
+    DEP = '/apis/apps/v1/namespaces/shop/deployments'
+
+    @staticmethod
+    def deployment(args=('run',)):
+        return {'apiVersion': 'apps/v1', 'kind': 'Deployment', 'metadata': {'name': 'op'},
+                'spec': {'replicas': 1, 'selector': {'matchLabels': {'app': 'op'}},
+                         'template': {'metadata': {'labels': {'app': 'op'}}, 'spec': {'containers': [
+                             {'name': 'op', 'image': 'op:1', 'args': list(args),
+                              'env': [{'name': 'A', 'value': '1'}, {'name': 'B', 'value': '2'}]},
+                             {'name': 'side', 'image': 'side:1'}]}}},
+                'status': {'replicas': 5}}
+
+    def test_discovery_scope_and_subresources(self):
+        want = {('/api/v1', 'serviceaccounts'): True, ('/api/v1', 'services'): True,
+                ('/apis/apps/v1', 'deployments'): True, ('/apis/policy/v1', 'poddisruptionbudgets'): True,
+                ('/apis/rbac.authorization.k8s.io/v1', 'roles'): True,
+                ('/apis/rbac.authorization.k8s.io/v1', 'rolebindings'): True,
+                ('/apis/rbac.authorization.k8s.io/v1', 'clusterroles'): False,
+                ('/apis/rbac.authorization.k8s.io/v1', 'clusterrolebindings'): False}
+        for (gv, plural), namespaced in want.items():
+            res = {x['name']: x for x in self.sim.request('GET', gv).json['resources']}
+            self.assertEqual(res[plural]['namespaced'], namespaced, plural)
+        apps = {x['name'] for x in self.sim.request('GET', '/apis/apps/v1').json['resources']}
+        self.assertIn('deployments/status', apps)
+        core = {x['name']: x for x in self.sim.request('GET', '/api/v1').json['resources']}
+        self.assertEqual(core['serviceaccounts/token']['kind'], 'TokenRequest')
+        self.assertStatus(self.sim.request('GET', '/openapi/v3/apis/apps/v1'), 200)
+
+    def test_deployment_status_generation_and_strategic_merge(self):
+        r = self.sim.request('POST', self.DEP, self.deployment())
+        self.assertStatus(r, 201)
+        self.assertNotIn('status', r.json)  # a status subresource: create ignores status
+        self.assertEqual(r.json['metadata']['generation'], 1)
+        # A strategic merge patch naming one container changes that container only (merge
+        # key name), and one env entry of it (merge key name).
+        r = self.sim.request('PATCH', self.DEP + '/op', {'spec': {'replicas': 2, 'template': {'spec': {
+            '$setElementOrder/containers': [{'name': 'op'}, {'name': 'side'}],
+            'containers': [{'name': 'op', 'args': ['run', '--x'], 'env': [{'name': 'B', 'value': '3'}]}]}}}},
+            content_type='application/strategic-merge-patch+json')
+        self.assertStatus(r, 200)
+        cs = r.json['spec']['template']['spec']['containers']
+        self.assertEqual([c['name'] for c in cs], ['op', 'side'])
+        self.assertEqual(cs[0]['image'], 'op:1')
+        self.assertEqual(cs[0]['args'], ['run', '--x'])
+        self.assertEqual(cs[0]['env'], [{'name': 'A', 'value': '1'}, {'name': 'B', 'value': '3'}])
+        self.assertEqual(r.json['metadata']['generation'], 2)
+        r = self.sim.request('PUT', self.DEP + '/op/status', dict(r.json, status={'replicas': 2}))
+        self.assertStatus(r, 200)
+        self.assertEqual(r.json['status'], {'replicas': 2})
+        self.assertEqual(r.json['metadata']['generation'], 2)
+        bad = self.deployment()
+        bad['metadata']['name'] = 'bad'
+        bad['spec']['selector']['matchLabels'] = {'app': 'other'}
+        r = self.sim.request('POST', self.DEP, bad)
+        self.assertStatus(r, 422, 'Invalid')
+        self.assertIn('`selector` does not match template `labels`', r.json['message'])
+
+    def test_cluster_scoped_rbac(self):
+        cr = {'apiVersion': 'rbac.authorization.k8s.io/v1', 'kind': 'ClusterRole', 'metadata': {'name': 'op'},
+              'rules': [{'apiGroups': [''], 'resources': ['pods'], 'verbs': ['get']}]}
+        self.assertStatus(self.sim.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', cr), 201)
+        r = self.sim.request('GET', '/apis/rbac.authorization.k8s.io/v1/clusterroles/op')
+        self.assertNotIn('namespace', r.json['metadata'])
+        crb = {'apiVersion': 'rbac.authorization.k8s.io/v1', 'kind': 'ClusterRoleBinding',
+               'metadata': {'name': 'op'}, 'subjects': []}
+        r = self.sim.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', crb)
+        self.assertStatus(r, 422, 'Invalid')  # no roleRef
+
+    def test_service_account_token_request(self):
+        sa_path = '/api/v1/namespaces/shop/serviceaccounts'
+        r = self.sim.request('POST', sa_path + '/op/token', {'spec': {'expirationSeconds': 600}})
+        self.assertStatus(r, 404, 'NotFound')
+        self.assertStatus(self.sim.request('POST', sa_path, {'apiVersion': 'v1', 'kind': 'ServiceAccount',
+                                                             'metadata': {'name': 'op'}}), 201)
+        r = self.sim.request('POST', sa_path + '/op/token', {'spec': {'expirationSeconds': 600}})
+        self.assertStatus(r, 201)
+        self.assertEqual(r.json['kind'], 'TokenRequest')
+        token = r.json['status']['token']
+        self.assertEqual(token.count('.'), 2)
+        self.assertStatus(self.sim.request('GET', sp_path(), token=token), 200)
+        self.assertEqual(self.sim.calls(path=GV)[-1]['user'], 'system:serviceaccount:shop:op')
+        self.assertEqual(self.sim.calls(path=sa_path)[-1]['user'], 'admin')
+        # The token dies with its ServiceAccount, also when one of the same name comes back.
+        self.assertStatus(self.sim.request('DELETE', sa_path + '/op'), 200)
+        self.assertStatus(self.sim.request('GET', sp_path(), token=token), 401)
+        self.sim.request('POST', sa_path, {'apiVersion': 'v1', 'kind': 'ServiceAccount', 'metadata': {'name': 'op'}})
+        self.assertStatus(self.sim.request('GET', sp_path(), token=token), 401)
+
+
 class TestCrud(SimTestCase):
     def test_create_get_list_delete(self):
         r = self.sim.request('POST', sp_path(), sp('web'))
