@@ -138,6 +138,8 @@ class Env:
                 p.wait()
         self.k.stop()
         self.aws.stop()
+        if not KEEP:
+            shutil.rmtree(self.k.dir, ignore_errors=True)  # KubeSim leaves its directory
 
     def run(self, tool, *args, input=None, check_rc=True, timeout=120):
         p = subprocess.run([tool] + [str(a) for a in args], input=input, capture_output=True,
