@@ -64,6 +64,19 @@ def mappings_kib(pid, top=8):
     return dict(sorted(per.items(), key=lambda kv: -kv[1])[:top])
 
 
+def malloc_in_use_kib(pid, errlog):
+    """What the heap holds live (glibc's malloc_stats "in use bytes", all arenas), asked of the
+    running process through gdb; None without gdb. The rest of the anonymous pages are free
+    chunks malloc keeps between live ones."""
+    if shutil.which("gdb") is None:
+        return None
+    subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "call (void) malloc_stats()"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    with open(errlog) as f:
+        lines = [ln for ln in f if ln.startswith("in use bytes")]
+    return int(lines[-1].split("=")[1]) // 1024 if lines else None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--trimtab", required=True)
@@ -102,7 +115,8 @@ def main():
         held = base + ["--resync", "1h"]
         if args.massif:
             held = ["valgrind", "--tool=massif", "--massif-out-file=" + args.massif] + held
-        p = subprocess.Popen(held, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        errlog = os.path.join(work, "held.err")
+        p = subprocess.Popen(held, env=env, stdout=subprocess.DEVNULL, stderr=open(errlog, "w"))
         try:
             seen, quiet_since, deadline = 0, time.time(), time.time() + 900
             while time.time() < deadline:
@@ -116,6 +130,8 @@ def main():
             res["held"] = status_kib(p.pid)
             res["held"]["startup_calls"] = seen
             res["held_mappings_kib"] = mappings_kib(p.pid)
+            if not args.massif:
+                res["held"]["malloc_in_use_kib"] = malloc_in_use_kib(p.pid, errlog)
         finally:
             p.terminate()
             p.wait(timeout=30)
@@ -130,6 +146,9 @@ def main():
           % (h["VmRSS"] / 1024, h["RssAnon"] / 1024, h["RssFile"] / 1024, h["VmHWM"] / 1024,
              (h["VmHWM"] - h["RssFile"]) / 1024))
     print("heap per resource: %.0f bytes" % (h["RssAnon"] * 1024 / res["n"]))
+    if h.get("malloc_in_use_kib") is not None:
+        print("live heap (malloc in use): %.1f MiB, %.0f bytes a resource"
+              % (h["malloc_in_use_kib"] / 1024, h["malloc_in_use_kib"] * 1024 / res["n"]))
     print("largest mappings (KiB): %s" % json.dumps(res["held_mappings_kib"]))
     if args.json:
         with open(args.json, "w") as f:

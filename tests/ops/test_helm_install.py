@@ -334,10 +334,11 @@ def sandbox_mode(env):
                             'sh', '-c', SANDBOX, 'sandbox', SA_DIR, files, '65532', '65532',
                             'probe', '1', 'sh', '-c',
                             'test "$(cat %s/token)" = x && test "$(id -u)" = 65532 && '
-                            '! touch /probe-rofs 2>/dev/null && touch /tmp/x' % SA_DIR],
+                            '! touch /probe-rofs 2>/dev/null && touch /tmp/x && '
+                            '"$0" version >/dev/null' % SA_DIR, BINARY],
                            capture_output=True, text=True, timeout=30)
         if p.returncode != 0:
-            reason = 'unshare --mount failed here (needs root or CAP_SYS_ADMIN): %s' % (
+            reason = 'the pod sandbox failed here (unshare --mount needs root or CAP_SYS_ADMIN; uid 65532 must reach the binary): %s' % (
                 p.stderr.strip()[-300:])
     if reason:
         log('NOTE: the service-account token is given in a KUBECONFIG, not at %s: %s'
