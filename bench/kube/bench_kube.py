@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "kubesim"))
 sys.path.insert(0, os.path.join(TOP, "bench", "engine"))
 import awssim  # noqa: E402
 from bench_engine import CREDS, fixtures, percentile, rss_kib  # noqa: E402
+from bench_memory import malloc_in_use_kib  # noqa: E402
 from kubesim import KubeSim  # noqa: E402
 
 API = "/apis/trimtab.dev/v1alpha1/namespaces/bench/scalingpolicies"
@@ -98,6 +99,8 @@ def main():
         out["converge_s"] = round(time.monotonic() - t0, 2)
         time.sleep(2)
         out["held_rss_kib"] = rss_kib(proc.pid)
+        out["held_rss_kib"]["malloc_in_use"] = malloc_in_use_kib(proc.pid,
+                                                                 os.path.join(work, "log"))
 
         lat = []
         for e in range(40):
