@@ -69,10 +69,13 @@ struct tt_aws {
     tt_aws_metrics *metrics;
     call *calls;
     size_t ncalls;
+    int admitted;                /* calls past the line */
+    call *line_head, *line_tail; /* calls waiting for one of max_in_flight places, in order */
+    ev_timer pump;               /* lets the first in line in, outside any callback */
     int closing;
 };
 
-enum call_state { WAIT_RATE, WAIT_CREDS, SENDING, BACKOFF };
+enum call_state { WAIT_SLOT, WAIT_RATE, WAIT_CREDS, SENDING, BACKOFF };
 
 struct call {
     tt_aws *aws;
@@ -88,6 +91,8 @@ struct call {
     tt_aws_bucket *bucket;
     tt_aws_wire wire;
     enum call_state state;
+    int admitted;                /* holds one of max_in_flight places */
+    call *line_prev, *line_next; /* in the line while state == WAIT_SLOT */
     int attempt;
     int retry_cost;
     int http_status;
@@ -106,6 +111,7 @@ struct call {
 
 static tt_code start_attempt(call *c, tt_error *err);
 static tt_code acquire_creds(call *c, tt_error *err);
+static void fail(call *c, const tt_error *err);
 
 static double rand01(void)
 {
@@ -150,9 +156,64 @@ static void unlink_call(call *c)
     aws->ncalls--;
 }
 
+/*
+ * The line. A burst of reconciles asks for hundreds of calls at once; each one on the wire holds
+ * a curl easy handle with its buffers, and curl would only queue those beyond the connection
+ * limit anyway. So at most max_in_flight calls are let past (rate wait, credentials, transfer)
+ * and the others wait here in order, costing only their call record.
+ */
+static void line_remove(call *c)
+{
+    tt_aws *aws = c->aws;
+
+    if (c->line_prev != NULL)
+        c->line_prev->line_next = c->line_next;
+    else
+        aws->line_head = c->line_next;
+    if (c->line_next != NULL)
+        c->line_next->line_prev = c->line_prev;
+    else
+        aws->line_tail = c->line_prev;
+    c->line_prev = c->line_next = NULL;
+}
+
+/* Gives the call's place back; the first in line goes next, from the loop. */
+static void release_place(call *c)
+{
+    tt_aws *aws = c->aws;
+
+    if (!c->admitted)
+        return;
+    c->admitted = 0;
+    aws->admitted--;
+    if (aws->line_head != NULL && !aws->closing)
+        ev_timer_start(aws->loop, &aws->pump);
+}
+
+static void pump_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    tt_aws *aws = w->data;
+    tt_error e;
+
+    (void)loop;
+    (void)revents;
+    while (aws->line_head != NULL && aws->admitted < aws->cfg.max_in_flight) {
+        call *c = aws->line_head;
+        line_remove(c);
+        c->admitted = 1;
+        aws->admitted++;
+        tt_error_clear(&e);
+        if (start_attempt(c, &e) != TT_OK)
+            fail(c, &e);
+    }
+}
+
 /* Stops whatever the call waits for, without calling back. */
 static void halt(call *c)
 {
+    if (c->state == WAIT_SLOT && (c->line_prev != NULL || c->aws->line_head == c))
+        line_remove(c);
+    release_place(c);
     ev_timer_stop(c->aws->loop, &c->timer);
     tt_creds_waiter_cancel(&c->cw);
     if (c->xfer != NULL) {
@@ -250,6 +311,7 @@ static void http_done(void *ud, const tt_http_response *resp, const tt_error *he
 
     tt_error_clear(&e);
     c->xfer = NULL;
+    release_place(c); /* a retry waits in line again */
     free_attempt(c);
     c->http_status = (int)resp->status;
     if (herr != NULL)
@@ -455,6 +517,25 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 static tt_code start_attempt(call *c, tt_error *err)
 {
+    tt_aws *aws = c->aws;
+
+    if (!c->admitted) {
+        /* First come, first served: a newcomer does not pass those already waiting. */
+        if (aws->admitted >= aws->cfg.max_in_flight || aws->line_head != NULL) {
+            c->state = WAIT_SLOT;
+            c->line_prev = aws->line_tail;
+            if (aws->line_tail != NULL)
+                aws->line_tail->line_next = c;
+            else
+                aws->line_head = c;
+            aws->line_tail = c;
+            if (aws->admitted < aws->cfg.max_in_flight)
+                ev_timer_start(aws->loop, &aws->pump);
+            return TT_OK;
+        }
+        c->admitted = 1;
+        aws->admitted++;
+    }
     c->attempt++;
     double delay = c->bucket != NULL ? tt_aws_bucket_take(c->bucket, ev_time()) : 0;
     if (delay > 0) {
@@ -662,6 +743,8 @@ tt_aws *tt_aws_create(struct ev_loop *loop, const tt_aws_config *cfg, tt_error *
     }
     memset(&dflt, 0, sizeof(dflt));
     aws->loop = loop;
+    ev_timer_init(&aws->pump, pump_cb, 0, 0);
+    aws->pump.data = aws;
     aws->cfg = cfg != NULL ? *cfg : dflt;
     if (aws->cfg.max_attempts <= 0) {
         int64_t n = 0;
@@ -681,6 +764,8 @@ tt_aws *tt_aws_create(struct ev_loop *loop, const tt_aws_config *cfg, tt_error *
         aws->cfg.timeout_ms = DEFAULT_TIMEOUT_MS;
     if (aws->cfg.max_host_connections <= 0)
         aws->cfg.max_host_connections = 64;
+    if (aws->cfg.max_in_flight <= 0)
+        aws->cfg.max_in_flight = 64;
     if (aws->cfg.max_backoff <= 0)
         aws->cfg.max_backoff = DEFAULT_MAX_BACKOFF;
     tt_aws_quota_init(&aws->quota);
@@ -749,6 +834,7 @@ void tt_aws_destroy(tt_aws *aws)
     /* Destroying providers may end internal STS calls (cancelled above) once more. */
     if (aws->http != NULL)
         tt_aws_cancel_all(aws);
+    ev_timer_stop(aws->loop, &aws->pump);
     tt_http_destroy(aws->http);
     while (aws->buckets != NULL) {
         struct bucket_entry *b = aws->buckets;

@@ -72,6 +72,9 @@ typedef struct tt_aws_config {
     long timeout_ms;                  /* per attempt; 0: 30000 */
     double max_backoff;               /* seconds; 0: 20 (tests lower it) */
     long max_host_connections;        /* connections per endpoint; 0: 64 (more calls queue) */
+    int max_in_flight;                /* calls past the line (rate wait, credentials, on the
+                                       * wire); 0: 64. The rest wait in order holding no easy
+                                       * handle, connection or buffer. */
     const char *const *json_services; /* NULL-terminated: speak JSON where the model offers
                                        * it, e.g. {"cloudwatch", NULL}; NULL: the defaults */
     tt_aws_hook hook;                 /* optional: called as every call ends */

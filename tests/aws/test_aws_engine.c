@@ -666,6 +666,61 @@ static void many_in_flight_and_hook(void **state)
     tt_aws_destroy(aws);
 }
 
+/* Beyond max_in_flight calls wait in line: with 2 places, 10 calls started together ride at
+ * most 2 connections (without the line curl would open one for each), all answered; calls
+ * still in line are cancelled once each. */
+static void calls_beyond_max_in_flight_wait_in_line(void **state)
+{
+    enum { N = 10 };
+    static struct result r[N];
+    tt_error err;
+    tt_aws_config cfg = {.rate = -1, .max_in_flight = 2};
+    json_t *log, *peers = json_object(), *e;
+    size_t i;
+    (void)state;
+    tt_aws *aws = client(&cfg);
+    memset(r, 0, sizeof(r));
+    for (int k = 0; k < N; k++) {
+        tt_aws_req req = {"sts", "GetCallerIdentity", NULL, NULL, NULL};
+        assert_int_equal(tt_aws_call(aws, &req, on_done, &r[k], &err), TT_OK);
+    }
+    assert_int_equal(tt_aws_inflight(aws), N);
+    for (int k = 0; k < N; k++) {
+        assert_true(test_run_until(loop, &r[k].done, 20));
+        assert_non_null(r[k].out);
+        assert_int_equal(r[k].calls, 1);
+        result_clear(&r[k]);
+    }
+    log = server_log();
+    assert_int_equal(json_array_size(log), N);
+    json_array_foreach(log, i, e)
+        json_object_set(peers, json_string_value(json_object_get(e, "peer")), json_true());
+    assert_true(json_object_size(peers) >= 1 && json_object_size(peers) <= 2);
+    json_decref(log);
+    json_decref(peers);
+
+    /* Cancelled in line: one callback each, none reaches the server. */
+    cfg.max_in_flight = 1;
+    tt_aws_destroy(aws);
+    aws = client(&cfg);
+    test_post(fake.endpoint, "/_fake/reset", "{}");
+    for (int k = 0; k < 5; k++) {
+        tt_aws_req req = {"sts", "GetCallerIdentity", NULL, NULL, NULL};
+        assert_int_equal(tt_aws_call(aws, &req, on_done, &r[k], &err), TT_OK);
+    }
+    tt_aws_cancel_all(aws);
+    for (int k = 0; k < 5; k++) {
+        assert_int_equal(r[k].calls, 1);
+        assert_int_equal(r[k].err.code, TT_ECANCELLED);
+        result_clear(&r[k]);
+    }
+    assert_int_equal(tt_aws_inflight(aws), 0);
+    log = server_log();
+    assert_int_equal(json_array_size(log), 0);
+    json_decref(log);
+    tt_aws_destroy(aws);
+}
+
 static void no_secret_in_logs_or_errors(void **state)
 {
     struct result r;
@@ -802,6 +857,7 @@ int main(void)
         cmocka_unit_test_setup(rate_limiter_spaces_calls, reset),
         cmocka_unit_test_setup(connections_are_reused, reset),
         cmocka_unit_test_setup(many_in_flight_and_hook, reset),
+        cmocka_unit_test_setup(calls_beyond_max_in_flight_wait_in_line, reset),
         cmocka_unit_test_setup(no_secret_in_logs_or_errors, reset),
         cmocka_unit_test_setup(tls_verification_is_always_on, reset),
         cmocka_unit_test_setup(private_ca_and_tls_session_reuse, reset),
