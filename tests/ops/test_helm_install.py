@@ -53,7 +53,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -66,10 +65,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, '..', 'kubesim'))
 sys.path.insert(0, os.path.join(HERE, '..', 'awssim'))
+sys.path.insert(0, os.path.join(HERE, '..', 'lib'))
 
 import test_helm  # noqa: E402  (find_tool, grants, EXPECTED_RULES, check_pod_security)
 from awssim import AwsSim  # noqa: E402
 from kubesim import KubeSim  # noqa: E402
+from servers import free_port  # noqa: E402
 from test_helm import Failure, check  # noqa: E402
 
 REGION = 'eu-central-1'
@@ -110,14 +111,6 @@ def wait_for(fn, timeout, what, interval=0.1):
         if time.monotonic() > deadline:
             raise Failure('timed out after %ds waiting for %s' % (timeout, what))
         time.sleep(interval)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Env:
