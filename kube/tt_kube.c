@@ -33,6 +33,10 @@
  * hundreds of connections at once). */
 #define DEFAULT_QPS   50.0
 #define DEFAULT_BURST 100.0
+/* Requests (watches apart) on the wire at once. A slow API server answering 50 a second late
+ * would otherwise gather hundreds, each holding a connection (HTTP/1.1), TLS state and
+ * buffers; the rest wait in the rate limiter's queue, which holds only their request. */
+#define MAX_RUNNING 32
 
 extern char **environ;
 
@@ -53,6 +57,7 @@ struct tt_kube_req {
     tt_kube_lines lines;
     int stop;    /* on_event asked to stop */
     int retried; /* a 401 was retried once with a fresh credential */
+    int running; /* counted in k->running */
     tt_kube_req *prev, *next;
     tt_kube_req *qnext; /* the rate limiter's queue, in arrival order */
 };
@@ -85,6 +90,7 @@ struct tt_kube {
     double tokens, refilled_at;
     tt_kube_req *qhead, *qtail;
     ev_timer rate_timer;
+    int running;          /* requests on the wire, watches apart (at most MAX_RUNNING) */
     char user_agent[300]; /* the whole header */
 };
 
@@ -246,12 +252,28 @@ static void rate_unqueue(tt_kube_req *r)
     r->qnext = NULL;
 }
 
+/* Gives r's place on the wire (MAX_RUNNING) to the first in the queue, from the loop. */
+static void give_place(tt_kube_req *r)
+{
+    tt_kube *k = r->k;
+
+    if (!r->running)
+        return;
+    r->running = 0;
+    k->running--;
+    if (k->qhead != NULL && !ev_is_active(&k->rate_timer)) {
+        ev_timer_set(&k->rate_timer, 0, 0);
+        ev_timer_start(k->loop, &k->rate_timer);
+    }
+}
+
 static void req_free(tt_kube_req *r)
 {
     if (r == NULL)
         return;
     if (r->state == REQ_WAITING_RATE)
         rate_unqueue(r);
+    give_place(r);
     req_unlink(r);
     if (r->xfer != NULL)
         tt_http_cancel(r->xfer);
@@ -361,6 +383,8 @@ static void http_done(void *ud, const tt_http_response *resp, const tt_error *he
         r->retried = 1;
         json_decref(body);
         if (k->cfg->exec != NULL) {
+            /* It waits for the plugin off the wire, so its place is not held meanwhile. */
+            give_place(r);
             tt_kube_cred_cleanup(&k->cred);
             if (wait_for_credential(r, &err) == TT_OK)
                 return;
@@ -430,6 +454,12 @@ static void launch(tt_kube_req *r)
     tt_error err;
 
     r->state = REQ_RUNNING;
+    if (r->on_event == NULL && !r->running) {
+        r->running = 1;
+        k->running++;
+        if ((uint64_t)k->running > k->stats.max_running)
+            k->stats.max_running = (uint64_t)k->running;
+    }
     if (k->cfg->exec != NULL)
         token = k->cred.token;
     if (token == NULL && k->cfg->token_file != NULL)
@@ -495,6 +525,12 @@ static void refill(tt_kube *k)
     k->refilled_at = now;
 }
 
+/* Whether `r` must wait for a place: a watch never does (it lasts as long as the stream). */
+static int full(const tt_kube *k, const tt_kube_req *r)
+{
+    return r->on_event == NULL && k->running >= MAX_RUNNING;
+}
+
 /* Sends the queued requests the bucket allows, and sets the timer for the next one. */
 static void rate_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -503,7 +539,7 @@ static void rate_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     refill(k);
-    while (k->qhead != NULL && k->tokens >= 1) {
+    while (k->qhead != NULL && k->tokens >= 1 && !full(k, k->qhead)) {
         tt_kube_req *r = k->qhead;
         k->qhead = r->qnext;
         if (k->qhead == NULL)
@@ -512,7 +548,8 @@ static void rate_cb(struct ev_loop *loop, ev_timer *w, int revents)
         k->tokens -= 1;
         launch(r);
     }
-    if (k->qhead != NULL) {
+    /* Blocked by MAX_RUNNING rather than the bucket: the next request to end restarts it. */
+    if (k->qhead != NULL && !full(k, k->qhead)) {
         ev_timer_set(&k->rate_timer, (1 - k->tokens) / DEFAULT_QPS, 0);
         ev_timer_start(k->loop, &k->rate_timer);
     }
@@ -524,7 +561,7 @@ static void dispatch(tt_kube_req *r)
     tt_kube *k = r->k;
 
     refill(k);
-    if (k->qhead == NULL && k->tokens >= 1) {
+    if (k->qhead == NULL && k->tokens >= 1 && !full(k, r)) {
         k->tokens -= 1;
         launch(r);
         return;

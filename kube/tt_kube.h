@@ -89,6 +89,7 @@ typedef struct tt_kube_stats {
     uint64_t watches;
     uint64_t exec_runs;
     uint64_t token_reads;
+    uint64_t max_running; /* the most requests on the wire at once, watches apart (<= 32) */
 } tt_kube_stats;
 void tt_kube_stats_get(const tt_kube *k, tt_kube_stats *st);
 

@@ -353,6 +353,32 @@ static void test_client(void **state)
 }
 
 /* A token file replaced on disk is read again before the next request: no 401 on the way. */
+/* A burst of 100 requests (the bucket allows 100 at once) has at most 32 on the wire; the
+ * others wait in the queue and are all answered. */
+static void test_requests_on_the_wire_are_bounded(void **state)
+{
+    enum { N = 100 };
+    static struct answer many[N];
+    tt_kube_stats st;
+    tt_error err;
+    tt_kube *k;
+    (void)state;
+    k = client_for(sim.kubeconfig);
+    memset(many, 0, sizeof(many));
+    for (int i = 0; i < N; i++)
+        assert_int_equal(
+            tt_kube_request(k, "GET", NS_PATH, NULL, NULL, answer_cb, &many[i], NULL, &err), TT_OK);
+    for (int i = 0; i < N; i++) {
+        run_until(&many[i].done, 60);
+        assert_int_equal(many[i].status, 200);
+        json_decref(many[i].body);
+    }
+    tt_kube_stats_get(k, &st);
+    assert_int_equal(st.requests, N);
+    assert_int_equal(st.max_running, 32);
+    tt_kube_destroy(k);
+}
+
 static void test_token_file_rotation(void **state)
 {
     char tokfile[600], user[800], body[400];
@@ -617,6 +643,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_client),
+        cmocka_unit_test(test_requests_on_the_wire_are_bounded),
         cmocka_unit_test(test_token_file_rotation),
         cmocka_unit_test(test_exec_plugin_cache),
         cmocka_unit_test(test_source_relist_difference),
