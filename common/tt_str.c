@@ -191,13 +191,16 @@ int tt_parse_iso8601(const char *s, double *out)
     return 0;
 }
 
-void tt_format_micro_time(char *out, size_t len)
+void tt_format_now(char *out, size_t len, int micro)
 {
     struct timeval tv;
     struct tm tm;
+    char frac[16] = "";
 
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
-    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
+    if (micro)
+        snprintf(frac, sizeof(frac), ".%06ld", (long)tv.tv_usec);
+    snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }

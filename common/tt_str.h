@@ -34,8 +34,8 @@ int tt_edit_distance(const char *a, const char *b, int max);
  */
 int tt_parse_iso8601(const char *s, double *out);
 
-/* The time now as a Kubernetes MicroTime ("2030-01-02T03:04:05.123456Z", UTC) in `out`; 28
- * bytes are enough. */
-void tt_format_micro_time(char *out, size_t len);
+/* The time now in UTC, RFC 3339: "2030-01-02T03:04:05Z" (status times), or with `micro` a
+ * Kubernetes MicroTime "2030-01-02T03:04:05.123456Z"; 28 bytes are enough. */
+void tt_format_now(char *out, size_t len, int micro);
 
 #endif

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include "leader.h"
@@ -59,17 +58,6 @@ static tt_code take_providers(tt_engine *e, const tt_provider *const *reg, tt_er
     }
     e->nproviders = n;
     return TT_OK;
-}
-
-void engine_now_iso(char *buf, size_t len)
-{
-    struct timeval tv;
-    struct tm tm;
-
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 void engine_event(tt_engine *e, const char *key, const char *type, const char *reason,

@@ -157,7 +157,6 @@ void engine_event(tt_engine *e, const char *key, const char *type, const char *r
 /* The removal of `key` is complete: tells the source's sink, which may let the object go. */
 void engine_released(tt_engine *e, const char *key);
 void engine_maybe_idle(tt_engine *e);
-void engine_now_iso(char *buf, size_t len);
 const tt_provider *engine_provider_for(const tt_engine *e, const tt_resource *r);
 void engine_pump(tt_engine *e);
 const char *engine_region_of(const tt_engine *e, const tt_resource *r);

@@ -111,7 +111,7 @@ void job_note_write_failure(tt_engine *e, struct entry *en, const tt_error *err)
     tt_log(TT_LOG_ERROR, en->key, "cannot write status: %s", err->message);
     if (en->write_error != NULL)
         return;
-    engine_now_iso(now, sizeof(now));
+    tt_format_now(now, sizeof(now), 0);
     snprintf(text, sizeof(text),
              "the status record could not be written from %s (%s); it may have missed changes "
              "until this write",

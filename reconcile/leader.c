@@ -218,7 +218,7 @@ static void post_event(tt_leader *l)
 
     if (l->event != NULL)
         return;
-    tt_format_micro_time(now, sizeof(now));
+    tt_format_now(now, sizeof(now), 1);
     snprintf(name, sizeof(name), "%.200s.%016llx", l->name,
              (unsigned long long)(tt_hash64_str(l->identity) ^ (uint64_t)(mono_now() * 1e6)));
     snprintf(note, sizeof(note), "%s became leader", l->identity);
@@ -277,7 +277,7 @@ static bool write_lease(tt_leader *l, tt_leader_action action, bool release)
     bool ok;
     json_int_t transitions;
 
-    tt_format_micro_time(now, sizeof(now));
+    tt_format_now(now, sizeof(now), 1);
     obj = l->lease != NULL
               ? json_deep_copy(l->lease)
               : json_pack("{s:s,s:s,s:{s:s,s:s}}", "apiVersion", "coordination.k8s.io/v1", "kind",

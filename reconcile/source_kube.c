@@ -935,7 +935,7 @@ static void series_patch(tt_source_kube *s, const char *skey, struct series *se)
 
     if (se->count == se->posted || se->dead)
         return;
-    tt_format_micro_time(now, sizeof(now));
+    tt_format_now(now, sizeof(now), 1);
     patch = json_pack("{s:{s:i,s:s}}", "series", "count", (int)se->count, "lastObservedTime", now);
     o = op_new(s, OP_EVENT, skey);
     if (patch == NULL || o == NULL) {
@@ -1014,7 +1014,7 @@ static void sink_event(void *ud, const char *key, const char *type, const char *
     }
     se->count = se->posted = 1;
     se->last_patch = ev_now(s->loop);
-    tt_format_micro_time(now, sizeof(now));
+    tt_format_now(now, sizeof(now), 1);
     ev = json_pack("{s:s,s:s,s:{s:s,s:s},s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s,s:s,s:s,s:s,s:s}}",
                    "apiVersion", "events.k8s.io/v1", "kind", "Event", "metadata", "name", name,
                    "namespace", se->ns, "eventTime", now, "reportingController",

@@ -27,7 +27,7 @@ int status_set_condition(json_t *status, const char *type, const char *cstatus, 
         if (tt_streq(json_string_value(json_object_get(c, "type")), type))
             break;
     }
-    engine_now_iso(now, sizeof(now));
+    tt_format_now(now, sizeof(now), 0);
     fresh = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "type", type, "status", cstatus, "reason",
                       reason, "message", message ? message : "", "lastTransitionTime", now,
                       "observedGeneration", generation);

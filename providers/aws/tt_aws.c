@@ -200,6 +200,7 @@ static void pump_cb(struct ev_loop *loop, ev_timer *w, int revents)
     while (aws->line_head != NULL && aws->admitted < aws->cfg.max_in_flight) {
         call *c = aws->line_head;
         line_remove(c);
+        c->state = WAIT_RATE; /* out of the line; start_attempt says what it waits for */
         c->admitted = 1;
         aws->admitted++;
         tt_error_clear(&e);
@@ -211,7 +212,7 @@ static void pump_cb(struct ev_loop *loop, ev_timer *w, int revents)
 /* Stops whatever the call waits for, without calling back. */
 static void halt(call *c)
 {
-    if (c->state == WAIT_SLOT && (c->line_prev != NULL || c->aws->line_head == c))
+    if (c->state == WAIT_SLOT)
         line_remove(c);
     release_place(c);
     ev_timer_stop(c->aws->loop, &c->timer);
