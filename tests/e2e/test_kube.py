@@ -398,7 +398,7 @@ def case_auth(c, kc):
         f.write('#!/bin/sh\necho run >> %s\nexp=$(date -u -d "+%d seconds" '
                 '+%%Y-%%m-%%dT%%H:%%M:%%SZ)\nprintf \'{"apiVersion":"client.authentication.k8s.io'
                 '/v1","kind":"ExecCredential","status":{"token":"%%s","expirationTimestamp":'
-                '"%%s"}}\' "$(cat %s)" "$exp"\n' % (runs, 13, tokfile))
+                '"%%s"}}\' "$(cat %s)" "$exp"\n' % (runs, 16, tokfile))
     os.chmod(plugin, 0o755)
     with open(kc.k.kubeconfig) as f:
         base = f.read()
@@ -420,26 +420,39 @@ def case_auth(c, kc):
     kc.apply(simple('api'))
     proc = kc.start(kubeconfig=kc_file)
     wait_for(lambda: kc.ready('api'), 20, 'api Ready with a token file')
-    # Rotate: the file gets a new token and the server accepts only that one from now on.
+    # Rotate as the kubelet does: the file gets a new token while the old one stays valid for a
+    # while. trimtab must notice the new file by itself (no 401 needed to make it look).
+    old_tok = kc.k.token
+    kc.k.set_tokens({old_tok: 'admin', 'rotated-token-1': 'rotated'})
     with open(tokfile + '.new', 'w') as f:
         f.write('rotated-token-1\n')
     os.rename(tokfile + '.new', tokfile)
-    kc.k.set_tokens(['rotated-token-1'])
-    kc.k.token = 'rotated-token-1'  # the test's own requests
     kc.k.reset_calls()
     kc.k.drop_watches()
     r = kc.k.request('PATCH', sp_path('api'), {'spec': {'maxCapacity': 6}},
                      content_type='application/merge-patch+json')
     check(r.status == 200, 'patch failed', r)
     wait_for(lambda: kc.ready('api', generation=2), 20, 'api Ready after the rotation')
+    check(any(x.get('user') == 'rotated' for x in kc.calls()),
+          'the rotated token file was not read again', kc.calls())
+    # The old token expires: from now on every request must carry the new one. (Requests sent
+    # before the rename were answered during the whole reconcile above.)
+    kc.k.set_tokens({'rotated-token-1': 'rotated'})
+    kc.k.token = 'rotated-token-1'  # the test's own requests
+    kc.k.reset_calls()
+    kc.k.drop_watches()
+    r = kc.k.request('PATCH', sp_path('api'), {'spec': {'maxCapacity': 7}},
+                     content_type='application/merge-patch+json')
+    check(r.status == 200, 'patch failed', r)
+    wait_for(lambda: kc.ready('api', generation=3), 20, 'api Ready with only the new token')
     denied = [x for x in kc.calls() if x.get('status') == 401]
-    check(not denied, 'the rotated token file was not read before use', denied)
+    check(not denied, 'a request carried the expired token', denied)
     e2e.stop(proc)
-    # The exec plugin: its token is valid 13 s and used until 10 s before that.
+    # The exec plugin: its token is valid 16 s and used until 10 s before that.
     proc = kc.start(kubeconfig=kc_exec)
     r = kc.k.request('PATCH', sp_path('api'), {'spec': {'maxCapacity': 5}},
                      content_type='application/merge-patch+json')
-    wait_for(lambda: kc.ready('api', generation=3), 20, 'api Ready with the exec plugin')
+    wait_for(lambda: kc.ready('api', generation=4), 20, 'api Ready with the exec plugin')
     with open(runs) as f:
         n1 = len(f.read().split())
     check(n1 == 1, 'the plugin ran %d times for one credential' % n1)

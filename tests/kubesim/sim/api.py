@@ -37,7 +37,7 @@ class Sim:
 
     def __init__(self, store, tokens, bookmark_interval=1.0):
         self.store = store
-        self.tokens = set(tokens)
+        self.tokens = {t: 'admin' for t in tokens}  # bearer token -> the user it authenticates as
         self.bookmark_interval = bookmark_interval
         self.lock = threading.Lock()
         self.faults = []
@@ -238,6 +238,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._send(err.code, err.status())
 
     def _read_body(self):
+        self._body_read = True
         n = self.headers.get('Content-Length')
         if self.headers.get('Transfer-Encoding', '').lower() == 'chunked':
             return self._read_chunked()
@@ -329,6 +330,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _handle(self):
         self._status = 0
         self._warnings = []
+        self._body_read = False
         self._audit_id = '%032x' % self.sim.random.getrandbits(128)
         start = time.time()
         url = urllib.parse.urlsplit(self.path)
@@ -377,12 +379,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
             traceback.print_exc()
             self._error(ApiError(500, 'InternalError', 'Internal error occurred: %s' % e))
         finally:
+            if not self._body_read and not self.close_connection:
+                # An answer given before the body was read (401, 404, ...) leaves the body on the
+                # connection, where it would be parsed as the next request. Like Go's net/http,
+                # discard it up to a bound and close the connection beyond that.
+                self._discard_body()
             if entry is not None:
                 entry['status'] = self._status
                 entry['duration'] = round(time.time() - start, 4)
                 self.sim.log_call(entry)
 
+    def _discard_body(self):
+        try:
+            n = int(self.headers.get('Content-Length') or 0)
+        except ValueError:
+            n = MAX_BODY + 1
+        if n > MAX_BODY:
+            self.close_connection = True
+        else:
+            self._read_body_quietly()
+
     def _read_body_quietly(self):
+        self._body_read = True
         if self.headers.get('Transfer-Encoding', '').lower() == 'chunked':
             try:
                 self._read_chunked()
@@ -422,8 +440,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return None
         token = auth[len('Bearer '):].strip()
         with self.sim.lock:
-            if token in self.sim.tokens:
-                return 'admin'
+            user = self.sim.tokens.get(token)
+            if user is not None:
+                return user
             sa = self.sim.sa_tokens.get(token)
         if sa is None:
             return None
@@ -943,12 +962,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if what == 'tokens':
             if m == 'POST':
                 toks = body.get('tokens')
-                if not isinstance(toks, list) or not all(isinstance(x, str) and x for x in toks):
-                    return self._send(400, {'error': 'tokens must be a list of strings'})
+                if isinstance(toks, list):
+                    toks = {x: 'admin' for x in toks} if all(isinstance(x, str) for x in toks) else None
+                if not isinstance(toks, dict) or not all(isinstance(t, str) and t and isinstance(u, str) and u
+                                                         for t, u in toks.items()):
+                    return self._send(400, {'error': 'tokens must be a list of strings or an object '
+                                                     'of token: user'})
                 with sim.lock:
-                    sim.tokens = set(toks)
+                    sim.tokens = toks
             with sim.lock:
-                return self._send(200, {'tokens': sorted(sim.tokens)})
+                return self._send(200, {'tokens': dict(sorted(sim.tokens.items()))})
         if what == 'bookmarks' and m == 'POST':
             sim.bookmark_interval = float(body.get('intervalSeconds', sim.bookmark_interval))
             return self._send(200, {'intervalSeconds': sim.bookmark_interval})

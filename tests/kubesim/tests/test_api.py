@@ -83,6 +83,36 @@ class TestAuthAndTls(SimTestCase):
             self.sim.set_tokens([self.sim.token])
         self.assertEqual(self.sim.calls(status=401)[-1]['path'], sp_path())
 
+    def test_tokens_name_their_user(self):
+        # During a rotation both tokens are accepted; the call log tells which one a client used.
+        self.sim.set_tokens({self.sim.token: 'admin', 'rotated': 'rotated-user'})
+        try:
+            self.sim.reset_calls()
+            self.assertStatus(self.sim.request('GET', sp_path(), token='rotated'), 200)
+            self.assertStatus(self.sim.request('GET', sp_path()), 200)
+            self.assertEqual([c['user'] for c in self.sim.calls()], ['rotated-user', 'admin'])
+        finally:
+            self.sim.set_tokens([self.sim.token])
+
+    def test_refused_request_body_does_not_poison_the_connection(self):
+        # A 401 answered before the body is read: the next request on the same keep-alive
+        # connection is still parsed as a request (the body was discarded), as Go's server does.
+        ctx = ssl.create_default_context(cafile=self.sim.ca)
+        conn = http.client.HTTPSConnection(self.sim.host, self.sim.port, context=ctx, timeout=10)
+        try:
+            body = json.dumps(sp('poison')).encode()
+            conn.request('POST', sp_path(), body=body,
+                         headers={'Authorization': 'Bearer wrong', 'Content-Type': 'application/json'})
+            r = conn.getresponse()
+            r.read()
+            self.assertEqual(r.status, 401)
+            conn.request('GET', '/version', headers={'Authorization': 'Bearer ' + self.sim.token})
+            r = conn.getresponse()
+            r.read()
+            self.assertEqual(r.status, 200)
+        finally:
+            conn.close()
+
 
 class TestDiscovery(SimTestCase):
     def test_groups_and_resources(self):
