@@ -417,6 +417,17 @@ def case_auth(c, kc):
     for path, d in ((kc_file, doc_file), (kc_exec, doc_exec)):
         with open(path, 'w') as f:
             json.dump(d, f)
+
+    def edit(max_capacity, generation, what):
+        """A fresh call log, watches cut (they reconnect with the token of the moment), and an
+        edit trimtab must converge."""
+        kc.k.reset_calls()
+        kc.k.drop_watches()
+        r = kc.k.request('PATCH', sp_path('api'), {'spec': {'maxCapacity': max_capacity}},
+                         content_type='application/merge-patch+json')
+        check(r.status == 200, 'patch failed', r)
+        wait_for(lambda: kc.ready('api', generation=generation), 20, 'api Ready ' + what)
+
     kc.apply(simple('api'))
     proc = kc.start(kubeconfig=kc_file)
     wait_for(lambda: kc.ready('api'), 20, 'api Ready with a token file')
@@ -427,24 +438,14 @@ def case_auth(c, kc):
     with open(tokfile + '.new', 'w') as f:
         f.write('rotated-token-1\n')
     os.rename(tokfile + '.new', tokfile)
-    kc.k.reset_calls()
-    kc.k.drop_watches()
-    r = kc.k.request('PATCH', sp_path('api'), {'spec': {'maxCapacity': 6}},
-                     content_type='application/merge-patch+json')
-    check(r.status == 200, 'patch failed', r)
-    wait_for(lambda: kc.ready('api', generation=2), 20, 'api Ready after the rotation')
+    edit(6, 2, 'after the rotation')
     check(any(x.get('user') == 'rotated' for x in kc.calls()),
           'the rotated token file was not read again', kc.calls())
     # The old token expires: from now on every request must carry the new one. (Requests sent
     # before the rename were answered during the whole reconcile above.)
     kc.k.set_tokens({'rotated-token-1': 'rotated'})
     kc.k.token = 'rotated-token-1'  # the test's own requests
-    kc.k.reset_calls()
-    kc.k.drop_watches()
-    r = kc.k.request('PATCH', sp_path('api'), {'spec': {'maxCapacity': 7}},
-                     content_type='application/merge-patch+json')
-    check(r.status == 200, 'patch failed', r)
-    wait_for(lambda: kc.ready('api', generation=3), 20, 'api Ready with only the new token')
+    edit(7, 3, 'with only the new token')
     denied = [x for x in kc.calls() if x.get('status') == 401]
     check(not denied, 'a request carried the expired token', denied)
     e2e.stop(proc)
