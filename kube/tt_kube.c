@@ -49,6 +49,7 @@ struct tt_kube_req {
     char *url;
     char *body; /* serialised, owned; sent as is */
     size_t body_len;
+    tt_kube_body_fn body_fn; /* builds `body` when the request leaves the queue, or NULL */
     char *content_type;
     tt_kube_cb cb;
     tt_kube_event_fn on_event; /* watches only */
@@ -443,6 +444,32 @@ static int watch_data(void *ud, const char *data, size_t len)
     return rc;
 }
 
+/* Builds a deferred request's body; 0 when the request ended instead (freed, its callback
+ * called: nothing left to send, or out of memory). */
+static int build_body(tt_kube_req *r)
+{
+    json_t *body = r->body_fn(r->ud);
+    tt_kube_cb cb = r->cb;
+    void *ud = r->ud;
+    tt_error err;
+
+    r->body_fn = NULL; /* built once: a retry after a 401 sends the same body */
+    if (body != NULL && (r->body = json_dumps(body, JSON_COMPACT)) != NULL) {
+        r->body_len = strlen(r->body);
+        json_decref(body);
+        return 1;
+    }
+    if (body != NULL)
+        tt_error_set(&err, TT_ENOMEM, "out of memory");
+    else
+        tt_error_set(&err, TT_ECANCELLED, "nothing left to send");
+    json_decref(body);
+    r->k->tokens += 1; /* nothing went out: the rate limiter's token is not spent */
+    req_free(r);
+    cb(ud, 0, NULL, &err);
+    return 0;
+}
+
 static void launch(tt_kube_req *r)
 {
     tt_kube *k = r->k;
@@ -453,6 +480,8 @@ static void launch(tt_kube_req *r)
     tt_http_request hr = {0};
     tt_error err;
 
+    if (r->body_fn != NULL && !build_body(r))
+        return;
     r->state = REQ_RUNNING;
     if (r->on_event == NULL && !r->running) {
         r->running = 1;
@@ -561,7 +590,9 @@ static void dispatch(tt_kube_req *r)
     tt_kube *k = r->k;
 
     refill(k);
-    if (k->qhead == NULL && k->tokens >= 1 && !full(k, r)) {
+    /* A deferred body is built from the loop: its callback may run, and must not run inside
+     * the call that asked for it. */
+    if (k->qhead == NULL && k->tokens >= 1 && !full(k, r) && r->body_fn == NULL) {
         k->tokens -= 1;
         launch(r);
         return;
@@ -643,6 +674,24 @@ tt_code tt_kube_request(tt_kube *k, const char *method, const char *path, const 
 
     if (rc != TT_OK)
         return rc;
+    if (out != NULL)
+        *out = r;
+    rc = submit(r, err);
+    if (rc != TT_OK && out != NULL)
+        *out = NULL;
+    return rc;
+}
+
+tt_code tt_kube_request_deferred(tt_kube *k, const char *method, const char *path,
+                                 tt_kube_body_fn body, const char *content_type, tt_kube_cb cb,
+                                 void *ud, tt_kube_req **out, tt_error *err)
+{
+    tt_kube_req *r;
+    tt_code rc = req_new(k, method, path, NULL, content_type, cb, NULL, ud, &r, err);
+
+    if (rc != TT_OK)
+        return rc;
+    r->body_fn = body;
     if (out != NULL)
         *out = r;
     rc = submit(r, err);

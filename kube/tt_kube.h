@@ -64,6 +64,22 @@ tt_code tt_kube_request(tt_kube *k, const char *method, const char *path, const 
                         tt_error *err);
 
 /*
+ * Builds a deferred request's body: a new reference, or NULL when there is nothing left to
+ * send (the request then ends with TT_ECANCELLED, unsent).
+ */
+typedef json_t *(*tt_kube_body_fn)(void *ud);
+
+/*
+ * Like tt_kube_request, but `body` builds the body when the request leaves the client's queue
+ * (always from the loop, never inside this call). A request waiting behind the rate limit then
+ * holds no body, and what goes out is what is current when it goes: a status written after a
+ * long wait carries the latest status and resourceVersion, not those of when it was asked.
+ */
+tt_code tt_kube_request_deferred(tt_kube *k, const char *method, const char *path,
+                                 tt_kube_body_fn body, const char *content_type, tt_kube_cb cb,
+                                 void *ud, tt_kube_req **out, tt_error *err);
+
+/*
  * Starts a watch on `path` (which carries ?watch=1 and the resourceVersion). Events go to
  * `on_event` as they arrive; `cb` runs once when the stream ends: with `err` NULL when the
  * server closed it normally, else with the failure (a non-2xx status decodes like a request's).

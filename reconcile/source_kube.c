@@ -18,7 +18,12 @@
 #define STATUS_TRIES   5
 #define MAX_SERIES     4096
 #define EVENT_NOTE_MAX 1024
-#define API_PREFIX     "/apis/" TT_API_VERSION
+/* Events sent and not yet answered. Beyond that an API server that is behind (the start-up of
+ * thousands of objects, at the client's rate limit) gets no more: new ones are dropped, as
+ * client-go's broadcaster drops beyond its queue of 1,000. Events are a best-effort record;
+ * the status and trimtab's log keep the facts. */
+#define MAX_EVENTS_WAITING 1000
+#define API_PREFIX         "/apis/" TT_API_VERSION
 
 /* ---- types ------------------------------------------------------------------------------ */
 
@@ -55,7 +60,10 @@ struct cobj {
     bool removal_sent;     /* the engine was told it is gone */
     bool adding_finalizer; /* a patch is in flight */
     bool releasing;        /* a finalizer removal is in flight or due */
-    json_t *want_status;   /* the status the engine wants written (owned), or NULL */
+    char *want_status;     /* the status the engine wants written, compact text with sorted
+                            * keys (owned), or NULL: text, as ~10,000 of them wait behind the
+                            * rate limit at start-up and a tree costs several times more */
+    uint64_t want_fp;      /* its hash, comparable with status_fp */
     bool writing_status;   /* a write is in flight */
     unsigned status_tries;
     uint64_t sending_fp;       /* hash of the status in flight */
@@ -95,6 +103,8 @@ struct tt_source_kube {
     tt_map *cache;  /* key → struct cobj */
     tt_map *series; /* "key\ntype\nreason\nnote" → struct series */
     struct op *ops;
+    size_t events_waiting; /* OP_EVENT requests not answered yet */
+    bool dropping_events;  /* events_waiting reached MAX_EVENTS_WAITING: logged once */
     ev_timer series_timer;
     bool started, stopped, synced_sent;
     char instance[128];
@@ -238,8 +248,28 @@ static void cobj_free(struct cobj *c)
     if (c == NULL)
         return;
     free(c->text);
-    json_decref(c->want_status);
+    free(c->want_status);
     free(c);
+}
+
+static void want_clear(struct cobj *c)
+{
+    free(c->want_status);
+    c->want_status = NULL;
+    c->want_fp = 0;
+}
+
+/* Keeps `status` (borrowed) as the one to write; false when out of memory. */
+static bool want_set(struct cobj *c, const json_t *status)
+{
+    char *text = json_dumps(status, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+
+    if (text == NULL)
+        return false;
+    free(c->want_status);
+    c->want_status = text;
+    c->want_fp = tt_hash64_str(text); /* as json_hash: the same text */
+    return true;
 }
 
 /* ---- ops ---------------------------------------------------------------------------------- */
@@ -698,6 +728,12 @@ static void status_done(void *ud, long status, json_t *body, const tt_error *err
         return;
     }
     snprintf(key, sizeof(key), "%s", o->key);
+    if (err != NULL && err->code == TT_ECANCELLED) {
+        /* Nothing was left to send when its turn came. */
+        c->writing_status = false;
+        op_free(o);
+        return;
+    }
     if (err != NULL && err->code == TT_ECONFLICT && c->status_tries < STATUS_TRIES) {
         /* Someone changed the object since we read it: read it again, then try again. */
         s->stats.status_conflicts++;
@@ -731,12 +767,40 @@ static void status_done(void *ud, long status, json_t *body, const tt_error *err
     c->server_status_fp = c->status_fp;
     op_free(o);
     /* Done, unless the engine asked for another status meanwhile. */
-    if (c->want_status != NULL && json_hash(c->want_status) != c->sent_status_fp) {
+    if (c->want_status != NULL && c->want_fp != c->sent_status_fp) {
         status_write(s, key);
         return;
     }
-    json_decref(c->want_status);
-    c->want_status = NULL;
+    want_clear(c);
+}
+
+/* The body of a status write, built when the request leaves the client's queue: the cached
+ * object (its latest resourceVersion) with the status wanted at that moment. NULL when there is
+ * nothing to write any more (the object is gone, the server has that status already, or this
+ * replica stopped leading while the request waited). */
+static json_t *status_body(void *ud)
+{
+    struct op *o = ud;
+    tt_source_kube *s = o->s;
+    struct cobj *c = tt_map_get(s->cache, o->key);
+    json_t *body, *status;
+
+    if (c == NULL || c->want_status == NULL || !tt_leader_is_leader(s->cfg.leader))
+        return NULL;
+    if (c->want_fp == c->status_fp) {
+        want_clear(c);
+        return NULL;
+    }
+    body = cobj_object(c);
+    status = json_loads(c->want_status, 0, NULL);
+    if (body == NULL || status == NULL || json_object_set_new(body, "status", status) != 0) {
+        json_decref(body);
+        return NULL;
+    }
+    c->sending_fp = c->want_fp;
+    c->status_tries++;
+    s->stats.status_writes++;
+    return body;
 }
 
 /* Writes c->want_status through the status subresource with the cached resourceVersion. */
@@ -744,35 +808,27 @@ static void status_write(tt_source_kube *s, const char *key)
 {
     struct cobj *c = tt_map_get(s->cache, key);
     struct op *o;
-    json_t *body;
     char path[1200];
-    bool ok;
+    tt_error err;
 
     if (c == NULL || c->want_status == NULL || c->writing_status)
         return;
-    if (json_hash(c->want_status) == c->status_fp) {
-        json_decref(c->want_status);
-        c->want_status = NULL;
+    if (c->want_fp == c->status_fp) {
+        want_clear(c);
         return;
     }
-    o = op_new(s, OP_STATUS, key);
-    body = cobj_object(c);
-    if (o == NULL || body == NULL) {
-        if (o != NULL)
-            op_free(o);
-        json_decref(body);
+    if (!tt_leader_is_leader(s->cfg.leader))
+        return; /* left to the leader, which writes what it finds */
+    if ((o = op_new(s, OP_STATUS, key)) == NULL)
         return;
-    }
-    json_object_set(body, "status", c->want_status);
-    c->sending_fp = json_hash(c->want_status);
     object_path(s->informers[c->informer].kind, key, "/status", path, sizeof(path));
     c->writing_status = true;
-    c->status_tries++;
-    s->stats.status_writes++;
-    ok = op_start(o, "PUT", path, body, NULL, status_done);
-    json_decref(body);
-    if (!ok)
+    if (tt_kube_request_deferred(s->kube, "PUT", path, status_body, NULL, status_done, o, &o->req,
+                                 &err) != TT_OK) {
+        tt_log(TT_LOG_WARN, key, "kubernetes: cannot start a status write: %s", err.message);
         c->writing_status = false;
+        op_free(o);
+    }
 }
 
 static void sink_status(void *ud, const char *key, const json_t *status)
@@ -789,8 +845,8 @@ static void sink_status(void *ud, const char *key, const json_t *status)
     /* Written already; the server kept only what its schema knows. Nothing new to say. */
     if (c->sent_status_fp != 0 && want == c->sent_status_fp && c->status_fp == c->server_status_fp)
         return;
-    json_decref(c->want_status);
-    c->want_status = json_deep_copy(status);
+    if (!want_set(c, status))
+        return; /* out of memory: the next reconcile asks again */
     c->status_tries = 0;
     if (!c->writing_status)
         status_write(s, key);
@@ -909,6 +965,7 @@ static void event_done(void *ud, long status, json_t *body, const tt_error *err)
 
     (void)status;
     (void)body;
+    o->s->events_waiting--;
     if (err != NULL) {
         tt_log(TT_LOG_DEBUG, NULL, "kubernetes: cannot record an event: %s", err->message);
         struct series *se = o->key != NULL ? tt_map_get(o->s->series, o->key) : NULL;
@@ -917,6 +974,23 @@ static void event_done(void *ud, long status, json_t *body, const tt_error *err)
             se->dead = true;
     }
     op_free(o);
+}
+
+/* Whether another event may go out now; counts (and logs once a spell) those dropped. */
+static bool event_room(tt_source_kube *s)
+{
+    if (s->events_waiting < MAX_EVENTS_WAITING) {
+        s->dropping_events = false;
+        return true;
+    }
+    if (!s->dropping_events)
+        tt_log(TT_LOG_WARN, NULL,
+               "kubernetes: %d events wait for the API server; later ones are dropped until it "
+               "catches up (the status and this log keep them)",
+               MAX_EVENTS_WAITING);
+    s->dropping_events = true;
+    s->stats.events_dropped++;
+    return false;
 }
 
 static void series_free_cb(void *ud, const char *key, void *value)
@@ -933,7 +1007,7 @@ static void series_patch(tt_source_kube *s, const char *skey, struct series *se)
     json_t *patch;
     struct op *o;
 
-    if (se->count == se->posted || se->dead)
+    if (se->count == se->posted || se->dead || !event_room(s))
         return;
     tt_format_now(now, sizeof(now), 1);
     patch = json_pack("{s:{s:i,s:s}}", "series", "count", (int)se->count, "lastObservedTime", now);
@@ -949,7 +1023,8 @@ static void series_patch(tt_source_kube *s, const char *skey, struct series *se)
     se->posted = se->count;
     se->last_patch = ev_now(s->loop);
     s->stats.events_updated++;
-    op_start(o, "PATCH", path, patch, "application/merge-patch+json", event_done);
+    if (op_start(o, "PATCH", path, patch, "application/merge-patch+json", event_done))
+        s->events_waiting++;
     json_decref(patch);
 }
 
@@ -977,7 +1052,7 @@ static void sink_event(void *ud, const char *key, const char *type, const char *
     json_t *ev = NULL, *obj = NULL;
     struct op *o;
 
-    if (c == NULL)
+    if (c == NULL || !event_room(s))
         return;
     snprintf(note, sizeof(note), "%s", message);
     snprintf(skey, sizeof(skey), "%s\n%s\n%s\n%s", key, type, reason, note);
@@ -1032,7 +1107,8 @@ static void sink_event(void *ud, const char *key, const char *type, const char *
     }
     snprintf(path, sizeof(path), "/apis/events.k8s.io/v1/namespaces/%s/events", se->ns);
     s->stats.events_created++;
-    op_start(o, "POST", path, ev, NULL, event_done);
+    if (op_start(o, "POST", path, ev, NULL, event_done))
+        s->events_waiting++;
 out:
     json_decref(ev);
     json_decref(obj);

@@ -58,6 +58,7 @@ typedef struct tt_source_kube_stats {
     uint64_t finalizer_patches;
     uint64_t events_created;
     uint64_t events_updated; /* series updates */
+    uint64_t events_dropped; /* not sent: MAX_EVENTS_WAITING were waiting for the API server */
 } tt_source_kube_stats;
 
 /*

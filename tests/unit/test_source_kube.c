@@ -379,6 +379,99 @@ static void test_requests_on_the_wire_are_bounded(void **state)
     tt_kube_destroy(k);
 }
 
+/* Deferred bodies: built when the request leaves the queue, so only those on the wire exist. */
+struct deferred {
+    struct answer a;
+    int index;
+    int built;
+    int empty; /* the body function finds nothing left to send */
+};
+static int deferred_live, deferred_live_max;
+
+static json_t *deferred_body(void *ud)
+{
+    struct deferred *d = ud;
+    char name[32];
+
+    d->built++;
+    if (d->empty)
+        return NULL;
+    if (++deferred_live > deferred_live_max)
+        deferred_live_max = deferred_live;
+    snprintf(name, sizeof(name), "deferred-%d", d->index);
+    return json_pack("{s:s,s:s,s:{s:s},s:{s:{s:{s:s,s:s}},s:i,s:i}}", "apiVersion",
+                     "trimtab.dev/v1alpha1", "kind", "ScalingPolicy", "metadata", "name", name,
+                     "spec", "target", "ecs", "cluster", "prod", "service", name, "minCapacity", 1,
+                     "maxCapacity", 2);
+}
+
+static void deferred_cb(void *ud, long status, json_t *body, const tt_error *err)
+{
+    struct deferred *d = ud;
+
+    if (!d->empty)
+        deferred_live--;
+    answer_cb(&d->a, status, body, err);
+}
+
+static void test_deferred_bodies_are_built_on_the_way_out(void **state)
+{
+    enum { N = 100 };
+    static struct deferred many[N];
+    tt_kube_stats st;
+    tt_error err;
+    tt_kube *k;
+    (void)state;
+    k = client_for(sim.kubeconfig);
+    memset(many, 0, sizeof(many));
+    deferred_live = deferred_live_max = 0;
+    for (int i = 0; i < N; i++) {
+        many[i].index = i;
+        many[i].empty = i == N / 2;
+        assert_int_equal(tt_kube_request_deferred(k, "POST", NS_PATH, deferred_body, NULL,
+                                                  deferred_cb, &many[i], NULL, &err),
+                         TT_OK);
+    }
+    /* Never inside the call: the loop builds them. */
+    for (int i = 0; i < N; i++)
+        assert_int_equal(many[i].built, 0);
+    for (int i = 0; i < N; i++) {
+        run_until(&many[i].a.done, 60);
+        assert_int_equal(many[i].built, 1);
+        if (many[i].empty) {
+            assert_int_equal(many[i].a.failed, 1);
+            assert_int_equal(many[i].a.err.code, TT_ECANCELLED);
+            assert_int_equal(many[i].a.status, 0);
+        } else {
+            assert_int_equal(many[i].a.status, 201);
+        }
+        json_decref(many[i].a.body);
+    }
+    /* Bodies existed only for the requests on the wire, never for the ones in line. */
+    assert_true(deferred_live_max <= 32);
+    assert_int_equal(deferred_live, 0);
+    tt_kube_stats_get(k, &st);
+    assert_int_equal(st.requests, N - 1); /* the empty one was not sent */
+    tt_kube_destroy(k);
+    /* The server has what was sent, and nothing for the empty one. */
+    {
+        tt_kube *admin = client_for(sim.kubeconfig);
+        struct answer a = call(admin, "GET", NS_PATH "/deferred-0", NULL, NULL);
+        assert_int_equal(a.status, 200);
+        json_decref(a.body);
+        a = call(admin, "GET", NS_PATH "/deferred-50", NULL, NULL);
+        assert_int_equal(a.status, 404);
+        json_decref(a.body);
+        for (int i = 0; i < N; i++) {
+            char path[200];
+            snprintf(path, sizeof(path), NS_PATH "/deferred-%d", i);
+            a = call(admin, "DELETE", path, NULL, NULL);
+            json_decref(a.body);
+        }
+        tt_kube_destroy(admin);
+    }
+}
+
 static void test_token_file_rotation(void **state)
 {
     char tokfile[600], user[800], body[400];
@@ -639,14 +732,80 @@ static void test_source_relist_difference(void **state)
     tt_kube_destroy(admin);
 }
 
+/* A status write waiting for its turn sends the latest status once; events waiting for the API
+ * server are bounded, the rest dropped and counted. */
+static void test_source_writes_latest_and_bounds_events(void **state)
+{
+    tt_kube *admin = client_for(sim.kubeconfig), *k = client_for(sim.kubeconfig);
+    const char *ns[] = {"shop"};
+    tt_source_kube_config cfg = {ns, 1, 0.05, 0.2, 0, 0, "test", NULL};
+    struct recorder x = {"", 0, 0, 0};
+    tt_source_kube *s;
+    tt_source_kube_stats st;
+    struct answer a;
+    tt_error err;
+    json_t *status;
+
+    (void)state;
+    create_sp(admin, "latest", 3);
+    s = tt_source_kube_create(loop, k, &cfg, &recorder_handler, &x, &err);
+    assert_non_null(s);
+    assert_int_equal(tt_source_kube_start(s, &err), TT_OK);
+    {
+        double end = ev_time() + 10;
+        while (strstr(x.log, "+latest ") == NULL && ev_time() < end)
+            run_for(0.05);
+    }
+    assert_non_null(strstr(x.log, "+latest "));
+    run_for(0.3);
+
+    /* Two statuses before the first write leaves: one write, carrying the second. */
+    for (int gen = 1; gen <= 2; gen++) {
+        status = json_pack("{s:i}", "observedGeneration", gen);
+        tt_source_kube_sink.status(s, "ScalingPolicy/shop/latest", status);
+        json_decref(status);
+    }
+    tt_source_kube_stats_get(s, &st);
+    assert_int_equal(st.status_writes, 0); /* not built yet: it waits for the loop */
+    run_for(0.5);
+    tt_source_kube_stats_get(s, &st);
+    assert_int_equal(st.status_writes, 1);
+    a = call(admin, "GET", NS_PATH "/latest", NULL, NULL);
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_object_get(a.body, "status"), "observedGeneration")),
+                     2);
+    json_decref(a.body);
+
+    /* 1,100 distinct events at once: 1,000 wait for the server, 100 are dropped. */
+    for (int i = 0; i < 1100; i++) {
+        char note[40];
+        snprintf(note, sizeof(note), "event %d", i);
+        tt_source_kube_sink.event(s, "ScalingPolicy/shop/latest", "Normal", "Test", note);
+    }
+    tt_source_kube_stats_get(s, &st);
+    assert_int_equal(st.events_created, 1000);
+    assert_int_equal(st.events_dropped, 100);
+    /* Once the server has answered some, there is room again. */
+    run_for(3);
+    tt_source_kube_sink.event(s, "ScalingPolicy/shop/latest", "Normal", "Test", "one more");
+    tt_source_kube_stats_get(s, &st);
+    assert_int_equal(st.events_created, 1001);
+    assert_int_equal(st.events_dropped, 100);
+    tt_source_kube_destroy(s);
+    tt_kube_destroy(k);
+    tt_kube_destroy(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_client),
         cmocka_unit_test(test_requests_on_the_wire_are_bounded),
+        cmocka_unit_test(test_deferred_bodies_are_built_on_the_way_out),
         cmocka_unit_test(test_token_file_rotation),
         cmocka_unit_test(test_exec_plugin_cache),
         cmocka_unit_test(test_source_relist_difference),
+        cmocka_unit_test(test_source_writes_latest_and_bounds_events),
     };
     signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
