@@ -91,6 +91,12 @@ struct job {
     json_t *observed; /* (owned) */
     json_t *plan;     /* (owned) */
     json_t *memo;     /* the memo to persist after a successful apply (owned) */
+    /* While it waits for its observation the job holds only the record's memo (what observe
+     * needs), not the record: 256 jobs in flight each held a whole record tree across the AWS
+     * round trips, and the heap kept that peak. The record is read again when the
+     * observation arrives (job_unpark). */
+    json_t *parked_memo; /* (owned), or NULL */
+    bool parked;
     size_t next_action;
     size_t napplied; /* actions of the plan applied, once it is done */
     bool removing;

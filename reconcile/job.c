@@ -69,6 +69,7 @@ void job_free(struct job *j)
     json_decref(j->observed);
     json_decref(j->plan);
     json_decref(j->memo);
+    json_decref(j->parked_memo);
     free(j);
 }
 
@@ -285,12 +286,62 @@ void job_yield(struct job *j)
     job_finish(j, RQ_NOW, 0);
 }
 
+static bool job_unpark(struct job *j);
+
 void job_finish_error(struct job *j, const char *during, const tt_error *err)
 {
-    finish_failed(j, during, err, status_reason_of(err));
+    if (job_unpark(j))
+        finish_failed(j, during, err, status_reason_of(err));
 }
 
 /* ---- the record ---------------------------------------------------------------------------- */
+
+static json_t *load_record(tt_engine *e, const tt_resource *r);
+
+static void set_status_target(struct job *j)
+{
+    const tt_resource *r = j->en->r;
+    char target[300];
+
+    if (r->invalid || r->spec.any == NULL)
+        return;
+    status_target(r, target, sizeof(target));
+    json_object_set_new(j->status, "target", json_string(target));
+}
+
+/* Lets the record go while the job waits for AWS, keeping its memo (see struct job). */
+static void job_park(struct job *j)
+{
+    j->parked_memo = json_incref(json_object_get(j->record, "memo"));
+    json_decref(j->record);
+    j->record = NULL;
+    j->status = NULL;
+    j->parked = true;
+}
+
+/* Reads the record again (and the dependencies' statuses, which the diff reads) once the job
+ * goes on. False when that failed: the job has ended. */
+static bool job_unpark(struct job *j)
+{
+    if (!j->parked)
+        return true;
+    j->parked = false;
+    json_decref(j->parked_memo);
+    j->parked_memo = NULL;
+    j->record = load_record(j->e, j->en->r);
+    if (j->record == NULL) {
+        j->outcome = OUT_FAILED;
+        engine_event(j->e, j->en->key, "Warning", "OutOfMemory",
+                     "loading the status record: out of memory");
+        job_finish(j, RQ_BACKOFF, 0);
+        return false;
+    }
+    j->status = json_object_get(j->record, "status");
+    set_status_target(j);
+    if (!j->removing)
+        j->deps = store_resolve_deps(j->e, j->en);
+    return true;
+}
 
 /* Loads (or starts) the state record and brings identity, spec and generation up to date. */
 static json_t *load_record(tt_engine *e, const tt_resource *r)
@@ -368,11 +419,17 @@ void job_observed(struct job *j, json_t *observed, const tt_error *err)
     const tt_resource *r = j->en->r;
     tt_diff_input in;
     tt_diff_output out;
-    json_int_t gen = status_generation_of(j->record);
-    json_t *memo = json_object_get(j->record, "memo");
+    json_int_t gen;
+    json_t *memo;
     tt_error derr, werr;
     tt_code rc;
 
+    if (!job_unpark(j)) {
+        json_decref(observed);
+        return;
+    }
+    gen = status_generation_of(j->record);
+    memo = json_object_get(j->record, "memo");
     if (err != NULL) {
         job_finish_error(j, "reading AWS", err);
         return;
@@ -541,7 +598,8 @@ static void flush_group(tt_engine *e, struct group *g)
         b->jobs[i]->cohort = c;
         job_enter(b->jobs[i], JOB_OBSERVING);
         items[i].r = b->jobs[i]->en->r;
-        items[i].memo = json_object_get(b->jobs[i]->record, "memo");
+        items[i].memo = b->jobs[i]->parked ? b->jobs[i]->parked_memo
+                                           : json_object_get(b->jobs[i]->record, "memo");
         items[i].region = b->jobs[i]->region[0] ? b->jobs[i]->region : NULL;
     }
     if (e->stats.first_call_at == 0)
@@ -699,11 +757,7 @@ void job_start(tt_engine *e, const char *key)
     snprintf(j->region, sizeof(j->region), "%s", engine_region_of(e, r));
 
     j->p = engine_provider_for(e, r);
-    if (!r->invalid && r->spec.any != NULL) {
-        char target[300];
-        status_target(r, target, sizeof(target));
-        json_object_set_new(j->status, "target", json_string(target));
-    }
+    set_status_target(j);
     if (j->removing) {
         bool retain = !r->invalid && strcmp(r->spec.common->deletion_policy, "Retain") == 0;
         /* The memo holds what trimtab created or adopted. An invalid resource without one never
@@ -753,6 +807,7 @@ void job_start(tt_engine *e, const char *key)
             finish_local(j, "False", "DependencyNotReady", msg, NULL, RQ_NONE);
             return;
         }
+        job_park(j);
         enqueue_observe(e, j);
         return;
     }
@@ -776,6 +831,6 @@ void job_start(tt_engine *e, const char *key)
         finish_local(j, "False", "NotImplemented", msg, "NotImplemented", RQ_FORGET);
         return;
     }
-    j->deps = store_resolve_deps(e, en);
+    job_park(j);
     enqueue_observe(e, j);
 }
