@@ -669,6 +669,7 @@ static int run_main(int argc, char **argv, int plan_mode)
     }
     ecfg.providers = tt_providers;
     ecfg.call = engine_call;
+    ecfg.prepare = tt_aws_prepare;
     ecfg.region = tt_aws_region(a.aws);
     ecfg.concurrency = (int)cfg.concurrency;
     ecfg.resync = cfg.resync;

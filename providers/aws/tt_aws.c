@@ -853,6 +853,13 @@ struct tt_http *tt_aws_http(tt_aws *aws)
     return aws->http;
 }
 
+void tt_aws_prepare(tt_aws *aws, const char *service)
+{
+    tt_error err;
+
+    (void)tt_aws_models_get(aws->models, service, &err);
+}
+
 const char *tt_aws_region(const tt_aws *aws)
 {
     return aws->region;

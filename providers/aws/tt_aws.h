@@ -130,6 +130,14 @@ int tt_aws_call_sync(tt_aws *aws, const tt_aws_req *req, int paginate, json_t **
 struct tt_http;
 struct tt_http *tt_aws_http(tt_aws *aws);
 
+/*
+ * Loads the model of `service` ("ecs", "cloudwatch"...) now instead of at its first call;
+ * unknown names are ignored. A model is thousands of small allocations that live as long as
+ * the process: made before the first reconcile, they sit together, not scattered among the
+ * reconcile's short-lived ones where each would keep a page of freed memory resident.
+ */
+void tt_aws_prepare(tt_aws *aws, const char *service);
+
 /* The region calls use by default ("" when none is configured). */
 const char *tt_aws_region(const tt_aws *aws);
 

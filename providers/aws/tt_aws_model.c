@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tt_buf.h"
+#include "tt_log.h"
 
 struct tt_aws_models {
     tt_aws_service *loaded; /* one slot per embedded model, filled on first use */
@@ -105,6 +106,7 @@ static tt_code load(tt_aws_service *svc, const tt_aws_embedded_model *em, int wa
         memset(svc, 0, sizeof(*svc));
         return tt_error_set(err, TT_EPARSE, "model %s has no operations or shapes", em->name);
     }
+    tt_log(TT_LOG_DEBUG, NULL, "aws: the %s model is loaded", em->name);
     return TT_OK;
 }
 

@@ -572,8 +572,23 @@ def case_batching(c):
           'waves' % (ds, dst))
 
 
+def case_models(c):
+    """The AWS models the resources need are loaded before the first reconcile (so their
+    long-lived allocations sit together), and only those."""
+    c.write('ecs/api.yaml', simple('api'))
+    p, _ = c.run_once('--log-level', 'debug', expect_rc=0)
+    lines = p.stderr.splitlines()
+    loaded = [i for i, x in enumerate(lines) if 'aws: the ' in x and ' model is loaded' in x]
+    names = sorted(lines[i].split('aws: the ', 1)[1].split(' model', 1)[0] for i in loaded)
+    check(names == ['application-autoscaling', 'ecs'], 'unexpected models loaded', names)
+    first_call = next((i for i, x in enumerate(lines) if 'job waiting -> observing' in x), None)
+    check(first_call is not None and all(i < first_call for i in loaded),
+          'a model was loaded after the first reconcile began', lines[:40])
+
+
 CASES = {
     'create_noop': case_create_noop,
+    'models': case_models,
     'drift': case_drift,
     'spec_change': case_spec_change,
     'retarget': case_retarget,
