@@ -193,6 +193,7 @@ class Case:
 
     def __init__(self, name, fixtures=FIXTURES, sim=True):
         self.name = name
+        self.started = time.time()
         self.tmp = tempfile.mkdtemp(prefix='tt-e2e-%s-' % name)
         self.manifests = os.path.join(self.tmp, 'manifests')
         self.state = os.path.join(self.tmp, 'state')

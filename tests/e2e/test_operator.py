@@ -212,7 +212,8 @@ def case_kill9(c):
     check(proc.poll() is None, 'trimtab finished before it could be killed')
     proc.kill()
     proc.wait()
-    time.sleep(1.6)  # the dead process's PutScheduledAction completes in AWS
+    wait_for(lambda: not sim.inflight(), 10, 'the dead process\'s held PutScheduledAction to '
+             'complete in AWS')
     sim.clear_faults()
     made = sorted(k[1] for k in list(c.aws()['policies']) + list(c.aws()['scheduled'])
                   if 'extra' in k[1])
@@ -235,7 +236,8 @@ def case_kill9(c):
     check(proc.poll() is None, 'trimtab finished before it could be killed')
     proc.kill()
     proc.wait()
-    time.sleep(1.6)
+    wait_for(lambda: not sim.inflight(), 10, 'the dead process\'s held PutScalingPolicy to '
+             'complete in AWS')
     sim.clear_faults()
     check(rid('cart') in c.aws()['targets'] and (rid('cart'), aws_name('cart', 'cpu')) in
           c.aws()['policies'], 'the killed run should have created the cart target and policy')
@@ -367,9 +369,9 @@ def case_live(c):
     c.write('ecs/web.yaml', web(max_capacity=9, tracking_=[
         tracking('cpu', target=65, scaleOutCooldown='60s', scaleInCooldown='5m'),
         tracking('memory', 'ECSServiceAverageMemoryUtilization', 80)]), root=rev2)
-    wait_for(lambda: any(x['operation'] == 'DescribeScalingPolicies'
-                         for x in sim.calls(since=t0)), 10, 'the observe after the edit')
-    time.sleep(0.3)  # PutScalingPolicy is in flight now
+    # The call log lists a call once answered: the held PutScalingPolicy shows in flight.
+    wait_for(lambda: sim.inflight(operation='PutScalingPolicy'), 10,
+             'the PutScalingPolicy of the edit in flight')
     rc, secs = stop(proc, grace=20)
     check(rc == 0, 'SIGTERM during a call: exit %s, expected 0' % rc)
     put = [x for x in sim.calls(since=t0) if x['operation'] == 'PutScalingPolicy']
@@ -392,9 +394,8 @@ def case_live(c):
     c.write('ecs/web.yaml', web(max_capacity=9, tracking_=[
         tracking('cpu', target=60, scaleOutCooldown='60s', scaleInCooldown='5m'),
         tracking('memory', 'ECSServiceAverageMemoryUtilization', 80)]), root=rev2)
-    wait_for(lambda: any(x['operation'] == 'DescribeScalingPolicies'
-                         for x in sim.calls(since=t0)), 10, 'the observe after the edit')
-    time.sleep(0.3)
+    wait_for(lambda: sim.inflight(operation='PutScalingPolicy'), 10,
+             'the PutScalingPolicy of the edit in flight')
     rc, secs = stop(proc, grace=10)
     check(rc == 0, 'SIGTERM past the grace: exit %s, expected 0' % rc)
     check(secs < 1.0 + 1.5 * Config.scale(), 'exit took %.1fs with --shutdown-grace 1s' % secs)

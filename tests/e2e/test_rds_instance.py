@@ -152,13 +152,12 @@ def case_rds_modifying(c):
     set_alarm(c, UP, 'ALARM')
     c.sim.reset_calls()
     proc = c.start('--alarm-poll', '1s')
-    time.sleep(1.5)
+    # trimtab has seen the modification in progress once its status names it.
+    wait_for(lambda: (c.record('orders-db')['status'].get('pendingModification') or {})
+             .get('DBInstanceClass') == 'db.m5.large', 20, 'the pending modification in status')
     check(instance(c, 'orders-db')['DBInstanceStatus'] == 'modifying', 'not modifying any more')
     check(not modifies(c.sim.calls()), 'trimtab called ModifyDBInstance on a modifying instance',
           modifies(c.sim.calls()))
-    rec = c.record('orders-db')['status']
-    check(rec.get('pendingModification', {}).get('DBInstanceClass') == 'db.m5.large',
-          'pending modification not in status', rec)
     wait_for(lambda: instance(c, 'orders-db')['DBInstanceClass'] == 'db.m5.xlarge', 20,
              'the step from db.m5.large')
     bad = [x for x in c.sim.calls() if x['status'] >= 300]

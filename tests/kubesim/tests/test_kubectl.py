@@ -7,6 +7,7 @@ so, when kubectl cannot be installed."""
 import json
 import os
 import subprocess
+import threading
 import time
 import unittest
 
@@ -170,18 +171,33 @@ class TestGetAndWait(KubectlCase):
     def test_get_watch_prints_rows(self):
         self.install()
         p = self.spawn('get', 'sp', '-n', 'shop', '-w', '--request-timeout=0')
+        # Rows are read as kubectl prints them: the patch comes once the listed row is out (so
+        # kubectl listed before it, whatever its start-up time), and the test ends once the
+        # watch's row is out.
+        printed = []
+        reader = threading.Thread(target=lambda: printed.extend(iter(p.stdout.readline, '')),
+                                  daemon=True)
+        reader.start()
+
+        def web_rows():
+            return sum(1 for ln in list(printed) if ln.split()[:1] == ['web'])
         try:
-            time.sleep(2)
+            self.assertTrue(self.wait_for(lambda: web_rows() >= 1, 30), 'kubectl listed no web row')
             self.k('patch', 'sp', 'web', '-n', 'shop', '--type=merge', '-p', '{"spec":{"minCapacity":3}}')
-            time.sleep(1.5)
+            self.wait_for(lambda: web_rows() >= 2, 30)
         finally:
             p.terminate()
-            out, err = p.communicate(timeout=10)
+            reader.join(10)
+            err = p.stderr.read()
+            p.wait(10)
+            p.stdout.close()
+            p.stderr.close()
+        out = ''.join(printed)
         lines = [ln.split() for ln in out.splitlines()]
         self.assertEqual(lines[0][:2], ['NAME', 'READY'])
         self.assertEqual(sum(1 for ln in lines if ln[:1] == ['NAME']), 1, out)
         web = [ln for ln in lines if ln[:1] == ['web']]
-        self.assertEqual([ln[1] for ln in web], ['2', '3'], out)  # the MIN column (no status yet)
+        self.assertEqual([ln[1] for ln in web], ['2', '3'], out + err)  # the MIN column (no status yet)
 
     def test_wait_for_condition_ready(self):
         self.install()
