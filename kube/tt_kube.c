@@ -610,8 +610,8 @@ static void dispatch(tt_kube_req *r)
 }
 
 static tt_code req_new(tt_kube *k, const char *method, const char *path, const json_t *body,
-                       const char *content_type, tt_kube_cb cb, tt_kube_event_fn on_event, void *ud,
-                       tt_kube_req **out, tt_error *err)
+                       tt_kube_body_fn body_fn, const char *content_type, tt_kube_cb cb,
+                       tt_kube_event_fn on_event, void *ud, tt_kube_req **out, tt_error *err)
 {
     tt_kube_req *r = calloc(1, sizeof(*r));
     size_t n;
@@ -621,6 +621,7 @@ static tt_code req_new(tt_kube *k, const char *method, const char *path, const j
         return tt_error_set(err, TT_ENOMEM, "out of memory");
     r->k = k;
     r->cb = cb;
+    r->body_fn = body_fn;
     r->on_event = on_event;
     r->ud = ud;
     tt_kube_lines_init(&r->lines, 0);
@@ -670,7 +671,7 @@ tt_code tt_kube_request(tt_kube *k, const char *method, const char *path, const 
                         tt_error *err)
 {
     tt_kube_req *r;
-    tt_code rc = req_new(k, method, path, body, content_type, cb, NULL, ud, &r, err);
+    tt_code rc = req_new(k, method, path, body, NULL, content_type, cb, NULL, ud, &r, err);
 
     if (rc != TT_OK)
         return rc;
@@ -687,11 +688,10 @@ tt_code tt_kube_request_deferred(tt_kube *k, const char *method, const char *pat
                                  void *ud, tt_kube_req **out, tt_error *err)
 {
     tt_kube_req *r;
-    tt_code rc = req_new(k, method, path, NULL, content_type, cb, NULL, ud, &r, err);
+    tt_code rc = req_new(k, method, path, NULL, body, content_type, cb, NULL, ud, &r, err);
 
     if (rc != TT_OK)
         return rc;
-    r->body_fn = body;
     if (out != NULL)
         *out = r;
     rc = submit(r, err);
@@ -704,7 +704,7 @@ tt_code tt_kube_watch(tt_kube *k, const char *path, tt_kube_event_fn on_event, t
                       void *ud, tt_kube_req **out, tt_error *err)
 {
     tt_kube_req *r;
-    tt_code rc = req_new(k, "GET", path, NULL, NULL, cb, on_event, ud, &r, err);
+    tt_code rc = req_new(k, "GET", path, NULL, NULL, NULL, cb, on_event, ud, &r, err);
 
     if (rc != TT_OK)
         return rc;
