@@ -46,9 +46,9 @@ struct informer {
 
 /* The cache: the last object of a key, and what has been done with it. */
 struct cobj {
-    /* The object as compact JSON text, parsed again on the rare occasions it is needed (a
-     * status write, a finalizer patch, an event): a jansson tree costs ~25 KiB a resource,
-     * the text ~1.5 KiB (owned). */
+    /* The object without its status as compact JSON text, parsed again on the rare occasions
+     * it is needed (a status write, a finalizer patch, an event): a jansson tree costs ~25 KiB
+     * a resource, the text about 1 KiB (owned). */
     char *text;
     bool deleting;         /* it has a deletionTimestamp */
     bool finalized;        /* it carries trimtab's finalizer */
@@ -112,7 +112,7 @@ struct tt_source_kube {
 };
 
 static void inf_start(struct informer *inf);
-static void cobj_apply(tt_source_kube *s, size_t informer, json_t *obj);
+static void cobj_apply(tt_source_kube *s, size_t informer, json_t *obj, bool cached);
 static void status_write(tt_source_kube *s, const char *key);
 static void finalizer_patch(tt_source_kube *s, const char *key, bool add);
 
@@ -228,18 +228,31 @@ static json_t *cobj_object(const struct cobj *c)
     return c->text != NULL ? json_loads(c->text, 0, NULL) : NULL;
 }
 
-/* Caches `obj` (borrowed, slimmed); false when out of memory (the cache keeps the old one). */
-static bool cobj_store(struct cobj *c, const json_t *obj)
+/*
+ * Caches `obj` (borrowed, slimmed) without its status, of which only the hash is kept: the
+ * engine has the status in its own records, and a status write needs the object's identity and
+ * resourceVersion beside the status it sends. `cached`: `obj` is the cache's own text parsed
+ * again, so it has no status to hash and the hash known stays. False when out of memory (the
+ * cache keeps the old one).
+ */
+static bool cobj_store(struct cobj *c, const json_t *obj, bool cached)
 {
-    char *text = json_dumps(obj, JSON_COMPACT);
+    json_t *copy = json_copy((json_t *)obj); /* shallow: deleting a key leaves `obj` whole */
+    char *text;
 
+    if (copy == NULL)
+        return false;
+    json_object_del(copy, "status");
+    text = json_dumps(copy, JSON_COMPACT);
+    json_decref(copy);
     if (text == NULL)
         return false;
     free(c->text);
     c->text = text;
     c->deleting = is_deleting(obj);
     c->finalized = has_finalizer(obj);
-    c->status_fp = json_hash(json_object_get(obj, "status"));
+    if (!cached)
+        c->status_fp = json_hash(json_object_get(obj, "status"));
     return true;
 }
 
@@ -372,9 +385,9 @@ static void deliver_removal(tt_source_kube *s, const char *key, struct cobj *c)
  * A new version of an object (from a list or a watch): cache it, then do what it asks. An
  * object without trimtab's finalizer gets it first, and reaches the engine only once the
  * finalizer is there, so no AWS write can happen for an object that could vanish unguarded.
- * `obj` is stolen.
+ * `obj` is stolen; `cached`: it is the cache's own text (see cobj_store).
  */
-static void cobj_apply(tt_source_kube *s, size_t informer, json_t *obj)
+static void cobj_apply(tt_source_kube *s, size_t informer, json_t *obj, bool cached)
 {
     struct informer *inf = &s->informers[informer];
     struct cobj *c;
@@ -397,7 +410,7 @@ static void cobj_apply(tt_source_kube *s, size_t informer, json_t *obj)
         }
     }
     slim(obj);
-    if (!cobj_store(c, obj)) {
+    if (!cobj_store(c, obj, cached)) {
         tt_log(TT_LOG_WARN, key, "kubernetes: out of memory caching the object");
         goto out;
     }
@@ -537,7 +550,7 @@ static void list_done(void *ud, long status, json_t *body, const tt_error *err)
     }
     json_array_foreach(json_object_get(body, "items"), i, item)
     {
-        cobj_apply(s, (size_t)(inf - s->informers), json_incref(item));
+        cobj_apply(s, (size_t)(inf - s->informers), json_incref(item), false);
     }
     cont = json_string_value(json_object_get(json_object_get(body, "metadata"), "continue"));
     if (cont != NULL && cont[0] != '\0') {
@@ -607,7 +620,7 @@ static int watch_event(void *ud, const char *type, json_t *obj)
         return 0;
     }
     if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0)
-        cobj_apply(s, (size_t)(inf - s->informers), json_incref(obj));
+        cobj_apply(s, (size_t)(inf - s->informers), json_incref(obj), false);
     return 0;
 }
 
@@ -707,7 +720,7 @@ static void reread_done(void *ud, long status, json_t *body, const tt_error *err
         tt_log(TT_LOG_WARN, key, "kubernetes: cannot read the object again: %s", err->message);
         goto out; /* the next reconcile asks again */
     }
-    cobj_apply(s, c->informer, json_incref(body));
+    cobj_apply(s, c->informer, json_incref(body), false);
     c = tt_map_get(s->cache, key);
     if (c != NULL && c->want_status != NULL && !c->writing_status)
         status_write(s, key);
@@ -762,7 +775,7 @@ static void status_done(void *ud, long status, json_t *body, const tt_error *err
     if (json_is_object(body)) {
         /* The answer is the newest version; the watch will bring it too, unchanged. */
         slim(body);
-        cobj_store(c, body);
+        cobj_store(c, body, false);
     }
     c->server_status_fp = c->status_fp;
     op_free(o);
@@ -886,7 +899,7 @@ static void finalizer_done(void *ud, long status, json_t *body, const tt_error *
         goto out;
     }
     if (json_is_object(body))
-        cobj_apply(s, c->informer, json_incref(body));
+        cobj_apply(s, c->informer, json_incref(body), false);
 out:
     free(key);
 }
@@ -1230,7 +1243,7 @@ void tt_source_kube_lead(tt_source_kube *s)
                 c->delivered = false;
                 c->removal_sent = false;
             }
-            cobj_apply(s, c->informer, obj);
+            cobj_apply(s, c->informer, obj, true);
             c = tt_map_get(s->cache, w.keys[i]);
             if (c != NULL && c->want_status != NULL && !c->writing_status)
                 status_write(s, w.keys[i]);
