@@ -666,13 +666,9 @@ static tt_code submit(tt_kube_req *r, tt_error *err)
     return TT_OK;
 }
 
-tt_code tt_kube_request(tt_kube *k, const char *method, const char *path, const json_t *body,
-                        const char *content_type, tt_kube_cb cb, void *ud, tt_kube_req **out,
-                        tt_error *err)
+/* Submits a request req_new made (`rc` is its result), telling the caller its handle. */
+static tt_code start(tt_code rc, tt_kube_req *r, tt_kube_req **out, tt_error *err)
 {
-    tt_kube_req *r;
-    tt_code rc = req_new(k, method, path, body, NULL, content_type, cb, NULL, ud, &r, err);
-
     if (rc != TT_OK)
         return rc;
     if (out != NULL)
@@ -681,40 +677,37 @@ tt_code tt_kube_request(tt_kube *k, const char *method, const char *path, const 
     if (rc != TT_OK && out != NULL)
         *out = NULL;
     return rc;
+}
+
+tt_code tt_kube_request(tt_kube *k, const char *method, const char *path, const json_t *body,
+                        const char *content_type, tt_kube_cb cb, void *ud, tt_kube_req **out,
+                        tt_error *err)
+{
+    tt_kube_req *r = NULL;
+    tt_code rc = req_new(k, method, path, body, NULL, content_type, cb, NULL, ud, &r, err);
+
+    return start(rc, r, out, err);
 }
 
 tt_code tt_kube_request_deferred(tt_kube *k, const char *method, const char *path,
                                  tt_kube_body_fn body, const char *content_type, tt_kube_cb cb,
                                  void *ud, tt_kube_req **out, tt_error *err)
 {
-    tt_kube_req *r;
+    tt_kube_req *r = NULL;
     tt_code rc = req_new(k, method, path, NULL, body, content_type, cb, NULL, ud, &r, err);
 
-    if (rc != TT_OK)
-        return rc;
-    if (out != NULL)
-        *out = r;
-    rc = submit(r, err);
-    if (rc != TT_OK && out != NULL)
-        *out = NULL;
-    return rc;
+    return start(rc, r, out, err);
 }
 
 tt_code tt_kube_watch(tt_kube *k, const char *path, tt_kube_event_fn on_event, tt_kube_cb cb,
                       void *ud, tt_kube_req **out, tt_error *err)
 {
-    tt_kube_req *r;
+    tt_kube_req *r = NULL;
     tt_code rc = req_new(k, "GET", path, NULL, NULL, NULL, cb, on_event, ud, &r, err);
 
-    if (rc != TT_OK)
-        return rc;
-    k->stats.watches++;
-    if (out != NULL)
-        *out = r;
-    rc = submit(r, err);
-    if (rc != TT_OK && out != NULL)
-        *out = NULL;
-    return rc;
+    if (rc == TT_OK)
+        k->stats.watches++;
+    return start(rc, r, out, err);
 }
 
 void tt_kube_cancel(tt_kube_req *r)

@@ -290,40 +290,30 @@ static void adopt_orphan_record(void *ud, const char *key)
     }
 }
 
-/* Hands cfg.prepare each AWS service that `keys`' providers call, once. */
+/* Hands cfg.prepare the AWS service of every IAM action of the providers `keys` use
+ * (preparing is idempotent, so a service two providers share is simply named twice). */
 static void prepare_services(tt_engine *e, const char **keys, size_t n)
 {
     const tt_provider *seen[32];
-    char services[32][32];
-    size_t nseen = 0, nservices = 0;
+    size_t nseen = 0;
 
     if (e->cfg.prepare == NULL)
         return;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && nseen < sizeof(seen) / sizeof(seen[0]); i++) {
         const struct entry *en = store_get(e, keys[i]);
         const tt_provider *p = en != NULL ? engine_provider_for(e, en->r) : NULL;
         size_t k;
-        if (p == NULL)
-            continue;
         for (k = 0; k < nseen && seen[k] != p; k++)
             ;
-        if (k < nseen || nseen == sizeof(seen) / sizeof(seen[0]))
+        if (p == NULL || k < nseen)
             continue;
         seen[nseen++] = p;
         for (const tt_iam_needs *needs = p->iam; needs != NULL; needs = needs->also) {
             for (size_t a = 0; a < needs->n; a++) {
+                char service[32];
                 const char *action = needs->actions[a].action;
-                size_t len = strcspn(action, ":");
-                size_t s;
-                for (s = 0; s < nservices &&
-                            (strlen(services[s]) != len || strncmp(services[s], action, len) != 0);
-                     s++)
-                    ;
-                if (s < nservices || nservices == sizeof(services) / sizeof(services[0]) ||
-                    len >= sizeof(services[0]))
-                    continue;
-                snprintf(services[nservices], sizeof(services[0]), "%.*s", (int)len, action);
-                e->cfg.prepare(e->aws, services[nservices++]);
+                snprintf(service, sizeof(service), "%.*s", (int)strcspn(action, ":"), action);
+                e->cfg.prepare(e->aws, service);
             }
         }
     }

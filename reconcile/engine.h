@@ -79,9 +79,9 @@ typedef struct tt_engine_config {
      * leader the engine keeps its store current but starts no reconcile, and checks it again
      * before every AWS write: a job that finds it has lost the lease ends without writing. */
     const struct tt_leader *leader;
-    /* Called once per AWS service (IAM prefix: "ecs", "cloudwatch"...) that the first
-     * listing's resources call, before their first reconcile (cmd/: tt_aws_prepare). NULL:
-     * nothing is prepared. */
+    /* Called for each AWS service (IAM prefix: "ecs", "cloudwatch"...) that the first
+     * listing's resources call, before their first reconcile, possibly more than once for a
+     * service (cmd/: tt_aws_prepare, which is idempotent). NULL: nothing is prepared. */
     void (*prepare)(struct tt_aws *aws, const char *service);
 } tt_engine_config;
 
