@@ -1020,7 +1020,8 @@ static void series_patch(tt_source_kube *s, const char *skey, struct series *se)
     json_t *patch;
     struct op *o;
 
-    if (se->count == se->posted || se->dead || !event_room(s))
+    /* While the server is behind, the count waits: the timer sends it later. */
+    if (se->count == se->posted || se->dead || s->events_waiting >= MAX_EVENTS_WAITING)
         return;
     tt_format_now(now, sizeof(now), 1);
     patch = json_pack("{s:{s:i,s:s}}", "series", "count", (int)se->count, "lastObservedTime", now);
@@ -1065,7 +1066,7 @@ static void sink_event(void *ud, const char *key, const char *type, const char *
     json_t *ev = NULL, *obj = NULL;
     struct op *o;
 
-    if (c == NULL || !event_room(s))
+    if (c == NULL)
         return;
     snprintf(note, sizeof(note), "%s", message);
     snprintf(skey, sizeof(skey), "%s\n%s\n%s\n%s", key, type, reason, note);
@@ -1081,6 +1082,8 @@ static void sink_event(void *ud, const char *key, const char *type, const char *
             series_patch(s, skey, se);
         return;
     }
+    if (!event_room(s))
+        return; /* a new Event would be one more request */
     if (tt_map_len(s->series) >= MAX_SERIES) {
         tt_map_foreach(s->series, series_free_cb, NULL);
         tt_map_destroy(s->series);

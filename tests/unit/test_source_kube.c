@@ -801,6 +801,10 @@ static void test_source_writes_latest_and_bounds_events(void **state)
     tt_source_kube_stats_get(s, &st);
     assert_int_equal(st.events_created, 1000);
     assert_int_equal(st.events_dropped, 100);
+    /* A repeat of one already sent only counts in its series: nothing is dropped. */
+    tt_source_kube_sink.event(s, "ScalingPolicy/shop/latest", "Normal", "Test", "event 0");
+    tt_source_kube_stats_get(s, &st);
+    assert_int_equal(st.events_dropped, 100);
     /* Once the server has answered some, there is room again. */
     {
         double end = ev_time() + 20;
