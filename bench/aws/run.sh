@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The AWS layer's figures, all in one run on the same awssim:
 #   - SigV4 signatures per second (bench_sigv4);
+#   - responses parsed per second, by protocol (bench_parse);
 #   - 10,000 requests with 64 in flight through trimtab's engine (bench_engine), and the same
 #     10,000 requests made by boto3 sequentially and with a 64-thread pool (bench_boto3.py):
 #     wall time, CPU time and peak RSS of the client process.
@@ -43,6 +44,7 @@ export BENCH_DISTRIBUTION_ID
 
 {
     "$build/tests/aws/bench_sigv4" 3
+    "$build/tests/aws/bench_parse" 2
     "$build/tests/aws/bench_engine" "$n" "$k"
     "$py" "$here/bench_boto3.py" sequential "$n"
     "$py" "$here/bench_boto3.py" pool "$n" "$k"
