@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "tt_num.h"
 #include "owner.h"
 #include "plan.h"
 #include "provider.h"
@@ -668,7 +669,7 @@ out:
 
 static double round2(double v)
 {
-    return round(v * 100.0) / 100.0;
+    return tt_round(v * 100.0) / 100.0;
 }
 
 static json_t *spend_status(const json_t *spend)

@@ -34,6 +34,7 @@
  * leaves the instance on its current class and storage setting and removes the tag.
  */
 #include "rds.h"
+#include "tt_num.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -214,7 +215,7 @@ static double class_size(const char *cls)
     n = strtod(size, &end);
     if (end == size || n < 2 || strcmp(end, "xlarge") != 0)
         return -1;
-    return 5.0 + log2(n); /* xlarge = 5, 2xlarge = 6, 4xlarge = 7, … */
+    return 5.0 + tt_log2(n); /* xlarge = 5, 2xlarge = 6, 4xlarge = 7, … */
 }
 
 /* The rung nearest in size to `cls`; between two equally near, the larger one (the safer bet
@@ -247,7 +248,7 @@ static long rung_of(const tt_vertical *v, const char *cls)
  * at its alarms at the same instant, so their reads share calls. */
 static double aligned(double now, double poll)
 {
-    double left = poll - fmod(now, poll);
+    double left = poll - (now - tt_floor(now / poll) * poll);
 
     return left < poll * 0.05 ? left + poll : left;
 }

@@ -1,5 +1,6 @@
 /* leader.c — leader election with a coordination.k8s.io/v1 Lease (see leader.h). */
 #include "leader.h"
+#include "tt_num.h"
 
 #include <ev.h>
 #include <math.h>
@@ -28,7 +29,7 @@ tt_code tt_leader_validate(const tt_leader_config *c, tt_error *err)
         return tt_error_set(err, TT_EINVAL, "--lease-namespace must not be empty");
     if (c->identity == NULL || c->identity[0] == '\0' || strlen(c->identity) >= 256)
         return tt_error_set(err, TT_EINVAL, "--leader-id must be 1 to 255 characters");
-    if (c->lease_duration < 1 || c->lease_duration != floor(c->lease_duration))
+    if (c->lease_duration < 1 || c->lease_duration != tt_floor(c->lease_duration))
         return tt_error_set(err, TT_EINVAL,
                             "--lease-duration must be a whole number of seconds, at least 1 (the "
                             "Lease holds it as leaseDurationSeconds)");

@@ -129,9 +129,10 @@ int tt_json_same(const json_t *a, const json_t *b)
 {
     if (a == NULL || b == NULL)
         return a == b;
-    if (json_is_number(a) && json_is_number(b))
-        return fabs(json_number_value(a) - json_number_value(b)) <=
-               1e-9 * fmax(1.0, fabs(json_number_value(a)));
+    if (json_is_number(a) && json_is_number(b)) {
+        double mag = fabs(json_number_value(a));
+        return fabs(json_number_value(a) - json_number_value(b)) <= 1e-9 * (mag > 1.0 ? mag : 1.0);
+    }
     if (json_is_array(a) && json_is_array(b)) {
         if (json_array_size(a) != json_array_size(b))
             return 0;

@@ -11,6 +11,7 @@
  * stored due time on that scale would stall or fire early when the wall clock is stepped.
  */
 #include "queue.h"
+#include "tt_num.h"
 
 #include <ev.h>
 #include <math.h>
@@ -493,8 +494,8 @@ out:
 
 double tt_queue_backoff(unsigned failures)
 {
-    /* 2^64 · 5 ms is far past the cap already; clamping the exponent keeps ldexp finite. */
-    double d = ldexp(TT_QUEUE_BACKOFF_BASE, failures > 64 ? 64 : (int)failures);
+    /* 2^64 · 5 ms is far past the cap already; clamping the exponent keeps the power finite. */
+    double d = TT_QUEUE_BACKOFF_BASE * tt_pow2(failures > 64 ? 64 : (int)failures);
 
     return d < TT_QUEUE_BACKOFF_MAX ? d : TT_QUEUE_BACKOFF_MAX;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "schedule.h"
+#include "tt_num.h"
 #include "tt_str.h"
 
 /* ---- reporting ---------------------------------------------------------------------- */
@@ -244,7 +245,7 @@ static int parse_scalar(tt_vctx *v, const tt_field *f, const json_t *j, char *ba
         return parse_enum(v, f, j, (const char **)dst);
     case TT_F_INT: {
         tt_opt_int *o = dst;
-        if (json_is_real(j) && json_real_value(j) == floor(json_real_value(j)) &&
+        if (json_is_real(j) && json_real_value(j) == tt_floor(json_real_value(j)) &&
             fabs(json_real_value(j)) < 9e15) {
             o->v = (int64_t)json_real_value(j);
         } else if (json_is_integer(j)) {

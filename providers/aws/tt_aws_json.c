@@ -6,13 +6,14 @@
 #include <string.h>
 
 #include "tt_aws_protocol.h"
+#include "tt_num.h"
 
 #define MAX_DEPTH 64
 
 static json_t *time_number(double t)
 {
     /* Whole seconds as an integer, like botocore's unix timestamps. */
-    if (t == floor(t) && fabs(t) < 1e15)
+    if (t == tt_floor(t) && fabs(t) < 1e15)
         return json_integer((json_int_t)t);
     return json_real(t);
 }
@@ -226,7 +227,7 @@ static tt_code parse(const tt_aws_service *svc, json_t *shape, json_t *value, js
             return wrong(err, tt_buf_str(path), "a string");
         res = json_incref(value);
     } else if (strcmp(type, "integer") == 0 || strcmp(type, "long") == 0) {
-        if (json_is_real(value) && json_real_value(value) == floor(json_real_value(value)) &&
+        if (json_is_real(value) && json_real_value(value) == tt_floor(json_real_value(value)) &&
             fabs(json_real_value(value)) < 9e15)
             res = json_integer((json_int_t)json_real_value(value));
         else if (!json_is_integer(value))

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tt_aws_protocol.h"
+#include "tt_num.h"
 #include "tt_str.h"
 
 void tt_aws_quota_init(tt_aws_quota *q)
@@ -30,7 +31,7 @@ void tt_aws_quota_release(tt_aws_quota *q, int retry_cost)
 
 double tt_aws_backoff(int attempt, double max_backoff, double rand01)
 {
-    double cap = ldexp(1.0, attempt < 30 ? attempt : 30);
+    double cap = tt_pow2(attempt < 30 ? attempt : 30);
     if (cap > max_backoff)
         cap = max_backoff;
     return rand01 * cap;

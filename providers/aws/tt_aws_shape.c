@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "tt_aws_protocol.h"
+#include "tt_num.h"
 #include "tt_str.h"
 
 void tt_aws_wire_init(tt_aws_wire *w)
@@ -130,8 +131,8 @@ void tt_aws_format_iso8601(double t, char buf[40])
     struct tm tm;
     if (!time_ok(t))
         t = 0;
-    time_t whole = (time_t)floor(t);
-    long ms = lround((t - floor(t)) * 1000.0);
+    time_t whole = (time_t)tt_floor(t);
+    long ms = (long)tt_round((t - tt_floor(t)) * 1000.0);
     if (ms >= 1000) {
         whole++;
         ms = 0;

@@ -2,11 +2,13 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <string.h>
 
 #include "tt_arena.h"
+#include "tt_num.h"
 #include "tt_buf.h"
 #include "tt_error.h"
 #include "tt_str.h"
@@ -123,10 +125,88 @@ static void hash_is_stable(void **state)
     assert_true(tt_hash64_str("a") == 0xaf63dc4c8601ec8cULL);
 }
 
+/* ---- tt_num against libm (this test links libm; trimtab does not) -------------------------- */
+
+static uint64_t num_rng = 0x9E3779B97F4A7C15ULL;
+
+static uint64_t num_next(void)
+{
+    num_rng ^= num_rng << 13;
+    num_rng ^= num_rng >> 7;
+    num_rng ^= num_rng << 17;
+    return num_rng;
+}
+
+/* Doubles of every kind: specials, halves around integers, every exponent by random bits. */
+static double num_sample(size_t i)
+{
+    static const double special[] = {0.0,
+                                     -0.0,
+                                     0.5,
+                                     -0.5,
+                                     1.5,
+                                     -1.5,
+                                     2.5,
+                                     -2.5,
+                                     0.49999999999999994,
+                                     -0.49999999999999994,
+                                     4503599627370495.5,
+                                     -4503599627370495.5,
+                                     4503599627370496.0,
+                                     9007199254740993.0,
+                                     1e300,
+                                     -1e300,
+                                     5e-324,
+                                     2.2250738585072014e-308,
+                                     INFINITY,
+                                     -INFINITY,
+                                     NAN};
+    double d;
+    if (i < sizeof(special) / sizeof(special[0]))
+        return special[i];
+    if (i % 3 == 0) {
+        uint64_t bits = num_next();
+        memcpy(&d, &bits, sizeof(d));
+        return d;
+    }
+    /* Values a few units around small integers and halves, where rounding decides. */
+    d = (double)(int64_t)(num_next() % 2000001) / 4.0 - 250000.0;
+    return i % 3 == 1 ? d : d + (double)(int64_t)(num_next() % 7 - 3) * 1e-12;
+}
+
+static void same_double(double got, double want, const char *what, double x)
+{
+    if (isnan(want) ? !isnan(got) : memcmp(&got, &want, sizeof(got)) != 0)
+        fail_msg("%s(%.17g) = %.17g, libm says %.17g", what, x, got, want);
+}
+
+static void num_matches_libm(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < 300000; i++) {
+        double x = num_sample(i);
+        same_double(tt_floor(x), floor(x), "tt_floor", x);
+        same_double(tt_round(x), round(x), "tt_round", x);
+        double ax = fabs(x);
+        if (ax > 0 && isfinite(ax)) {
+            double got = tt_log2(ax), want = log2(ax);
+            /* A few units in the last place of the result, or of 1 near log2 = 0. */
+            if (fabs(got - want) > 4e-16 * (fabs(want) > 1 ? fabs(want) : 1))
+                fail_msg("tt_log2(%.17g) = %.17g, libm says %.17g", ax, got, want);
+        } else {
+            assert_true(isnan(tt_log2(x)));
+        }
+    }
+    for (int n = -1100; n <= 1100; n++)
+        same_double(tt_pow2(n), ldexp(1.0, n < -1022 ? -1022 : n > 1023 ? 1023 : n), "tt_pow2", n);
+    assert_true(tt_log2(12.0) > 3.58 && tt_log2(12.0) < 3.59); /* rds: a 12xlarge */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(buf_grows_and_stays_terminated),
+        cmocka_unit_test(num_matches_libm),
         cmocka_unit_test(arena_keeps_alignment_and_strings),
         cmocka_unit_test(arena_used_sizes_a_replay),
         cmocka_unit_test(parse_i64_is_strict),
