@@ -37,6 +37,17 @@ static void arena_keeps_alignment_and_strings(void **state)
     assert_string_equal(s, "x");
     assert_int_equal((uintptr_t)d % _Alignof(double), 0);
     assert_true(d[0] == 0.0 && d[2] == 0.0);
+    /* Each allocation is aligned as its size allows, up to max_align_t: a string before it
+     * must not leave it misaligned. */
+    for (size_t size = 1; size <= 64; size++) {
+        size_t want = size & (~size + 1);
+        uintptr_t p;
+        want = want < _Alignof(max_align_t) ? want : _Alignof(max_align_t);
+        assert_non_null(tt_arena_strdup(a, "y"));
+        p = (uintptr_t)tt_arena_alloc(a, size);
+        assert_int_equal(p % want, 0);
+    }
+    assert_int_equal((uintptr_t)tt_arena_alloc(a, sizeof(long double)) % _Alignof(long double), 0);
     for (int i = 0; i < 200; i++)
         assert_non_null(tt_arena_strdup(a, "a longer string that fills blocks"));
     assert_true(tt_arena_size(a) >= 200 * 34);
