@@ -82,20 +82,10 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/*
- * FNV-1a (tt_hash64_str) followed by the murmur3 finaliser: FNV's low bits are weak for keys
- * that differ only at the end ("…/name-0001", "…/name-0002"), and the table uses low bits.
- */
+/* FNV-1a mixed: the table uses the low bits. */
 static uint64_t key_hash(const char *key)
 {
-    uint64_t h = tt_hash64_str(key);
-
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
+    return tt_hash64_mix(tt_hash64_str(key));
 }
 
 static size_t item_size(size_t key_len)

@@ -70,20 +70,10 @@ struct map {
 
 typedef int (*map_eq_fn)(const void *item, const void *key);
 
-/* FNV-1a followed by the murmur3 finaliser: FNV's low bits are weak for similar paths. */
-static uint64_t mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
+/* FNV-1a mixed: FNV's low bits are weak for similar paths. */
 static uint64_t str_hash(const char *s)
 {
-    return mix(tt_hash64_str(s));
+    return tt_hash64_mix(tt_hash64_str(s));
 }
 
 static void *map_find(const struct map *m, uint64_t h, map_eq_fn eq, const void *key)
@@ -291,7 +281,7 @@ static int str_eq(const void *item, const void *key)
 
 static uint64_t wd_hash(int wd)
 {
-    return mix((uint64_t)(unsigned)wd + 1);
+    return tt_hash64_mix((uint64_t)(unsigned)wd + 1);
 }
 
 static struct sd_key *key_find(const tt_source_dir *s, const char *key)

@@ -132,6 +132,9 @@ static void hash_is_stable(void **state)
     /* FNV-1a reference values: names derived from hashes must never change between builds. */
     assert_true(tt_hash64_str("") == 0xcbf29ce484222325ULL);
     assert_true(tt_hash64_str("a") == 0xaf63dc4c8601ec8cULL);
+    /* murmur3's finaliser: the queue's resync order follows it. */
+    assert_true(tt_hash64_mix(0xaf63dc4c8601ec8cULL) == 0x82a2a958a9bece5bULL);
+    assert_true(tt_hash64_mix(1) == 0xb456bcfc34c2cb2cULL);
 }
 
 int main(void)
