@@ -22,6 +22,7 @@
 #include <ev.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,21 +153,27 @@ static void map_del(struct map *m, uint64_t h, const void *item)
 
 struct sd_file;
 
+/*
+ * The records below are held for every manifest as long as it exists, so their fields are
+ * ordered widest first (no padding) and their strings are stored inline, in the record's own
+ * allocation.
+ */
+
 /* A key ("Kind/namespace/name") declared somewhere, or delivered and not yet removed. */
 struct sd_key {
-    char *key; /* owned */
     uint64_t hash;
-    tt_kind kind;
+    uint64_t delivered_fp;   /* fingerprint of the last upsert, when `delivered` */
     struct sd_entry *copies; /* its declarations, through next_copy */
-    size_t ncopies;
-    uint64_t delivered_fp; /* fingerprint of the last upsert, when `delivered` */
-    bool delivered;
     /* During a batch only: */
-    bool touched;     /* in the batch's list: its declarations changed */
-    bool skip;        /* no object could be built for it this time; a pending event will retry */
     tt_resource *obj; /* what it will be delivered as; owned by the batch (slot obj_slot) */
-    size_t obj_slot;
+    unsigned obj_slot;
+    unsigned ncopies;
     unsigned in_refs; /* batch number when it was put into the reference check */
+    tt_kind kind;
+    bool delivered;
+    bool touched; /* in the batch's list: its declarations changed */
+    bool skip;    /* no object could be built for it this time; a pending event will retry */
+    char key[];   /* NUL-terminated */
 };
 
 /* One declaration of a key in a file. */
@@ -174,28 +181,28 @@ struct sd_entry {
     struct sd_key *key;
     struct sd_file *file;
     struct sd_entry *next_copy;
-    int line;
-    uint64_t fp;    /* of the resource as the file alone builds it */
-    bool kept;      /* the file stopped parsing before this declaration: kept as last read */
-    char **sp_refs; /* Alarm: the ScalingPolicy keys its actions name (owned) */
-    size_t nsp_refs;
-    unsigned mark;      /* file_replace's matching mark */
-    tt_resource *fresh; /* the resource just built from the file; valid when fresh_gen is the
+    uint64_t fp;         /* of the resource as the file alone builds it */
+    char **sp_refs;      /* Alarm: the ScalingPolicy keys its actions name (owned) */
+    tt_resource *fresh;  /* the resource just built from the file; valid when fresh_gen is the
                          * current batch; owned by the batch */
+    unsigned fresh_slot; /* its slot in the batch (batch_own keeps slots below UINT_MAX) */
     unsigned fresh_gen;
-    size_t fresh_slot; /* its slot in the batch */
+    unsigned nsp_refs;
+    unsigned mark; /* file_replace's matching mark */
+    int line;
+    bool kept; /* the file stopped parsing before this declaration: kept as last read */
 };
 
 struct sd_file {
-    char *rel; /* path under the root; owned */
     uint64_t hash;
-    uint64_t content; /* hash of the bytes last parsed, when has_content */
-    bool has_content;
+    uint64_t content;          /* hash of the bytes last parsed, when has_content */
     struct sd_entry **entries; /* owned array; the entries are owned too */
     size_t nentries;
     unsigned seen;     /* walk pass that met it */
     unsigned mat_gen;  /* batch that re-read it for objects */
     unsigned read_gen; /* batch that read it for changes */
+    bool has_content;
+    char rel[]; /* path under the root, NUL-terminated */
 };
 
 struct sd_dir {
@@ -324,33 +331,38 @@ static tt_code logical_of(const tt_source_dir *s, const char *rel, tt_buf *out)
     return tt_buf_printf(out, "%s/%s", s->prefix, rel);
 }
 
+/* The bytes of a record whose string of `len` bytes is stored inline from `offset` on: the
+ * string may start in the struct's tail padding, which saves a malloc size class for many. */
+static size_t record_size(size_t size, size_t offset, size_t len)
+{
+    return offset + len + 1 > size ? offset + len + 1 : size;
+}
+
 /* Finds or creates the record of `key`. NULL on ENOMEM. */
 static struct sd_key *key_get(tt_source_dir *s, const char *key, tt_kind kind)
 {
     uint64_t h = str_hash(key);
     struct sd_key *k = map_find(&s->keys, h, key_eq, key);
+    size_t len = strlen(key);
 
     if (k != NULL)
         return k;
-    k = calloc(1, sizeof(*k));
-    if (k == NULL || (k->key = strdup(key)) == NULL)
-        goto fail;
+    k = calloc(1, record_size(sizeof(*k), offsetof(struct sd_key, key), len));
+    if (k == NULL)
+        return NULL;
+    memcpy(k->key, key, len + 1);
     k->hash = h;
     k->kind = kind;
-    if (map_put(&s->keys, h, k) != TT_OK)
-        goto fail;
+    if (map_put(&s->keys, h, k) != TT_OK) {
+        free(k);
+        return NULL;
+    }
     return k;
-fail:
-    if (k != NULL)
-        free(k->key);
-    free(k);
-    return NULL;
 }
 
 static void key_free(tt_source_dir *s, struct sd_key *k)
 {
     map_del(&s->keys, k->hash, k);
-    free(k->key);
     free(k);
 }
 
@@ -436,25 +448,23 @@ static void file_free(tt_source_dir *s, struct sd_file *f)
         entry_free(s, f->entries[i]);
     map_del(&s->files, f->hash, f);
     free(f->entries);
-    free(f->rel);
     free(f);
 }
 
 static struct sd_file *file_new(tt_source_dir *s, const char *rel)
 {
-    struct sd_file *f = calloc(1, sizeof(*f));
+    size_t len = strlen(rel);
+    struct sd_file *f = calloc(1, record_size(sizeof(*f), offsetof(struct sd_file, rel), len));
 
-    if (f == NULL || (f->rel = strdup(rel)) == NULL)
-        goto fail;
+    if (f == NULL)
+        return NULL;
+    memcpy(f->rel, rel, len + 1);
     f->hash = str_hash(rel);
-    if (map_put(&s->files, f->hash, f) != TT_OK)
-        goto fail;
+    if (map_put(&s->files, f->hash, f) != TT_OK) {
+        free(f);
+        return NULL;
+    }
     return f;
-fail:
-    if (f != NULL)
-        free(f->rel);
-    free(f);
-    return NULL;
 }
 
 /* Stops watching a directory and forgets it. */
@@ -527,9 +537,14 @@ static tt_code touch(struct batch *b, struct sd_key *k)
     return TT_OK;
 }
 
-/* Gives `r` to the batch; returns its slot, or -1 (and destroys `r`) on ENOMEM. */
+/* Gives `r` to the batch; returns its slot (below UINT_MAX, so that records keep it in an
+ * unsigned), or -1 (and destroys `r`) on ENOMEM. */
 static long batch_own(struct batch *b, tt_resource *r)
 {
+    if (b->nobjs >= UINT_MAX) {
+        tt_resource_destroy(r);
+        return -1;
+    }
     if (b->nobjs == b->objs_cap) {
         size_t cap = b->objs_cap ? b->objs_cap * 2 : 64;
         tt_resource **p = realloc(b->objs, cap * sizeof(*p));
@@ -641,7 +656,7 @@ static tt_code file_replace(tt_source_dir *s, struct batch *b, struct sd_file *f
         }
         e->fresh = r;
         e->fresh_gen = s->gen;
-        e->fresh_slot = (size_t)slot;
+        e->fresh_slot = (unsigned)slot;
     }
     for (size_t i = 0; i < f->nentries; i++) {
         struct sd_entry *e = f->entries[i];
@@ -803,7 +818,7 @@ static void materialize(tt_source_dir *s, struct batch *b, struct sd_file *f)
             break;
         e->fresh = r;
         e->fresh_gen = s->gen;
-        e->fresh_slot = (size_t)slot;
+        e->fresh_slot = (unsigned)slot;
     }
 out:
     free(data);
@@ -1323,7 +1338,7 @@ static tt_code resolve(tt_source_dir *s, struct batch *b)
             if (r == NULL || (slot = batch_own(b, r)) < 0)
                 return TT_ENOMEM;
             k->obj = r;
-            k->obj_slot = (size_t)slot;
+            k->obj_slot = (unsigned)slot;
             continue;
         }
         if (fresh_of(s, e) == NULL)
@@ -1710,16 +1725,10 @@ static void source_free(tt_source_dir *s)
             free(f->entries[j]);
         }
         free(f->entries);
-        free(f->rel);
         free(f);
     }
-    for (size_t i = 0; i < s->keys.cap; i++) {
-        struct sd_key *k = s->keys.slots[i].item;
-        if (k != NULL) {
-            free(k->key);
-            free(k);
-        }
-    }
+    for (size_t i = 0; i < s->keys.cap; i++)
+        free(s->keys.slots[i].item);
     for (size_t i = 0; i < s->dirs.cap; i++) {
         struct sd_dir *d = s->dirs.slots[i].item;
         if (d != NULL) {
