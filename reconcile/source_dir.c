@@ -33,6 +33,7 @@
 #include "loader.h"
 #include "tt_arena.h"
 #include "tt_buf.h"
+#include "tt_index.h"
 #include "tt_log.h"
 #include "tt_str.h"
 
@@ -52,101 +53,10 @@
     (IN_CREATE | IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE | \
      IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK)
 
-/*
- * ---- a small open-addressing hash table of pointers -------------------------------------------
- * Unlike tt_map it stores no key copies (the records hold their keys, which matters with 10,000
- * paths and keys) and takes any key, such as inotify's integer watch descriptors.
- */
-
-struct slot {
-    uint64_t hash;
-    void *item; /* NULL: empty */
-};
-
-struct map {
-    struct slot *slots;
-    size_t cap; /* a power of two, or 0 */
-    size_t len;
-};
-
-typedef int (*map_eq_fn)(const void *item, const void *key);
-
 /* FNV-1a mixed: FNV's low bits are weak for similar paths. */
 static uint64_t str_hash(const char *s)
 {
     return tt_hash64_mix(tt_hash64_str(s));
-}
-
-static void *map_find(const struct map *m, uint64_t h, map_eq_fn eq, const void *key)
-{
-    size_t mask = m->cap - 1;
-
-    if (m->cap == 0)
-        return NULL;
-    for (size_t i = h & mask; m->slots[i].item != NULL; i = (i + 1) & mask) {
-        if (m->slots[i].hash == h && eq(m->slots[i].item, key))
-            return m->slots[i].item;
-    }
-    return NULL;
-}
-
-static void map_place(struct slot *slots, size_t cap, uint64_t h, void *item)
-{
-    size_t i;
-
-    for (i = h & (cap - 1); slots[i].item != NULL; i = (i + 1) & (cap - 1))
-        ;
-    slots[i].hash = h;
-    slots[i].item = item;
-}
-
-/* Adds `item`, which must not be in the map yet. TT_ENOMEM leaves the map as it was. */
-static tt_code map_put(struct map *m, uint64_t h, void *item)
-{
-    if ((m->len + 1) * 4 > m->cap * 3) {
-        size_t cap = m->cap ? m->cap * 2 : 16;
-        struct slot *slots = calloc(cap, sizeof(*slots));
-        if (slots == NULL)
-            return TT_ENOMEM;
-        for (size_t i = 0; i < m->cap; i++) {
-            if (m->slots[i].item != NULL)
-                map_place(slots, cap, m->slots[i].hash, m->slots[i].item);
-        }
-        free(m->slots);
-        m->slots = slots;
-        m->cap = cap;
-    }
-    map_place(m->slots, m->cap, h, item);
-    m->len++;
-    return TT_OK;
-}
-
-/* True when slot k lies cyclically in (i, j]. */
-static int cyclic_between(size_t i, size_t k, size_t j)
-{
-    return i <= j ? (i < k && k <= j) : (i < k || k <= j);
-}
-
-/* Removes `item` (by identity), shifting later entries back so no tombstones are needed. */
-static void map_del(struct map *m, uint64_t h, const void *item)
-{
-    size_t mask = m->cap - 1, hole, j;
-
-    if (m->cap == 0)
-        return;
-    for (hole = h & mask; m->slots[hole].item != item; hole = (hole + 1) & mask) {
-        if (m->slots[hole].item == NULL)
-            return;
-    }
-    for (j = (hole + 1) & mask; m->slots[j].item != NULL; j = (j + 1) & mask) {
-        size_t home = m->slots[j].hash & mask;
-        if (cyclic_between(hole, home, j))
-            continue;
-        m->slots[hole] = m->slots[j];
-        hole = j;
-    }
-    m->slots[hole].item = NULL;
-    m->len--;
 }
 
 /* ---- records ------------------------------------------------------------------------------- */
@@ -228,11 +138,11 @@ struct tt_source_dir {
     ev_io io;
     ev_timer timer;
     int parent_wd;
-    struct map keys;          /* struct sd_key, by key */
-    struct map files;         /* struct sd_file, by rel */
-    struct map dirs;          /* struct sd_dir, by rel */
-    struct map wds;           /* struct sd_dir, by wd */
-    struct map dirty;         /* char * (owned), by itself: paths under the root named by events */
+    tt_index keys;            /* struct sd_key, by key */
+    tt_index files;           /* struct sd_file, by rel */
+    tt_index dirs;            /* struct sd_dir, by rel */
+    tt_index wds;             /* struct sd_dir, by wd */
+    tt_index dirty;           /* char * (owned), by itself: paths under the root named by events */
     bool rescan;              /* the next batch lists the whole tree */
     bool force_full;          /* ... and builds every key again (after a failed allocation) */
     double pending_first;     /* ev_time() of the first event not yet handled; 0: none */
@@ -293,22 +203,22 @@ static uint64_t wd_hash(int wd)
 
 static struct sd_key *key_find(const tt_source_dir *s, const char *key)
 {
-    return map_find(&s->keys, str_hash(key), key_eq, key);
+    return tt_index_find(&s->keys, str_hash(key), key_eq, key);
 }
 
 static struct sd_file *file_find(const tt_source_dir *s, const char *rel)
 {
-    return map_find(&s->files, str_hash(rel), file_eq, rel);
+    return tt_index_find(&s->files, str_hash(rel), file_eq, rel);
 }
 
 static struct sd_dir *dir_find(const tt_source_dir *s, const char *rel)
 {
-    return map_find(&s->dirs, str_hash(rel), dir_eq, rel);
+    return tt_index_find(&s->dirs, str_hash(rel), dir_eq, rel);
 }
 
 static struct sd_dir *dir_by_wd(const tt_source_dir *s, int wd)
 {
-    return map_find(&s->wds, wd_hash(wd), wd_eq, &wd);
+    return tt_index_find(&s->wds, wd_hash(wd), wd_eq, &wd);
 }
 
 /* True when `rel` is `prefix` or lies below it ("" is above everything). */
@@ -342,7 +252,7 @@ static size_t record_size(size_t size, size_t offset, size_t len)
 static struct sd_key *key_get(tt_source_dir *s, const char *key, tt_kind kind)
 {
     uint64_t h = str_hash(key);
-    struct sd_key *k = map_find(&s->keys, h, key_eq, key);
+    struct sd_key *k = tt_index_find(&s->keys, h, key_eq, key);
     size_t len = strlen(key);
 
     if (k != NULL)
@@ -353,7 +263,7 @@ static struct sd_key *key_get(tt_source_dir *s, const char *key, tt_kind kind)
     memcpy(k->key, key, len + 1);
     k->hash = h;
     k->kind = kind;
-    if (map_put(&s->keys, h, k) != TT_OK) {
+    if (tt_index_put(&s->keys, h, k) != TT_OK) {
         free(k);
         return NULL;
     }
@@ -362,7 +272,7 @@ static struct sd_key *key_get(tt_source_dir *s, const char *key, tt_kind kind)
 
 static void key_free(tt_source_dir *s, struct sd_key *k)
 {
-    map_del(&s->keys, k->hash, k);
+    tt_index_del(&s->keys, k->hash, k);
     free(k);
 }
 
@@ -446,7 +356,7 @@ static void file_free(tt_source_dir *s, struct sd_file *f)
 {
     for (size_t i = 0; i < f->nentries; i++)
         entry_free(s, f->entries[i]);
-    map_del(&s->files, f->hash, f);
+    tt_index_del(&s->files, f->hash, f);
     free(f->entries);
     free(f);
 }
@@ -460,7 +370,7 @@ static struct sd_file *file_new(tt_source_dir *s, const char *rel)
         return NULL;
     memcpy(f->rel, rel, len + 1);
     f->hash = str_hash(rel);
-    if (map_put(&s->files, f->hash, f) != TT_OK) {
+    if (tt_index_put(&s->files, f->hash, f) != TT_OK) {
         free(f);
         return NULL;
     }
@@ -473,9 +383,9 @@ static void dir_free(tt_source_dir *s, struct sd_dir *d)
     if (d->wd >= 0) {
         /* Fails harmlessly when the kernel already dropped the watch (directory deleted). */
         inotify_rm_watch(s->fd, d->wd);
-        map_del(&s->wds, wd_hash(d->wd), d);
+        tt_index_del(&s->wds, wd_hash(d->wd), d);
     }
-    map_del(&s->dirs, d->hash, d);
+    tt_index_del(&s->dirs, d->hash, d);
     free(d->rel);
     free(d);
 }
@@ -877,7 +787,7 @@ static tt_code on_walk_dir(void *ud, const char *path, const char *rel, const st
             return TT_OK;
         }
         /* Stale: the directory moved here. Its old record loses the watch. */
-        map_del(&s->wds, wd_hash(wd), o);
+        tt_index_del(&s->wds, wd_hash(wd), o);
         o->wd = -1;
         o = NULL;
     }
@@ -890,7 +800,7 @@ static tt_code on_walk_dir(void *ud, const char *path, const char *rel, const st
         }
         d->hash = str_hash(rel);
         d->wd = -1;
-        if (map_put(&s->dirs, d->hash, d) != TT_OK) {
+        if (tt_index_put(&s->dirs, d->hash, d) != TT_OK) {
             free(d->rel);
             free(d);
             return TT_ENOMEM;
@@ -899,11 +809,11 @@ static tt_code on_walk_dir(void *ud, const char *path, const char *rel, const st
     if (d->wd >= 0 && d->wd != wd) {
         /* Another directory now has this name: the old one is no longer ours to watch. */
         inotify_rm_watch(s->fd, d->wd);
-        map_del(&s->wds, wd_hash(d->wd), d);
+        tt_index_del(&s->wds, wd_hash(d->wd), d);
         d->wd = -1;
     }
     if (wd >= 0 && d->wd != wd) {
-        if (map_put(&s->wds, wd_hash(wd), d) != TT_OK)
+        if (tt_index_put(&s->wds, wd_hash(wd), d) != TT_OK)
             return TT_ENOMEM;
         d->wd = wd;
     }
@@ -983,10 +893,8 @@ static void unwatch_all(tt_source_dir *s)
         free(d->rel);
         free(d);
     }
-    free(s->dirs.slots);
-    free(s->wds.slots);
-    memset(&s->dirs, 0, sizeof(s->dirs));
-    memset(&s->wds, 0, sizeof(s->wds));
+    tt_index_cleanup(&s->dirs);
+    tt_index_cleanup(&s->wds);
 }
 
 /*
@@ -1068,9 +976,8 @@ static tt_code process_dirty(tt_source_dir *s, struct batch *b)
     for (size_t i = 0; i < s->dirty.cap; i++) {
         if (s->dirty.slots[i].item != NULL)
             paths[n++] = s->dirty.slots[i].item;
-        s->dirty.slots[i].item = NULL;
     }
-    s->dirty.len = 0;
+    tt_index_clear(&s->dirty);
     if (s->phys == NULL)
         goto out; /* the root is unreadable; the parent's watch will see it come back */
     qsort(paths, n, sizeof(*paths), path_cmp);
@@ -1447,9 +1354,9 @@ static void mark_dirty(tt_source_dir *s, const char *dir_rel, const char *name)
         goto out;
     }
     h = str_hash(p.data);
-    if (map_find(&s->dirty, h, str_eq, p.data) == NULL) {
+    if (tt_index_find(&s->dirty, h, str_eq, p.data) == NULL) {
         char *copy = tt_buf_steal(&p);
-        if (copy == NULL || map_put(&s->dirty, h, copy) != TT_OK) {
+        if (copy == NULL || tt_index_put(&s->dirty, h, copy) != TT_OK) {
             free(copy);
             s->rescan = true;
         }
@@ -1480,7 +1387,7 @@ static bool note_event(tt_source_dir *s, const struct inotify_event *ev)
         return relevant;
     if (ev->mask & IN_IGNORED) {
         /* The kernel dropped the watch; the record stays so its path is still known. */
-        map_del(&s->wds, wd_hash(d->wd), d);
+        tt_index_del(&s->wds, wd_hash(d->wd), d);
         d->wd = -1;
         if (d->rel[0] == '\0')
             s->rescan = true;
@@ -1569,11 +1476,9 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
     rc = batch_init(&b, false);
     if (rc == TT_OK && (s->rescan || s->force_full)) {
         /* A full listing covers whatever the individual events named. */
-        for (size_t i = 0; i < s->dirty.cap; i++) {
+        for (size_t i = 0; i < s->dirty.cap; i++)
             free(s->dirty.slots[i].item);
-            s->dirty.slots[i].item = NULL;
-        }
-        s->dirty.len = 0;
+        tt_index_clear(&s->dirty);
         s->rescan = false;
         s->stats.rescans++;
         rc = rescan(s, &b);
@@ -1613,7 +1518,14 @@ tt_source_dir *tt_source_dir_create(struct ev_loop *loop, const tt_source_dir_co
         return NULL;
     }
     s = calloc(1, sizeof(*s));
-    if (s == NULL || (s->path = strdup(cfg->path)) == NULL)
+    if (s == NULL)
+        goto nomem;
+    tt_index_init(&s->keys);
+    tt_index_init(&s->files);
+    tt_index_init(&s->dirs);
+    tt_index_init(&s->wds);
+    tt_index_init(&s->dirty);
+    if ((s->path = strdup(cfg->path)) == NULL)
         goto nomem;
     s->fd = -1;
     s->parent_wd = -1;
@@ -1738,11 +1650,11 @@ static void source_free(tt_source_dir *s)
     }
     for (size_t i = 0; i < s->dirty.cap; i++)
         free(s->dirty.slots[i].item);
-    free(s->files.slots);
-    free(s->keys.slots);
-    free(s->dirs.slots);
-    free(s->wds.slots);
-    free(s->dirty.slots);
+    tt_index_cleanup(&s->files);
+    tt_index_cleanup(&s->keys);
+    tt_index_cleanup(&s->dirs);
+    tt_index_cleanup(&s->wds);
+    tt_index_cleanup(&s->dirty);
     if (s->fd >= 0)
         close(s->fd); /* drops every watch at once */
     free(s->path);

@@ -4,11 +4,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tt_arena.h"
 #include "tt_buf.h"
 #include "tt_error.h"
+#include "tt_index.h"
 #include "tt_str.h"
 
 static void buf_grows_and_stays_terminated(void **state)
@@ -137,6 +139,53 @@ static void hash_is_stable(void **state)
     assert_true(tt_hash64_mix(1) == 0xb456bcfc34c2cb2cULL);
 }
 
+struct rec {
+    int id;
+    char name[16];
+};
+
+static int rec_eq(const void *item, const void *key)
+{
+    return strcmp(((const struct rec *)item)->name, key) == 0;
+}
+
+/* Records found by their own keys through growth and backward-shift removals, with every hash
+ * the same for a fifth of them (one long probe run), and cleared for reuse. */
+static void index_finds_its_records(void **state)
+{
+    static struct rec recs[500];
+    tt_index ix;
+    (void)state;
+    tt_index_init(&ix);
+    assert_null(tt_index_find(&ix, 1, rec_eq, "none"));
+    for (int i = 0; i < 500; i++) {
+        recs[i].id = i;
+        snprintf(recs[i].name, sizeof(recs[i].name), "r%d", i);
+        assert_int_equal(tt_index_put(&ix, i % 5 == 0 ? 7 : tt_hash64_str(recs[i].name), &recs[i]),
+                         TT_OK);
+    }
+    assert_int_equal(ix.len, 500);
+    for (int i = 0; i < 500; i += 2)
+        tt_index_del(&ix, i % 5 == 0 ? 7 : tt_hash64_str(recs[i].name), &recs[i]);
+    tt_index_del(&ix, 7, &recs[0]); /* absent: nothing happens */
+    assert_int_equal(ix.len, 250);
+    for (int i = 0; i < 500; i++) {
+        const struct rec *r =
+            tt_index_find(&ix, i % 5 == 0 ? 7 : tt_hash64_str(recs[i].name), rec_eq, recs[i].name);
+        if (i % 2 == 0)
+            assert_null(r);
+        else
+            assert_ptr_equal(r, &recs[i]);
+    }
+    tt_index_clear(&ix);
+    assert_int_equal(ix.len, 0);
+    assert_null(tt_index_find(&ix, tt_hash64_str("r1"), rec_eq, "r1"));
+    assert_int_equal(tt_index_put(&ix, 7, &recs[1]), TT_OK);
+    assert_ptr_equal(tt_index_find(&ix, 7, rec_eq, "r1"), &recs[1]);
+    tt_index_cleanup(&ix);
+    assert_int_equal(ix.cap, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +196,7 @@ int main(void)
         cmocka_unit_test(edit_distance_bounds),
         cmocka_unit_test(error_set_and_prefix),
         cmocka_unit_test(hash_is_stable),
+        cmocka_unit_test(index_finds_its_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
