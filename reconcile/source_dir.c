@@ -104,9 +104,11 @@ struct sd_entry {
 };
 
 struct sd_file {
-    uint64_t hash;
-    uint64_t content;          /* hash of the bytes last parsed, when has_content */
-    struct sd_entry **entries; /* owned array; the entries are owned too */
+    uint64_t content; /* hash of the bytes last parsed, when has_content */
+    /* Its declarations, owned: `one` for a file of at most one (most manifests declare a
+     * single resource, and an array of one would cost a malloc chunk), else an owned array. */
+    struct sd_entry **entries;
+    struct sd_entry *one;
     size_t nentries;
     unsigned seen;     /* walk pass that met it */
     unsigned mat_gen;  /* batch that re-read it for objects */
@@ -352,12 +354,31 @@ static tt_code entry_set_refs(tt_source_dir *s, struct sd_entry *e, const tt_res
     return c.rc;
 }
 
+static void entries_free(struct sd_file *f)
+{
+    if (f->entries != &f->one)
+        free(f->entries);
+}
+
+/* Gives `f` the declarations `next` (an array of `n`, owned by `f` from now on). */
+static void file_set_entries(struct sd_file *f, struct sd_entry **next, size_t n)
+{
+    entries_free(f);
+    if (n <= 1) {
+        f->one = n == 1 ? next[0] : NULL;
+        free(next);
+        next = &f->one;
+    }
+    f->entries = next;
+    f->nentries = n;
+}
+
 static void file_free(tt_source_dir *s, struct sd_file *f)
 {
     for (size_t i = 0; i < f->nentries; i++)
         entry_free(s, f->entries[i]);
-    tt_index_del(&s->files, f->hash, f);
-    free(f->entries);
+    tt_index_del(&s->files, str_hash(f->rel), f);
+    entries_free(f);
     free(f);
 }
 
@@ -369,8 +390,8 @@ static struct sd_file *file_new(tt_source_dir *s, const char *rel)
     if (f == NULL)
         return NULL;
     memcpy(f->rel, rel, len + 1);
-    f->hash = str_hash(rel);
-    if (tt_index_put(&s->files, f->hash, f) != TT_OK) {
+    f->entries = &f->one;
+    if (tt_index_put(&s->files, str_hash(rel), f) != TT_OK) {
         free(f);
         return NULL;
     }
@@ -586,9 +607,7 @@ static tt_code file_replace(tt_source_dir *s, struct batch *b, struct sd_file *f
             next[n++] = e;
         }
     }
-    free(f->entries);
-    f->entries = next;
-    f->nentries = n;
+    file_set_entries(f, next, n);
     return rc;
 }
 
@@ -1636,7 +1655,7 @@ static void source_free(tt_source_dir *s)
             entry_clear_refs(s, f->entries[j]);
             free(f->entries[j]);
         }
-        free(f->entries);
+        entries_free(f);
         free(f);
     }
     for (size_t i = 0; i < s->keys.cap; i++)
