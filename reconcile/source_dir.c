@@ -203,6 +203,32 @@ static uint64_t wd_hash(int wd)
     return tt_hash64_mix((uint64_t)(unsigned)wd + 1);
 }
 
+/* What each index hashes its records by (tt_index_hash_fn). */
+static uint64_t key_hash_of(const void *item)
+{
+    return ((const struct sd_key *)item)->hash;
+}
+
+static uint64_t file_hash_of(const void *item)
+{
+    return str_hash(((const struct sd_file *)item)->rel);
+}
+
+static uint64_t dir_hash_of(const void *item)
+{
+    return ((const struct sd_dir *)item)->hash;
+}
+
+static uint64_t wd_hash_of(const void *item)
+{
+    return wd_hash(((const struct sd_dir *)item)->wd);
+}
+
+static uint64_t path_hash_of(const void *item)
+{
+    return str_hash(item);
+}
+
 static struct sd_key *key_find(const tt_source_dir *s, const char *key)
 {
     return tt_index_find(&s->keys, str_hash(key), key_eq, key);
@@ -832,9 +858,11 @@ static tt_code on_walk_dir(void *ud, const char *path, const char *rel, const st
         d->wd = -1;
     }
     if (wd >= 0 && d->wd != wd) {
-        if (tt_index_put(&s->wds, wd_hash(wd), d) != TT_OK)
+        d->wd = wd; /* first: the index hashes the records it holds by their wd */
+        if (tt_index_put(&s->wds, wd_hash(wd), d) != TT_OK) {
+            d->wd = -1;
             return TT_ENOMEM;
-        d->wd = wd;
+        }
     }
     d->dev = st->st_dev;
     d->ino = st->st_ino;
@@ -864,7 +892,7 @@ static tt_code sweep(tt_source_dir *s, struct batch *b, const char *prefix, unsi
         (gone = malloc((s->files.len + s->dirs.len) * sizeof(*gone))) == NULL)
         return TT_ENOMEM;
     for (size_t i = 0; i < s->files.cap; i++) {
-        struct sd_file *f = s->files.slots[i].item;
+        struct sd_file *f = s->files.slots[i];
         if (f != NULL && f->seen != pass && under(f->rel, prefix))
             gone[n++] = f;
     }
@@ -872,7 +900,7 @@ static tt_code sweep(tt_source_dir *s, struct batch *b, const char *prefix, unsi
         rc = file_gone(s, b, gone[i]);
     n = 0;
     for (size_t i = 0; i < s->dirs.cap; i++) {
-        struct sd_dir *d = s->dirs.slots[i].item;
+        struct sd_dir *d = s->dirs.slots[i];
         if (d != NULL && d->seen != pass && under(d->rel, prefix))
             gone[n++] = d;
     }
@@ -904,7 +932,7 @@ static tt_code walk_subtree(tt_source_dir *s, struct batch *b, const char *rel)
 static void unwatch_all(tt_source_dir *s)
 {
     for (size_t i = 0; i < s->dirs.cap; i++) {
-        struct sd_dir *d = s->dirs.slots[i].item;
+        struct sd_dir *d = s->dirs.slots[i];
         if (d == NULL)
             continue;
         if (d->wd >= 0)
@@ -951,8 +979,8 @@ static tt_code rescan(tt_source_dir *s, struct batch *b)
     if (rc == TT_OK && s->force_full) {
         /* Every key is compared with what was delivered, whatever the failure left behind. */
         for (size_t i = 0; i < s->keys.cap && rc == TT_OK; i++) {
-            if (s->keys.slots[i].item != NULL)
-                rc = touch(b, s->keys.slots[i].item);
+            if (s->keys.slots[i] != NULL)
+                rc = touch(b, s->keys.slots[i]);
         }
     }
     return rc;
@@ -993,8 +1021,8 @@ static tt_code process_dirty(tt_source_dir *s, struct batch *b)
         goto out;
     }
     for (size_t i = 0; i < s->dirty.cap; i++) {
-        if (s->dirty.slots[i].item != NULL)
-            paths[n++] = s->dirty.slots[i].item;
+        if (s->dirty.slots[i] != NULL)
+            paths[n++] = s->dirty.slots[i];
     }
     tt_index_clear(&s->dirty);
     if (s->phys == NULL)
@@ -1236,7 +1264,7 @@ static tt_code resolve(tt_source_dir *s, struct batch *b)
         for (size_t i = 0; i < first_pass && !any_sp; i++)
             any_sp = b->touched[i]->kind == TT_KIND_SCALING_POLICY;
         for (size_t i = 0; any_sp && i < s->keys.cap && rc == TT_OK; i++) {
-            struct sd_key *k = s->keys.slots[i].item;
+            struct sd_key *k = s->keys.slots[i];
             if (k == NULL || k->touched || k->kind != TT_KIND_ALARM || k->ncopies != 1)
                 continue;
             for (size_t j = 0; j < k->copies->nsp_refs; j++) {
@@ -1496,7 +1524,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
     if (rc == TT_OK && (s->rescan || s->force_full)) {
         /* A full listing covers whatever the individual events named. */
         for (size_t i = 0; i < s->dirty.cap; i++)
-            free(s->dirty.slots[i].item);
+            free(s->dirty.slots[i]);
         tt_index_clear(&s->dirty);
         s->rescan = false;
         s->stats.rescans++;
@@ -1539,11 +1567,11 @@ tt_source_dir *tt_source_dir_create(struct ev_loop *loop, const tt_source_dir_co
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         goto nomem;
-    tt_index_init(&s->keys);
-    tt_index_init(&s->files);
-    tt_index_init(&s->dirs);
-    tt_index_init(&s->wds);
-    tt_index_init(&s->dirty);
+    tt_index_init(&s->keys, key_hash_of);
+    tt_index_init(&s->files, file_hash_of);
+    tt_index_init(&s->dirs, dir_hash_of);
+    tt_index_init(&s->wds, wd_hash_of);
+    tt_index_init(&s->dirty, path_hash_of);
     if ((s->path = strdup(cfg->path)) == NULL)
         goto nomem;
     s->fd = -1;
@@ -1648,7 +1676,7 @@ static void source_free(tt_source_dir *s)
     }
     /* Files first: they free the entries, which the keys point to. */
     for (size_t i = 0; i < s->files.cap; i++) {
-        struct sd_file *f = s->files.slots[i].item;
+        struct sd_file *f = s->files.slots[i];
         if (f == NULL)
             continue;
         for (size_t j = 0; j < f->nentries; j++) {
@@ -1659,16 +1687,16 @@ static void source_free(tt_source_dir *s)
         free(f);
     }
     for (size_t i = 0; i < s->keys.cap; i++)
-        free(s->keys.slots[i].item);
+        free(s->keys.slots[i]);
     for (size_t i = 0; i < s->dirs.cap; i++) {
-        struct sd_dir *d = s->dirs.slots[i].item;
+        struct sd_dir *d = s->dirs.slots[i];
         if (d != NULL) {
             free(d->rel);
             free(d);
         }
     }
     for (size_t i = 0; i < s->dirty.cap; i++)
-        free(s->dirty.slots[i].item);
+        free(s->dirty.slots[i]);
     tt_index_cleanup(&s->files);
     tt_index_cleanup(&s->keys);
     tt_index_cleanup(&s->dirs);

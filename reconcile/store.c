@@ -183,9 +183,20 @@ static void entry_free(tt_engine *e, struct entry *en)
     free(en);
 }
 
+/* FNV-1a mixed: the index picks slots by the low bits. */
+static uint64_t key_hash(const char *key)
+{
+    return tt_hash64_mix(tt_hash64_str(key));
+}
+
+static uint64_t entry_hash_of(const void *item)
+{
+    return key_hash(((const struct entry *)item)->key);
+}
+
 tt_code store_init(tt_engine *e)
 {
-    tt_index_init(&e->store);
+    tt_index_init(&e->store, entry_hash_of);
     e->rdeps = tt_map_create();
     return e->rdeps != NULL ? TT_OK : TT_ENOMEM;
 }
@@ -205,8 +216,8 @@ void store_cleanup(tt_engine *e)
 {
     /* Dependencies are freed with their entries; empty the reverse index after. */
     for (size_t i = 0; i < e->store.cap; i++) {
-        if (e->store.slots[i].item != NULL)
-            entry_free(e, e->store.slots[i].item);
+        if (e->store.slots[i] != NULL)
+            entry_free(e, e->store.slots[i]);
     }
     tt_index_cleanup(&e->store);
     if (e->rdeps != NULL) {
@@ -214,12 +225,6 @@ void store_cleanup(tt_engine *e)
         tt_map_destroy(e->rdeps);
         e->rdeps = NULL;
     }
-}
-
-/* FNV-1a mixed: the index picks slots by the low bits. */
-static uint64_t key_hash(const char *key)
-{
-    return tt_hash64_mix(tt_hash64_str(key));
 }
 
 static int entry_eq(const void *item, const void *key)
@@ -303,7 +308,7 @@ const char **store_declared_keys(tt_engine *e, size_t *n)
         return NULL;
     *n = 0;
     for (size_t i = 0; i < e->store.cap; i++) {
-        const struct entry *en = e->store.slots[i].item;
+        const struct entry *en = e->store.slots[i];
         if (en != NULL && !en->removed)
             keys[(*n)++] = en->key;
     }

@@ -149,29 +149,34 @@ static int rec_eq(const void *item, const void *key)
     return strcmp(((const struct rec *)item)->name, key) == 0;
 }
 
-/* Records found by their own keys through growth and backward-shift removals, with every hash
- * the same for a fifth of them (one long probe run), and cleared for reuse. */
+/* A fifth of the records share one hash: one long probe run. */
+static uint64_t rec_hash(const void *item)
+{
+    const struct rec *r = item;
+    return r->id % 5 == 0 ? 7 : tt_hash64_str(r->name);
+}
+
+/* Records found by their own keys through growth and backward-shift removals, and cleared for
+ * reuse. */
 static void index_finds_its_records(void **state)
 {
     static struct rec recs[500];
     tt_index ix;
     (void)state;
-    tt_index_init(&ix);
+    tt_index_init(&ix, rec_hash);
     assert_null(tt_index_find(&ix, 1, rec_eq, "none"));
     for (int i = 0; i < 500; i++) {
         recs[i].id = i;
         snprintf(recs[i].name, sizeof(recs[i].name), "r%d", i);
-        assert_int_equal(tt_index_put(&ix, i % 5 == 0 ? 7 : tt_hash64_str(recs[i].name), &recs[i]),
-                         TT_OK);
+        assert_int_equal(tt_index_put(&ix, rec_hash(&recs[i]), &recs[i]), TT_OK);
     }
     assert_int_equal(ix.len, 500);
     for (int i = 0; i < 500; i += 2)
-        tt_index_del(&ix, i % 5 == 0 ? 7 : tt_hash64_str(recs[i].name), &recs[i]);
-    tt_index_del(&ix, 7, &recs[0]); /* absent: nothing happens */
+        tt_index_del(&ix, rec_hash(&recs[i]), &recs[i]);
+    tt_index_del(&ix, rec_hash(&recs[0]), &recs[0]); /* absent: nothing happens */
     assert_int_equal(ix.len, 250);
     for (int i = 0; i < 500; i++) {
-        const struct rec *r =
-            tt_index_find(&ix, i % 5 == 0 ? 7 : tt_hash64_str(recs[i].name), rec_eq, recs[i].name);
+        const struct rec *r = tt_index_find(&ix, rec_hash(&recs[i]), rec_eq, recs[i].name);
         if (i % 2 == 0)
             assert_null(r);
         else
@@ -179,9 +184,9 @@ static void index_finds_its_records(void **state)
     }
     tt_index_clear(&ix);
     assert_int_equal(ix.len, 0);
-    assert_null(tt_index_find(&ix, tt_hash64_str("r1"), rec_eq, "r1"));
-    assert_int_equal(tt_index_put(&ix, 7, &recs[1]), TT_OK);
-    assert_ptr_equal(tt_index_find(&ix, 7, rec_eq, "r1"), &recs[1]);
+    assert_null(tt_index_find(&ix, rec_hash(&recs[1]), rec_eq, "r1"));
+    assert_int_equal(tt_index_put(&ix, rec_hash(&recs[1]), &recs[1]), TT_OK);
+    assert_ptr_equal(tt_index_find(&ix, rec_hash(&recs[1]), rec_eq, "r1"), &recs[1]);
     tt_index_cleanup(&ix);
     assert_int_equal(ix.cap, 0);
 }
