@@ -5,17 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The largest block, and so the largest allocation: 32-bit sizes keep a block's header at 16
+ * bytes (a resource's manifest is at most 32 MiB; an arena never comes near this). */
+#define BLOCK_MAX (UINT32_MAX / 2)
+
 struct block {
     struct block *next;
-    size_t cap;
-    size_t used;
+    uint32_t cap;
+    uint32_t used;
     alignas(max_align_t) unsigned char data[];
 };
 
 /*
  * The arena and its first block are one allocation: the block starts right after this header
- * (FIRST_BLOCK). A resource's arena is sized to fit one block, so most arenas cost a single
- * malloc chunk, and 10,000 resources do not pay 10,000 separate headers.
+ * (FIRST_OFFSET), 32 bytes before the first byte handed out. A resource's arena is sized to fit
+ * one block, so most arenas cost a single malloc chunk, and 10,000 resources do not pay 10,000
+ * separate headers.
  */
 struct tt_arena {
     struct block *head; /* the block being filled; older blocks follow, the first one last */
@@ -29,10 +34,11 @@ static struct block *first_block(tt_arena *a)
     return (struct block *)((unsigned char *)a + FIRST_OFFSET);
 }
 
+/* `cap` is at most BLOCK_MAX. */
 static void block_init(struct block *b, size_t cap)
 {
     b->next = NULL;
-    b->cap = cap;
+    b->cap = (uint32_t)cap;
     b->used = 0;
 }
 
@@ -41,7 +47,7 @@ tt_arena *tt_arena_create(size_t first_block_size)
     size_t cap = first_block_size ? first_block_size : 1024;
     tt_arena *a;
 
-    if (cap > SIZE_MAX / 4)
+    if (cap > BLOCK_MAX)
         return NULL;
     a = malloc(FIRST_OFFSET + sizeof(struct block) + cap);
     if (a == NULL)
@@ -87,7 +93,7 @@ static void *arena_take(tt_arena *a, size_t size, size_t align)
     size_t off;
     void *p;
 
-    if (size > SIZE_MAX / 4)
+    if (size > BLOCK_MAX)
         return NULL;
     off = (b->used + align - 1) & ~(align - 1);
     if (off > b->cap || b->cap - off < size) {
@@ -98,6 +104,7 @@ static void *arena_take(tt_arena *a, size_t size, size_t align)
         a->next_cap = cap;
         while (cap < size)
             cap *= 2;
+        cap = cap < BLOCK_MAX ? cap : BLOCK_MAX;
         b = malloc(sizeof(*b) + cap);
         if (b == NULL)
             return NULL;
@@ -107,7 +114,7 @@ static void *arena_take(tt_arena *a, size_t size, size_t align)
         off = 0;
     }
     p = b->data + off;
-    b->used = off + size;
+    b->used = (uint32_t)(off + size); /* at most cap */
     return p;
 }
 

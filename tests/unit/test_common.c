@@ -54,6 +54,9 @@ static void arena_keeps_alignment_and_strings(void **state)
         assert_non_null(tt_arena_strdup(a, "a longer string that fills blocks"));
     assert_true(tt_arena_size(a) >= 200 * 34);
     assert_null(tt_arena_strdup(a, NULL));
+    /* A block's sizes are 32 bits: larger requests fail like a failed allocation. */
+    assert_null(tt_arena_alloc(a, (size_t)UINT32_MAX));
+    assert_null(tt_arena_create((size_t)UINT32_MAX));
     tt_arena_destroy(a);
     tt_arena_destroy(NULL);
 }
