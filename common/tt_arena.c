@@ -5,38 +5,56 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The largest block, and so the largest allocation: 32-bit sizes keep a block's header at 16
+ * bytes (a resource's manifest is at most 32 MiB; an arena never comes near this). */
+#define BLOCK_MAX (UINT32_MAX / 2)
+
 struct block {
     struct block *next;
-    size_t cap;
-    size_t used;
+    uint32_t cap;
+    uint32_t used;
     alignas(max_align_t) unsigned char data[];
 };
 
+/*
+ * The arena and its first block are one allocation: the block starts right after this header
+ * (FIRST_OFFSET), 32 bytes before the first byte handed out. A resource's arena is sized to fit
+ * one block, so most arenas cost a single malloc chunk, and 10,000 resources do not pay 10,000
+ * separate headers.
+ */
 struct tt_arena {
-    struct block *head; /* the block being filled; older blocks follow */
+    struct block *head; /* the block being filled; older blocks follow, the first one last */
     size_t next_cap;
-    size_t total;
 };
 
-static struct block *block_new(size_t cap)
-{
-    struct block *b = malloc(sizeof(*b) + cap);
+#define FIRST_OFFSET ((sizeof(tt_arena) + alignof(struct block) - 1) & ~(alignof(struct block) - 1))
 
-    if (b == NULL)
-        return NULL;
-    b->next = NULL;
-    b->cap = cap;
-    b->used = 0;
-    return b;
+static struct block *first_block(tt_arena *a)
+{
+    return (struct block *)((unsigned char *)a + FIRST_OFFSET);
 }
 
-tt_arena *tt_arena_create(size_t first_block)
+/* `cap` is at most BLOCK_MAX. */
+static void block_init(struct block *b, size_t cap)
 {
-    tt_arena *a = calloc(1, sizeof(*a));
+    b->next = NULL;
+    b->cap = (uint32_t)cap;
+    b->used = 0;
+}
 
+tt_arena *tt_arena_create(size_t first_block_size)
+{
+    size_t cap = first_block_size ? first_block_size : 1024;
+    tt_arena *a;
+
+    if (cap > BLOCK_MAX)
+        return NULL;
+    a = malloc(FIRST_OFFSET + sizeof(struct block) + cap);
     if (a == NULL)
         return NULL;
-    a->next_cap = first_block ? first_block : 1024;
+    a->head = first_block(a);
+    block_init(a->head, cap);
+    a->next_cap = cap;
     return a;
 }
 
@@ -46,11 +64,23 @@ void tt_arena_destroy(tt_arena *a)
 
     if (a == NULL)
         return;
-    for (b = a->head; b != NULL; b = next) {
+    /* Every block but the first is an allocation of its own. */
+    for (b = a->head; b != first_block(a); b = next) {
         next = b->next;
         free(b);
     }
     free(a);
+}
+
+/* The alignment for an object of `size` bytes: the largest power of two dividing it, up to
+ * max_align_t's. A type's size is a multiple of its alignment (for arrays too), so this is
+ * enough for whatever the caller stores, and a 152-byte struct of pointers does not pay the
+ * 8 bytes of padding a blanket 16-byte alignment costs. */
+static size_t align_for(size_t size)
+{
+    size_t low = size & (~size + 1);
+
+    return low < alignof(max_align_t) ? low : alignof(max_align_t);
 }
 
 /*
@@ -60,37 +90,40 @@ void tt_arena_destroy(tt_arena *a)
 static void *arena_take(tt_arena *a, size_t size, size_t align)
 {
     struct block *b = a->head;
-    size_t off = 0;
+    size_t off;
     void *p;
 
-    if (size > SIZE_MAX / 4)
+    if (size > BLOCK_MAX)
         return NULL;
-    if (b != NULL)
-        off = (b->used + align - 1) & ~(align - 1);
-    if (b == NULL || off > b->cap || b->cap - off < size) {
+    off = (b->used + align - 1) & ~(align - 1);
+    if (off > b->cap || b->cap - off < size) {
         size_t cap = a->next_cap;
+        /* Grow geometrically but gently: most resources fit in the first block. */
+        if (cap < 16384)
+            cap *= 2;
+        a->next_cap = cap;
         while (cap < size)
             cap *= 2;
-        b = block_new(cap);
+        cap = cap < BLOCK_MAX ? cap : BLOCK_MAX;
+        b = malloc(sizeof(*b) + cap);
         if (b == NULL)
             return NULL;
+        block_init(b, cap);
         b->next = a->head;
         a->head = b;
-        a->total += cap;
-        /* Grow geometrically but gently: most resources fit in the first block. */
-        if (a->next_cap < 16384)
-            a->next_cap *= 2;
         off = 0;
     }
     p = b->data + off;
-    b->used = off + size;
+    b->used = (uint32_t)(off + size); /* at most cap */
     return p;
 }
 
 void *tt_arena_alloc(tt_arena *a, size_t size)
 {
-    void *p = arena_take(a, size ? size : 1, alignof(max_align_t));
+    void *p;
 
+    size = size ? size : 1;
+    p = arena_take(a, size, align_for(size));
     if (p != NULL)
         memset(p, 0, size);
     return p;
@@ -117,7 +150,11 @@ char *tt_arena_strdup(tt_arena *a, const char *s)
 
 size_t tt_arena_size(const tt_arena *a)
 {
-    return a ? a->total : 0;
+    size_t total = 0;
+
+    for (const struct block *b = a ? a->head : NULL; b != NULL; b = b->next)
+        total += b->cap;
+    return total;
 }
 
 size_t tt_arena_used(const tt_arena *a)

@@ -16,7 +16,9 @@ typedef struct tt_arena tt_arena;
 tt_arena *tt_arena_create(size_t first_block);
 /* Frees the arena and everything allocated from it. Accepts NULL. */
 void tt_arena_destroy(tt_arena *a);
-/* Zeroed memory aligned for any type, owned by the arena. NULL on ENOMEM. */
+/* Zeroed memory owned by the arena, aligned for an object or array of `size` bytes (to the
+ * largest power of two dividing `size`, up to max_align_t's: a type's size is a multiple of
+ * its alignment). NULL on ENOMEM. */
 void *tt_arena_alloc(tt_arena *a, size_t size);
 /* A copy of `s` (NULL gives NULL) owned by the arena. */
 char *tt_arena_strdup(tt_arena *a, const char *s);

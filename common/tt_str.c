@@ -84,6 +84,16 @@ uint64_t tt_hash64_str(const char *s)
     return tt_hash64(s, strlen(s));
 }
 
+uint64_t tt_hash64_mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
 int tt_edit_distance(const char *a, const char *b, int max)
 {
     size_t la = strlen(a), lb = strlen(b);

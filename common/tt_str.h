@@ -22,6 +22,9 @@ uint64_t tt_hash64(const void *data, size_t len);
 uint64_t tt_hash64_str(const char *s);
 /* Folds more bytes into a running FNV-1a hash. */
 uint64_t tt_hash64_more(uint64_t h, const void *data, size_t len);
+/* `h` with its bits mixed (murmur3's finaliser), for hash tables that pick a slot by the low
+ * bits: FNV's are weak for keys that differ only at the end ("…/web-0001", "…/web-0002"). */
+uint64_t tt_hash64_mix(uint64_t h);
 /*
  * Levenshtein distance between a and b, case-insensitive, or max+1 as soon as it exceeds
  * `max` (so a "did you mean" search stays cheap).

@@ -489,7 +489,7 @@ void tt_engine_stop(tt_engine *e)
 void tt_engine_stats_get(const tt_engine *e, tt_engine_stats *st)
 {
     *st = e->stats;
-    st->resources = tt_map_len(e->store);
+    st->resources = e->store.len;
     st->in_flight = e->in_flight;
     st->queued = tt_queue_len(e->q) + tt_queue_delayed_len(e->q);
     st->synced = e->synced;

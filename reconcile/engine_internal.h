@@ -20,6 +20,7 @@
 #include "provider.h"
 #include "queue.h"
 #include "state.h"
+#include "tt_index.h"
 #include "tt_map.h"
 
 /* Verification after an apply: a resource whose diff is still not empty after this many
@@ -28,17 +29,19 @@
 
 /* ---- the store ----------------------------------------------------------------------------- */
 
+/* One a resource, as long as it is declared or its removal is not finished: fields widest
+ * first (no padding) and the key inline, in the entry's own allocation. */
 struct entry {
-    const char *key;     /* the map's copy */
     tt_resource *r;      /* desired state, or the last one seen once removed (owned) */
     tt_resource *next_r; /* arrived while in flight; swapped in when the job ends (owned) */
-    bool removed;        /* the source no longer declares it */
-    bool in_flight;
-    unsigned char outcome; /* enum outcome of the last reconcile */
-    int apply_streak;      /* applies without a clean diff in between */
-    char **deps;           /* keys this resource refers to (owned) */
+    char **deps;         /* keys this resource refers to (owned) */
     size_t ndeps;
     char *write_error; /* since when and why its record could not be written, or NULL (owned) */
+    int apply_streak;  /* applies without a clean diff in between */
+    bool removed;      /* the source no longer declares it */
+    bool in_flight;
+    unsigned char outcome; /* enum outcome of the last reconcile */
+    char key[];            /* NUL-terminated; stays put for the entry's life */
 };
 
 /* Resources that refer to one key. */
@@ -133,8 +136,8 @@ struct tt_engine {
     tt_provider *providers; /* a copy of the registry, every optional slot filled (owned) */
     size_t nproviders;
     tt_queue *q;
-    tt_map *store; /* key → struct entry */
-    tt_map *rdeps; /* key → struct dependants */
+    tt_index store; /* struct entry, by key */
+    tt_map *rdeps;  /* key → struct dependants */
     tt_state *state;
     tt_events *events;
     struct group *groups;

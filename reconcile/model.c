@@ -346,28 +346,59 @@ static uint64_t spec_hash(const json_t *spec)
     return h;
 }
 
+/* A copy of `s` in the resource's arena; false when out of memory (NULL copies as NULL). */
+static bool keep_str(tt_vctx *v, const char *s, const char **out)
+{
+    *out = tt_arena_strdup(v->arena, s);
+    return s == NULL || *out != NULL;
+}
+
+/*
+ * The resource's identity from its metadata. The metadata was parsed into a scratch arena, and
+ * the resource's arena receives only what the resource keeps: not the labels, finalizers or
+ * deletion time (the resource keeps flags), and the name as the tail of the key, not once more.
+ */
 static int identity(tt_vctx *v, tt_resource *r, const tt_metadata *md)
 {
     char key[600];
+    int n;
+    tt_kv *annotations = NULL;
 
-    r->name = md->name;
-    r->namespace_ = md->namespace_ ? md->namespace_ : "default";
-    r->uid = md->uid;
-    r->resource_version = md->resource_version;
     r->generation = md->generation.set ? md->generation.v : 0;
     r->deleting = md->deletion_timestamp != NULL;
     for (size_t i = 0; i < md->nfinalizers; i++)
         r->has_finalizer |=
             md->finalizers[i] && strcmp(md->finalizers[i], "trimtab.dev/cleanup") == 0;
-    r->reconcile_requested_at = annotation(md, TT_ANN_RECONCILE);
-    r->rotate_requested_at = annotation(md, TT_ANN_ROTATE);
-    r->annotations = md->annotations;
-    r->nannotations = md->nannotations;
     r->imported = annotation(md, TT_ANN_IMPORTED) != NULL &&
                   strcmp(annotation(md, TT_ANN_IMPORTED), "true") == 0;
-    snprintf(key, sizeof(key), "%s/%s/%s", tt_kind_name(r->kind), r->namespace_, r->name);
-    r->key = tt_arena_strdup(v->arena, key);
-    return r->key != NULL ? 0 : -1;
+    if (md->namespace_ == NULL)
+        r->namespace_ = "default";
+    else if (!keep_str(v, md->namespace_, &r->namespace_))
+        return -1;
+    n = snprintf(key, sizeof(key), "%s/%s/%s", tt_kind_name(r->kind), r->namespace_, md->name);
+    if (!keep_str(v, key, &r->key))
+        return -1;
+    if (n > 0 && (size_t)n < sizeof(key))
+        r->name = r->key + (size_t)n - strlen(md->name);
+    else if (!keep_str(v, md->name, &r->name))
+        return -1;
+    if (!keep_str(v, md->uid, &r->uid) || !keep_str(v, md->resource_version, &r->resource_version))
+        return -1;
+    if (md->nannotations > 0) {
+        annotations = tt_arena_alloc(v->arena, md->nannotations * sizeof(*annotations));
+        if (annotations == NULL)
+            return -1;
+        for (size_t i = 0; i < md->nannotations; i++) {
+            if (!keep_str(v, md->annotations[i].key, &annotations[i].key) ||
+                !keep_str(v, md->annotations[i].value, &annotations[i].value))
+                return -1;
+        }
+    }
+    r->annotations = annotations;
+    r->nannotations = md->nannotations;
+    r->reconcile_requested_at = tt_resource_annotation(r, TT_ANN_RECONCILE);
+    r->rotate_requested_at = tt_resource_annotation(r, TT_ANN_ROTATE);
+    return 0;
 }
 
 /* Builds the resource in an arena whose first block is `first_block` bytes. */
@@ -377,10 +408,11 @@ static tt_code build(const json_t *obj, const tt_doc_src *src, tt_diags *diags, 
     const char *api, *kind_name, *slash;
     const json_t *meta, *spec;
     tt_vctx v = {0};
-    /* Only read while building: the resource keeps what it needs (strings in the arena). */
+    /* Only read while building, from its own scratch arena: identity() copies what the
+     * resource keeps into the resource's arena. */
     tt_metadata md_storage = {0}, *md = &md_storage;
     tt_resource *r = NULL;
-    tt_arena *arena = NULL;
+    tt_arena *arena = NULL, *scratch = NULL;
     size_t diags_before = tt_diags_count(diags);
     tt_kind kind;
     bool named;
@@ -409,7 +441,8 @@ static tt_code build(const json_t *obj, const tt_doc_src *src, tt_diags *diags, 
         goto out;
     }
     arena = tt_arena_create(first_block);
-    if (arena == NULL) {
+    scratch = tt_arena_create(0);
+    if (arena == NULL || scratch == NULL) {
         rc = TT_ENOMEM;
         goto out;
     }
@@ -437,7 +470,9 @@ static tt_code build(const json_t *obj, const tt_doc_src *src, tt_diags *diags, 
     }
     {
         size_t old = tt_path_push_key(&v.path, "metadata");
+        v.arena = scratch;
         tt_schema_parse(&v, &tt_metadata_schema, meta, md);
+        v.arena = arena;
         tt_path_pop(&v.path, old);
     }
     named = md->name != NULL && tt_check_k8s_name(md->name) == NULL &&
@@ -482,6 +517,7 @@ static tt_code build(const json_t *obj, const tt_doc_src *src, tt_diags *diags, 
     arena = NULL; /* owned by *out now */
 out:
     tt_arena_destroy(arena);
+    tt_arena_destroy(scratch);
     tt_buf_cleanup(&v.path);
     return rc;
 }

@@ -364,24 +364,20 @@ typedef struct tt_secret_rotation_spec {
 
 /* ---- the resource ------------------------------------------------------------------------ */
 
+/* One a manifest, held as long as it is declared: the fields are ordered widest first, so the
+ * struct has no padding. */
 typedef struct tt_resource {
-    tt_kind kind;
-    bool invalid; /* the spec did not validate: only identity fields are set */
     const char *namespace_;
     const char *name;
     const char *key;  /* "Kind/namespace/name", the queue key */
     const char *file; /* where it was read (directory mode), else NULL */
-    int line;         /* line of the document's start */
     const char *uid;  /* Kubernetes metadata, when the object came from the API */
     const char *resource_version;
     int64_t generation;                 /* Kubernetes' generation; 0 in directory mode */
-    bool deleting;                      /* metadata.deletionTimestamp is set */
-    bool has_finalizer;                 /* metadata.finalizers holds trimtab.dev/cleanup */
     const char *reconcile_requested_at; /* annotations, or NULL */
     const char *rotate_requested_at;
     const tt_kv *annotations; /* every annotation, keys sorted (external names among them) */
     size_t nannotations;
-    bool imported;       /* annotation trimtab.dev/imported: "true" */
     uint64_t spec_hash;  /* of the canonical spec: changes exactly when the spec does */
     const char *problem; /* when invalid: the first problems as "file:line: field: message" */
 
@@ -393,7 +389,13 @@ typedef struct tt_resource {
         tt_budget_spec *budget;
         tt_secret_rotation_spec *rotation;
     } spec;
-    tt_arena *arena; /* owns everything above */
+    tt_arena *arena; /* owns this struct and everything its pointers point to */
+    tt_kind kind;
+    int line;           /* line of the document's start */
+    bool invalid;       /* the spec did not validate: only identity fields are set */
+    bool deleting;      /* metadata.deletionTimestamp is set */
+    bool has_finalizer; /* metadata.finalizers holds trimtab.dev/cleanup */
+    bool imported;      /* annotation trimtab.dev/imported: "true" */
 } tt_resource;
 
 /* Where a document came from, for messages. */

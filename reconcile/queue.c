@@ -83,20 +83,10 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/*
- * FNV-1a (tt_hash64_str) followed by the murmur3 finaliser: FNV's low bits are weak for keys
- * that differ only at the end ("…/name-0001", "…/name-0002"), and the table uses low bits.
- */
+/* FNV-1a mixed: the table uses the low bits. */
 static uint64_t key_hash(const char *key)
 {
-    uint64_t h = tt_hash64_str(key);
-
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
+    return tt_hash64_mix(tt_hash64_str(key));
 }
 
 static size_t item_size(size_t key_len)
@@ -141,22 +131,11 @@ static void table_place(struct item **slots, size_t cap, struct item *it)
     slots[i] = it;
 }
 
-/* Makes room for `extra` more keys without exceeding 3/4 load. On TT_ENOMEM nothing changed. */
-static tt_code table_reserve(tt_queue *q, size_t extra)
+/* Moves the items to a table of `cap` slots. On TT_ENOMEM nothing changed. */
+static tt_code table_resize(tt_queue *q, size_t cap)
 {
-    size_t need = q->count + extra, cap = q->cap ? q->cap : TABLE_MIN;
-    struct item **slots;
+    struct item **slots = calloc(cap, sizeof(*slots));
 
-    if (need < q->count)
-        return TT_ENOMEM;
-    while (need > cap / 4 * 3) {
-        if (cap > SIZE_MAX / 2 / sizeof(*slots))
-            return TT_ENOMEM;
-        cap *= 2;
-    }
-    if (cap == q->cap)
-        return TT_OK;
-    slots = calloc(cap, sizeof(*slots));
     if (slots == NULL)
         return TT_ENOMEM;
     for (size_t i = 0; i < q->cap; i++) {
@@ -167,6 +146,21 @@ static tt_code table_reserve(tt_queue *q, size_t extra)
     q->slots = slots;
     q->cap = cap;
     return TT_OK;
+}
+
+/* Makes room for `extra` more keys without exceeding 3/4 load. On TT_ENOMEM nothing changed. */
+static tt_code table_reserve(tt_queue *q, size_t extra)
+{
+    size_t need = q->count + extra, cap = q->cap ? q->cap : TABLE_MIN;
+
+    if (need < q->count)
+        return TT_ENOMEM;
+    while (need > cap / 4 * 3) {
+        if (cap > SIZE_MAX / 2 / sizeof(*q->slots))
+            return TT_ENOMEM;
+        cap *= 2;
+    }
+    return cap == q->cap ? TT_OK : table_resize(q, cap);
 }
 
 /* True when `k` lies in the cyclic range (i, j]. */
@@ -272,6 +266,14 @@ static struct item *heap_pop(tt_queue *q)
         heap_down(q, 0);
     }
     top->heap_pos = NO_POS;
+    /* Room beyond what the delayed keys need goes back (see item_release_if_idle). */
+    if (q->heap_cap > HEAP_MIN && q->heap_len < q->heap_cap / 8) {
+        struct item **heap = realloc(q->heap, q->heap_cap / 2 * sizeof(*heap));
+        if (heap != NULL) {
+            q->heap = heap;
+            q->heap_cap /= 2;
+        }
+    }
     return top;
 }
 
@@ -336,6 +338,14 @@ static void item_release_if_idle(tt_queue *q, struct item *it)
     table_remove(q, it);
     q->item_bytes -= item_size(strlen(it->key));
     free(it);
+    /*
+     * Once the keys held use an eighth of the table, half of it goes back: after a burst (the
+     * first listing, a resync wave) an idle operator does not keep a slot for every key it once
+     * queued. Halving at 1/8 while doubling at 3/4 leaves the next burst room to grow without
+     * resizing back and forth. Out of memory, the table simply stays as large.
+     */
+    if (q->cap > TABLE_MIN && q->count < q->cap / 8)
+        table_resize(q, q->cap / 2);
 }
 
 static void push_waiting(tt_queue *q, struct item *it)

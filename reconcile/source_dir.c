@@ -22,6 +22,7 @@
 #include <ev.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #include "loader.h"
 #include "tt_arena.h"
 #include "tt_buf.h"
+#include "tt_index.h"
 #include "tt_log.h"
 #include "tt_str.h"
 
@@ -51,132 +53,37 @@
     (IN_CREATE | IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE | \
      IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK)
 
-/*
- * ---- a small open-addressing hash table of pointers -------------------------------------------
- * Unlike tt_map it stores no key copies (the records hold their keys, which matters with 10,000
- * paths and keys) and takes any key, such as inotify's integer watch descriptors.
- */
-
-struct slot {
-    uint64_t hash;
-    void *item; /* NULL: empty */
-};
-
-struct map {
-    struct slot *slots;
-    size_t cap; /* a power of two, or 0 */
-    size_t len;
-};
-
-typedef int (*map_eq_fn)(const void *item, const void *key);
-
-/* FNV-1a followed by the murmur3 finaliser: FNV's low bits are weak for similar paths. */
-static uint64_t mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
+/* FNV-1a mixed: FNV's low bits are weak for similar paths. */
 static uint64_t str_hash(const char *s)
 {
-    return mix(tt_hash64_str(s));
-}
-
-static void *map_find(const struct map *m, uint64_t h, map_eq_fn eq, const void *key)
-{
-    size_t mask = m->cap - 1;
-
-    if (m->cap == 0)
-        return NULL;
-    for (size_t i = h & mask; m->slots[i].item != NULL; i = (i + 1) & mask) {
-        if (m->slots[i].hash == h && eq(m->slots[i].item, key))
-            return m->slots[i].item;
-    }
-    return NULL;
-}
-
-static void map_place(struct slot *slots, size_t cap, uint64_t h, void *item)
-{
-    size_t i;
-
-    for (i = h & (cap - 1); slots[i].item != NULL; i = (i + 1) & (cap - 1))
-        ;
-    slots[i].hash = h;
-    slots[i].item = item;
-}
-
-/* Adds `item`, which must not be in the map yet. TT_ENOMEM leaves the map as it was. */
-static tt_code map_put(struct map *m, uint64_t h, void *item)
-{
-    if ((m->len + 1) * 4 > m->cap * 3) {
-        size_t cap = m->cap ? m->cap * 2 : 16;
-        struct slot *slots = calloc(cap, sizeof(*slots));
-        if (slots == NULL)
-            return TT_ENOMEM;
-        for (size_t i = 0; i < m->cap; i++) {
-            if (m->slots[i].item != NULL)
-                map_place(slots, cap, m->slots[i].hash, m->slots[i].item);
-        }
-        free(m->slots);
-        m->slots = slots;
-        m->cap = cap;
-    }
-    map_place(m->slots, m->cap, h, item);
-    m->len++;
-    return TT_OK;
-}
-
-/* True when slot k lies cyclically in (i, j]. */
-static int cyclic_between(size_t i, size_t k, size_t j)
-{
-    return i <= j ? (i < k && k <= j) : (i < k || k <= j);
-}
-
-/* Removes `item` (by identity), shifting later entries back so no tombstones are needed. */
-static void map_del(struct map *m, uint64_t h, const void *item)
-{
-    size_t mask = m->cap - 1, hole, j;
-
-    if (m->cap == 0)
-        return;
-    for (hole = h & mask; m->slots[hole].item != item; hole = (hole + 1) & mask) {
-        if (m->slots[hole].item == NULL)
-            return;
-    }
-    for (j = (hole + 1) & mask; m->slots[j].item != NULL; j = (j + 1) & mask) {
-        size_t home = m->slots[j].hash & mask;
-        if (cyclic_between(hole, home, j))
-            continue;
-        m->slots[hole] = m->slots[j];
-        hole = j;
-    }
-    m->slots[hole].item = NULL;
-    m->len--;
+    return tt_hash64_mix(tt_hash64_str(s));
 }
 
 /* ---- records ------------------------------------------------------------------------------- */
 
 struct sd_file;
 
+/*
+ * The records below are held for every manifest as long as it exists, so their fields are
+ * ordered widest first (no padding) and their strings are stored inline, in the record's own
+ * allocation.
+ */
+
 /* A key ("Kind/namespace/name") declared somewhere, or delivered and not yet removed. */
 struct sd_key {
-    char *key; /* owned */
     uint64_t hash;
-    tt_kind kind;
+    uint64_t delivered_fp;   /* fingerprint of the last upsert, when `delivered` */
     struct sd_entry *copies; /* its declarations, through next_copy */
-    size_t ncopies;
-    uint64_t delivered_fp; /* fingerprint of the last upsert, when `delivered` */
-    bool delivered;
     /* During a batch only: */
-    bool touched;     /* in the batch's list: its declarations changed */
-    bool skip;        /* no object could be built for it this time; a pending event will retry */
     tt_resource *obj; /* what it will be delivered as; owned by the batch (slot obj_slot) */
-    size_t obj_slot;
+    unsigned obj_slot;
+    unsigned ncopies;
     unsigned in_refs; /* batch number when it was put into the reference check */
+    tt_kind kind;
+    bool delivered;
+    bool touched; /* in the batch's list: its declarations changed */
+    bool skip;    /* no object could be built for it this time; a pending event will retry */
+    char key[];   /* NUL-terminated */
 };
 
 /* One declaration of a key in a file. */
@@ -184,28 +91,30 @@ struct sd_entry {
     struct sd_key *key;
     struct sd_file *file;
     struct sd_entry *next_copy;
-    int line;
-    uint64_t fp;    /* of the resource as the file alone builds it */
-    bool kept;      /* the file stopped parsing before this declaration: kept as last read */
-    char **sp_refs; /* Alarm: the ScalingPolicy keys its actions name (owned) */
-    size_t nsp_refs;
-    unsigned mark;      /* file_replace's matching mark */
-    tt_resource *fresh; /* the resource just built from the file; valid when fresh_gen is the
+    uint64_t fp;         /* of the resource as the file alone builds it */
+    char **sp_refs;      /* Alarm: the ScalingPolicy keys its actions name (owned) */
+    tt_resource *fresh;  /* the resource just built from the file; valid when fresh_gen is the
                          * current batch; owned by the batch */
+    unsigned fresh_slot; /* its slot in the batch (batch_own keeps slots below UINT_MAX) */
     unsigned fresh_gen;
-    size_t fresh_slot; /* its slot in the batch */
+    unsigned nsp_refs;
+    unsigned mark; /* file_replace's matching mark */
+    int line;
+    bool kept; /* the file stopped parsing before this declaration: kept as last read */
 };
 
 struct sd_file {
-    char *rel; /* path under the root; owned */
-    uint64_t hash;
     uint64_t content; /* hash of the bytes last parsed, when has_content */
-    bool has_content;
-    struct sd_entry **entries; /* owned array; the entries are owned too */
+    /* Its declarations, owned: `one` for a file of at most one (most manifests declare a
+     * single resource, and an array of one would cost a malloc chunk), else an owned array. */
+    struct sd_entry **entries;
+    struct sd_entry *one;
     size_t nentries;
     unsigned seen;     /* walk pass that met it */
     unsigned mat_gen;  /* batch that re-read it for objects */
     unsigned read_gen; /* batch that read it for changes */
+    bool has_content;
+    char rel[]; /* path under the root, NUL-terminated */
 };
 
 struct sd_dir {
@@ -231,11 +140,11 @@ struct tt_source_dir {
     ev_io io;
     ev_timer timer;
     int parent_wd;
-    struct map keys;          /* struct sd_key, by key */
-    struct map files;         /* struct sd_file, by rel */
-    struct map dirs;          /* struct sd_dir, by rel */
-    struct map wds;           /* struct sd_dir, by wd */
-    struct map dirty;         /* char * (owned), by itself: paths under the root named by events */
+    tt_index keys;            /* struct sd_key, by key */
+    tt_index files;           /* struct sd_file, by rel */
+    tt_index dirs;            /* struct sd_dir, by rel */
+    tt_index wds;             /* struct sd_dir, by wd */
+    tt_index dirty;           /* char * (owned), by itself: paths under the root named by events */
     bool rescan;              /* the next batch lists the whole tree */
     bool force_full;          /* ... and builds every key again (after a failed allocation) */
     double pending_first;     /* ev_time() of the first event not yet handled; 0: none */
@@ -291,27 +200,53 @@ static int str_eq(const void *item, const void *key)
 
 static uint64_t wd_hash(int wd)
 {
-    return mix((uint64_t)(unsigned)wd + 1);
+    return tt_hash64_mix((uint64_t)(unsigned)wd + 1);
+}
+
+/* What each index hashes its records by (tt_index_hash_fn). */
+static uint64_t key_hash_of(const void *item)
+{
+    return ((const struct sd_key *)item)->hash;
+}
+
+static uint64_t file_hash_of(const void *item)
+{
+    return str_hash(((const struct sd_file *)item)->rel);
+}
+
+static uint64_t dir_hash_of(const void *item)
+{
+    return ((const struct sd_dir *)item)->hash;
+}
+
+static uint64_t wd_hash_of(const void *item)
+{
+    return wd_hash(((const struct sd_dir *)item)->wd);
+}
+
+static uint64_t path_hash_of(const void *item)
+{
+    return str_hash(item);
 }
 
 static struct sd_key *key_find(const tt_source_dir *s, const char *key)
 {
-    return map_find(&s->keys, str_hash(key), key_eq, key);
+    return tt_index_find(&s->keys, str_hash(key), key_eq, key);
 }
 
 static struct sd_file *file_find(const tt_source_dir *s, const char *rel)
 {
-    return map_find(&s->files, str_hash(rel), file_eq, rel);
+    return tt_index_find(&s->files, str_hash(rel), file_eq, rel);
 }
 
 static struct sd_dir *dir_find(const tt_source_dir *s, const char *rel)
 {
-    return map_find(&s->dirs, str_hash(rel), dir_eq, rel);
+    return tt_index_find(&s->dirs, str_hash(rel), dir_eq, rel);
 }
 
 static struct sd_dir *dir_by_wd(const tt_source_dir *s, int wd)
 {
-    return map_find(&s->wds, wd_hash(wd), wd_eq, &wd);
+    return tt_index_find(&s->wds, wd_hash(wd), wd_eq, &wd);
 }
 
 /* True when `rel` is `prefix` or lies below it ("" is above everything). */
@@ -334,33 +269,38 @@ static tt_code logical_of(const tt_source_dir *s, const char *rel, tt_buf *out)
     return tt_buf_printf(out, "%s/%s", s->prefix, rel);
 }
 
+/* The bytes of a record whose string of `len` bytes is stored inline from `offset` on: the
+ * string may start in the struct's tail padding, which saves a malloc size class for many. */
+static size_t record_size(size_t size, size_t offset, size_t len)
+{
+    return offset + len + 1 > size ? offset + len + 1 : size;
+}
+
 /* Finds or creates the record of `key`. NULL on ENOMEM. */
 static struct sd_key *key_get(tt_source_dir *s, const char *key, tt_kind kind)
 {
     uint64_t h = str_hash(key);
-    struct sd_key *k = map_find(&s->keys, h, key_eq, key);
+    struct sd_key *k = tt_index_find(&s->keys, h, key_eq, key);
+    size_t len = strlen(key);
 
     if (k != NULL)
         return k;
-    k = calloc(1, sizeof(*k));
-    if (k == NULL || (k->key = strdup(key)) == NULL)
-        goto fail;
+    k = calloc(1, record_size(sizeof(*k), offsetof(struct sd_key, key), len));
+    if (k == NULL)
+        return NULL;
+    memcpy(k->key, key, len + 1);
     k->hash = h;
     k->kind = kind;
-    if (map_put(&s->keys, h, k) != TT_OK)
-        goto fail;
+    if (tt_index_put(&s->keys, h, k) != TT_OK) {
+        free(k);
+        return NULL;
+    }
     return k;
-fail:
-    if (k != NULL)
-        free(k->key);
-    free(k);
-    return NULL;
 }
 
 static void key_free(tt_source_dir *s, struct sd_key *k)
 {
-    map_del(&s->keys, k->hash, k);
-    free(k->key);
+    tt_index_del(&s->keys, k->hash, k);
     free(k);
 }
 
@@ -440,31 +380,48 @@ static tt_code entry_set_refs(tt_source_dir *s, struct sd_entry *e, const tt_res
     return c.rc;
 }
 
+static void entries_free(struct sd_file *f)
+{
+    if (f->entries != &f->one)
+        free(f->entries);
+}
+
+/* Gives `f` the declarations `next` (an array of `n`, owned by `f` from now on). */
+static void file_set_entries(struct sd_file *f, struct sd_entry **next, size_t n)
+{
+    entries_free(f);
+    if (n <= 1) {
+        f->one = n == 1 ? next[0] : NULL;
+        free(next);
+        next = &f->one;
+    }
+    f->entries = next;
+    f->nentries = n;
+}
+
 static void file_free(tt_source_dir *s, struct sd_file *f)
 {
     for (size_t i = 0; i < f->nentries; i++)
         entry_free(s, f->entries[i]);
-    map_del(&s->files, f->hash, f);
-    free(f->entries);
-    free(f->rel);
+    tt_index_del(&s->files, str_hash(f->rel), f);
+    entries_free(f);
     free(f);
 }
 
 static struct sd_file *file_new(tt_source_dir *s, const char *rel)
 {
-    struct sd_file *f = calloc(1, sizeof(*f));
+    size_t len = strlen(rel);
+    struct sd_file *f = calloc(1, record_size(sizeof(*f), offsetof(struct sd_file, rel), len));
 
-    if (f == NULL || (f->rel = strdup(rel)) == NULL)
-        goto fail;
-    f->hash = str_hash(rel);
-    if (map_put(&s->files, f->hash, f) != TT_OK)
-        goto fail;
+    if (f == NULL)
+        return NULL;
+    memcpy(f->rel, rel, len + 1);
+    f->entries = &f->one;
+    if (tt_index_put(&s->files, str_hash(rel), f) != TT_OK) {
+        free(f);
+        return NULL;
+    }
     return f;
-fail:
-    if (f != NULL)
-        free(f->rel);
-    free(f);
-    return NULL;
 }
 
 /* Stops watching a directory and forgets it. */
@@ -473,9 +430,9 @@ static void dir_free(tt_source_dir *s, struct sd_dir *d)
     if (d->wd >= 0) {
         /* Fails harmlessly when the kernel already dropped the watch (directory deleted). */
         inotify_rm_watch(s->fd, d->wd);
-        map_del(&s->wds, wd_hash(d->wd), d);
+        tt_index_del(&s->wds, wd_hash(d->wd), d);
     }
-    map_del(&s->dirs, d->hash, d);
+    tt_index_del(&s->dirs, d->hash, d);
     free(d->rel);
     free(d);
 }
@@ -537,9 +494,14 @@ static tt_code touch(struct batch *b, struct sd_key *k)
     return TT_OK;
 }
 
-/* Gives `r` to the batch; returns its slot, or -1 (and destroys `r`) on ENOMEM. */
+/* Gives `r` to the batch; returns its slot (below UINT_MAX, so that records keep it in an
+ * unsigned), or -1 (and destroys `r`) on ENOMEM. */
 static long batch_own(struct batch *b, tt_resource *r)
 {
+    if (b->nobjs >= UINT_MAX) {
+        tt_resource_destroy(r);
+        return -1;
+    }
     if (b->nobjs == b->objs_cap) {
         size_t cap = b->objs_cap ? b->objs_cap * 2 : 64;
         tt_resource **p = realloc(b->objs, cap * sizeof(*p));
@@ -651,7 +613,7 @@ static tt_code file_replace(tt_source_dir *s, struct batch *b, struct sd_file *f
         }
         e->fresh = r;
         e->fresh_gen = s->gen;
-        e->fresh_slot = (size_t)slot;
+        e->fresh_slot = (unsigned)slot;
     }
     for (size_t i = 0; i < f->nentries; i++) {
         struct sd_entry *e = f->entries[i];
@@ -671,9 +633,7 @@ static tt_code file_replace(tt_source_dir *s, struct batch *b, struct sd_file *f
             next[n++] = e;
         }
     }
-    free(f->entries);
-    f->entries = next;
-    f->nentries = n;
+    file_set_entries(f, next, n);
     return rc;
 }
 
@@ -813,7 +773,7 @@ static void materialize(tt_source_dir *s, struct batch *b, struct sd_file *f)
             break;
         e->fresh = r;
         e->fresh_gen = s->gen;
-        e->fresh_slot = (size_t)slot;
+        e->fresh_slot = (unsigned)slot;
     }
 out:
     free(data);
@@ -872,7 +832,7 @@ static tt_code on_walk_dir(void *ud, const char *path, const char *rel, const st
             return TT_OK;
         }
         /* Stale: the directory moved here. Its old record loses the watch. */
-        map_del(&s->wds, wd_hash(wd), o);
+        tt_index_del(&s->wds, wd_hash(wd), o);
         o->wd = -1;
         o = NULL;
     }
@@ -885,7 +845,7 @@ static tt_code on_walk_dir(void *ud, const char *path, const char *rel, const st
         }
         d->hash = str_hash(rel);
         d->wd = -1;
-        if (map_put(&s->dirs, d->hash, d) != TT_OK) {
+        if (tt_index_put(&s->dirs, d->hash, d) != TT_OK) {
             free(d->rel);
             free(d);
             return TT_ENOMEM;
@@ -894,13 +854,15 @@ static tt_code on_walk_dir(void *ud, const char *path, const char *rel, const st
     if (d->wd >= 0 && d->wd != wd) {
         /* Another directory now has this name: the old one is no longer ours to watch. */
         inotify_rm_watch(s->fd, d->wd);
-        map_del(&s->wds, wd_hash(d->wd), d);
+        tt_index_del(&s->wds, wd_hash(d->wd), d);
         d->wd = -1;
     }
     if (wd >= 0 && d->wd != wd) {
-        if (map_put(&s->wds, wd_hash(wd), d) != TT_OK)
+        d->wd = wd; /* first: the index hashes the records it holds by their wd */
+        if (tt_index_put(&s->wds, wd_hash(wd), d) != TT_OK) {
+            d->wd = -1;
             return TT_ENOMEM;
-        d->wd = wd;
+        }
     }
     d->dev = st->st_dev;
     d->ino = st->st_ino;
@@ -930,7 +892,7 @@ static tt_code sweep(tt_source_dir *s, struct batch *b, const char *prefix, unsi
         (gone = malloc((s->files.len + s->dirs.len) * sizeof(*gone))) == NULL)
         return TT_ENOMEM;
     for (size_t i = 0; i < s->files.cap; i++) {
-        struct sd_file *f = s->files.slots[i].item;
+        struct sd_file *f = s->files.slots[i];
         if (f != NULL && f->seen != pass && under(f->rel, prefix))
             gone[n++] = f;
     }
@@ -938,7 +900,7 @@ static tt_code sweep(tt_source_dir *s, struct batch *b, const char *prefix, unsi
         rc = file_gone(s, b, gone[i]);
     n = 0;
     for (size_t i = 0; i < s->dirs.cap; i++) {
-        struct sd_dir *d = s->dirs.slots[i].item;
+        struct sd_dir *d = s->dirs.slots[i];
         if (d != NULL && d->seen != pass && under(d->rel, prefix))
             gone[n++] = d;
     }
@@ -970,7 +932,7 @@ static tt_code walk_subtree(tt_source_dir *s, struct batch *b, const char *rel)
 static void unwatch_all(tt_source_dir *s)
 {
     for (size_t i = 0; i < s->dirs.cap; i++) {
-        struct sd_dir *d = s->dirs.slots[i].item;
+        struct sd_dir *d = s->dirs.slots[i];
         if (d == NULL)
             continue;
         if (d->wd >= 0)
@@ -978,10 +940,8 @@ static void unwatch_all(tt_source_dir *s)
         free(d->rel);
         free(d);
     }
-    free(s->dirs.slots);
-    free(s->wds.slots);
-    memset(&s->dirs, 0, sizeof(s->dirs));
-    memset(&s->wds, 0, sizeof(s->wds));
+    tt_index_cleanup(&s->dirs);
+    tt_index_cleanup(&s->wds);
 }
 
 /*
@@ -1019,8 +979,8 @@ static tt_code rescan(tt_source_dir *s, struct batch *b)
     if (rc == TT_OK && s->force_full) {
         /* Every key is compared with what was delivered, whatever the failure left behind. */
         for (size_t i = 0; i < s->keys.cap && rc == TT_OK; i++) {
-            if (s->keys.slots[i].item != NULL)
-                rc = touch(b, s->keys.slots[i].item);
+            if (s->keys.slots[i] != NULL)
+                rc = touch(b, s->keys.slots[i]);
         }
     }
     return rc;
@@ -1061,11 +1021,10 @@ static tt_code process_dirty(tt_source_dir *s, struct batch *b)
         goto out;
     }
     for (size_t i = 0; i < s->dirty.cap; i++) {
-        if (s->dirty.slots[i].item != NULL)
-            paths[n++] = s->dirty.slots[i].item;
-        s->dirty.slots[i].item = NULL;
+        if (s->dirty.slots[i] != NULL)
+            paths[n++] = s->dirty.slots[i];
     }
-    s->dirty.len = 0;
+    tt_index_clear(&s->dirty);
     if (s->phys == NULL)
         goto out; /* the root is unreadable; the parent's watch will see it come back */
     qsort(paths, n, sizeof(*paths), path_cmp);
@@ -1305,7 +1264,7 @@ static tt_code resolve(tt_source_dir *s, struct batch *b)
         for (size_t i = 0; i < first_pass && !any_sp; i++)
             any_sp = b->touched[i]->kind == TT_KIND_SCALING_POLICY;
         for (size_t i = 0; any_sp && i < s->keys.cap && rc == TT_OK; i++) {
-            struct sd_key *k = s->keys.slots[i].item;
+            struct sd_key *k = s->keys.slots[i];
             if (k == NULL || k->touched || k->kind != TT_KIND_ALARM || k->ncopies != 1)
                 continue;
             for (size_t j = 0; j < k->copies->nsp_refs; j++) {
@@ -1333,7 +1292,7 @@ static tt_code resolve(tt_source_dir *s, struct batch *b)
             if (r == NULL || (slot = batch_own(b, r)) < 0)
                 return TT_ENOMEM;
             k->obj = r;
-            k->obj_slot = (size_t)slot;
+            k->obj_slot = (unsigned)slot;
             continue;
         }
         if (fresh_of(s, e) == NULL)
@@ -1442,9 +1401,9 @@ static void mark_dirty(tt_source_dir *s, const char *dir_rel, const char *name)
         goto out;
     }
     h = str_hash(p.data);
-    if (map_find(&s->dirty, h, str_eq, p.data) == NULL) {
+    if (tt_index_find(&s->dirty, h, str_eq, p.data) == NULL) {
         char *copy = tt_buf_steal(&p);
-        if (copy == NULL || map_put(&s->dirty, h, copy) != TT_OK) {
+        if (copy == NULL || tt_index_put(&s->dirty, h, copy) != TT_OK) {
             free(copy);
             s->rescan = true;
         }
@@ -1475,7 +1434,7 @@ static bool note_event(tt_source_dir *s, const struct inotify_event *ev)
         return relevant;
     if (ev->mask & IN_IGNORED) {
         /* The kernel dropped the watch; the record stays so its path is still known. */
-        map_del(&s->wds, wd_hash(d->wd), d);
+        tt_index_del(&s->wds, wd_hash(d->wd), d);
         d->wd = -1;
         if (d->rel[0] == '\0')
             s->rescan = true;
@@ -1564,11 +1523,9 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
     rc = batch_init(&b, false);
     if (rc == TT_OK && (s->rescan || s->force_full)) {
         /* A full listing covers whatever the individual events named. */
-        for (size_t i = 0; i < s->dirty.cap; i++) {
-            free(s->dirty.slots[i].item);
-            s->dirty.slots[i].item = NULL;
-        }
-        s->dirty.len = 0;
+        for (size_t i = 0; i < s->dirty.cap; i++)
+            free(s->dirty.slots[i]);
+        tt_index_clear(&s->dirty);
         s->rescan = false;
         s->stats.rescans++;
         rc = rescan(s, &b);
@@ -1608,7 +1565,14 @@ tt_source_dir *tt_source_dir_create(struct ev_loop *loop, const tt_source_dir_co
         return NULL;
     }
     s = calloc(1, sizeof(*s));
-    if (s == NULL || (s->path = strdup(cfg->path)) == NULL)
+    if (s == NULL)
+        goto nomem;
+    tt_index_init(&s->keys, key_hash_of);
+    tt_index_init(&s->files, file_hash_of);
+    tt_index_init(&s->dirs, dir_hash_of);
+    tt_index_init(&s->wds, wd_hash_of);
+    tt_index_init(&s->dirty, path_hash_of);
+    if ((s->path = strdup(cfg->path)) == NULL)
         goto nomem;
     s->fd = -1;
     s->parent_wd = -1;
@@ -1712,38 +1676,32 @@ static void source_free(tt_source_dir *s)
     }
     /* Files first: they free the entries, which the keys point to. */
     for (size_t i = 0; i < s->files.cap; i++) {
-        struct sd_file *f = s->files.slots[i].item;
+        struct sd_file *f = s->files.slots[i];
         if (f == NULL)
             continue;
         for (size_t j = 0; j < f->nentries; j++) {
             entry_clear_refs(s, f->entries[j]);
             free(f->entries[j]);
         }
-        free(f->entries);
-        free(f->rel);
+        entries_free(f);
         free(f);
     }
-    for (size_t i = 0; i < s->keys.cap; i++) {
-        struct sd_key *k = s->keys.slots[i].item;
-        if (k != NULL) {
-            free(k->key);
-            free(k);
-        }
-    }
+    for (size_t i = 0; i < s->keys.cap; i++)
+        free(s->keys.slots[i]);
     for (size_t i = 0; i < s->dirs.cap; i++) {
-        struct sd_dir *d = s->dirs.slots[i].item;
+        struct sd_dir *d = s->dirs.slots[i];
         if (d != NULL) {
             free(d->rel);
             free(d);
         }
     }
     for (size_t i = 0; i < s->dirty.cap; i++)
-        free(s->dirty.slots[i].item);
-    free(s->files.slots);
-    free(s->keys.slots);
-    free(s->dirs.slots);
-    free(s->wds.slots);
-    free(s->dirty.slots);
+        free(s->dirty.slots[i]);
+    tt_index_cleanup(&s->files);
+    tt_index_cleanup(&s->keys);
+    tt_index_cleanup(&s->dirs);
+    tt_index_cleanup(&s->wds);
+    tt_index_cleanup(&s->dirty);
     if (s->fd >= 0)
         close(s->fd); /* drops every watch at once */
     free(s->path);

@@ -15,9 +15,24 @@
 #include "tt_buf.h"
 #include "tt_str.h"
 
+/*
+ * What is kept in memory of the records: for each key whose record this process has read or
+ * written, the hash of the record's text, so that writing the same text again is skipped. Keys
+ * themselves are not kept (the file names on disk are the keys): a slot holds the key's 64-bit
+ * hash. Two keys sharing a hash would share a slot, which can only cost a write (the texts of
+ * two keys differ: a record names its resource), never skip a needed one.
+ */
+struct known {
+    uint64_t key;  /* hash of the key (never 0); 0: an empty slot */
+    uint64_t text; /* hash of the record's text; 0: forgotten (removed), reused at the rebuild */
+};
+
 struct tt_state {
     char *dir;
-    json_t *index; /* key → record hash (as a JSON integer); 0 when not yet known */
+    struct known *known; /* open addressing, linear probing; owned */
+    size_t cap;          /* a power of two */
+    size_t used;         /* slots taken, forgotten ones included */
+    size_t live;         /* slots with a text hash */
     size_t written;
     size_t skipped;
     int lock_fd; /* a writer's lock on DIR/lock, held until close; -1 for readers */
@@ -81,9 +96,11 @@ static void sweep_temp(const tt_buf *dir, const char *name)
     tt_buf_cleanup(&path);
 }
 
-/* Indexes DIR/resources/<Kind>/<ns>/<name>.json; unreadable parts are skipped. A writer also
- * sweeps stale temporary files. */
-static void index_records(tt_state *st, bool writer)
+/* Calls `fn` (when not NULL) with the key of every record, DIR/resources/<Kind>/<ns>/<name>.json,
+ * in directory order; unreadable parts are skipped. With `sweep` (a writer at open) it also
+ * removes stale temporary files. */
+static void walk_records(const tt_state *st, bool sweep, void (*fn)(void *ud, const char *key),
+                         void *ud)
 {
     tt_buf path;
     DIR *kinds, *nss, *names;
@@ -108,15 +125,15 @@ static void index_records(tt_state *st, bool writer)
                 size_t len = strlen(f->d_name);
                 char key[768];
                 if (f->d_name[0] == '.') {
-                    if (writer)
+                    if (sweep)
                         sweep_temp(&path, f->d_name);
                     continue;
                 }
-                if (len < 6 || strcmp(f->d_name + len - 5, ".json") != 0)
+                if (len < 6 || strcmp(f->d_name + len - 5, ".json") != 0 || fn == NULL)
                     continue;
                 snprintf(key, sizeof(key), "%s/%s/%.*s", k->d_name, n->d_name, (int)(len - 5),
                          f->d_name);
-                json_object_set_new(st->index, key, json_integer(0));
+                fn(ud, key);
             }
             if (names != NULL)
                 closedir(names);
@@ -127,6 +144,96 @@ static void index_records(tt_state *st, bool writer)
     if (kinds != NULL)
         closedir(kinds);
     tt_buf_cleanup(&path);
+}
+
+/* ---- the known text hashes ---------------------------------------------------------------- */
+
+/* At most 3/4 of the slots are taken (forgotten ones count): probes stay short. */
+#define KNOWN_MIN 64
+
+static uint64_t key_hash(const char *key)
+{
+    uint64_t h = tt_hash64_mix(tt_hash64_str(key));
+
+    return h != 0 ? h : 1;
+}
+
+/* The slot of `key` (its hash), or the empty slot where it would go. */
+static struct known *known_find(const tt_state *st, uint64_t key)
+{
+    size_t mask = st->cap - 1, i;
+
+    for (i = key & mask; st->known[i].key != 0 && st->known[i].key != key; i = (i + 1) & mask)
+        ;
+    return &st->known[i];
+}
+
+/* Rebuilds the table with room for one more slot, leaving the forgotten ones out: a table
+ * that saw many removals shrinks. Unchanged on ENOMEM. */
+static int known_rebuild(tt_state *st)
+{
+    size_t cap = KNOWN_MIN;
+    struct known *slots;
+
+    while ((st->live + 1) * 4 > cap * 3)
+        cap *= 2;
+    slots = calloc(cap, sizeof(*slots));
+    if (slots == NULL)
+        return -1;
+    for (size_t i = 0; i < st->cap; i++) {
+        size_t j;
+        if (st->known[i].key == 0 || st->known[i].text == 0)
+            continue;
+        for (j = st->known[i].key & (cap - 1); slots[j].key != 0; j = (j + 1) & (cap - 1))
+            ;
+        slots[j] = st->known[i];
+    }
+    free(st->known);
+    st->known = slots;
+    st->cap = cap;
+    st->used = st->live;
+    return 0;
+}
+
+/* Remembers the text hash of `key`'s record. Out of memory, it is simply not remembered: the
+ * next write of that record is not skipped. */
+static void known_set(tt_state *st, const char *key, uint64_t text)
+{
+    uint64_t h = key_hash(key);
+    struct known *k = known_find(st, h);
+
+    if (k->key == 0 && (st->used + 1) * 4 > st->cap * 3) {
+        if (known_rebuild(st) != 0)
+            return;
+        k = known_find(st, h);
+    }
+    if (k->key == 0) {
+        k->key = h;
+        st->used++;
+    }
+    if (k->text == 0)
+        st->live++;
+    k->text = text;
+}
+
+/* The text hash remembered for `key`'s record, or 0. */
+static uint64_t known_get(const tt_state *st, const char *key)
+{
+    const struct known *k = known_find(st, key_hash(key));
+
+    return k->text;
+}
+
+/* `key`'s record is gone. Its slot stays taken until the next rebuild, so that no probe chain
+ * is cut. */
+static void known_forget(tt_state *st, const char *key)
+{
+    struct known *k = known_find(st, key_hash(key));
+
+    if (k->text != 0) {
+        k->text = 0;
+        st->live--;
+    }
 }
 
 /*
@@ -172,7 +279,7 @@ tt_state *tt_state_open(const char *dir, bool writer, tt_error *err)
 
     if (st != NULL)
         st->lock_fd = -1;
-    if (st == NULL || (st->dir = strdup(dir)) == NULL || (st->index = json_object()) == NULL) {
+    if (st == NULL || (st->dir = strdup(dir)) == NULL || known_rebuild(st) != 0) {
         tt_state_close(st);
         tt_error_set(err, TT_ENOMEM, "out of memory");
         return NULL;
@@ -192,7 +299,8 @@ tt_state *tt_state_open(const char *dir, bool writer, tt_error *err)
         tt_state_close(st);
         return NULL;
     }
-    index_records(st, writer);
+    if (writer)
+        walk_records(st, true, NULL, NULL);
     return st;
 }
 
@@ -202,27 +310,25 @@ void tt_state_close(tt_state *st)
         return;
     if (st->lock_fd >= 0)
         close(st->lock_fd); /* releases the lock */
-    json_decref(st->index);
+    free(st->known);
     free(st->dir);
     free(st);
 }
 
-/* The hash the index keeps for a record's text (as written, without the final newline). */
-static json_int_t text_hash(const char *text, size_t len)
+/* The hash kept for a record's text (as written, without the final newline). */
+static uint64_t text_hash(const char *text, size_t len)
 {
-    return (json_int_t)(tt_hash64(text, len) & 0x7fffffffffffffffULL);
+    return tt_hash64(text, len) & 0x7fffffffffffffffULL;
 }
 
 json_t *tt_state_read(tt_state *st, const char *key)
 {
-    json_t *known = json_object_get(st->index, key), *rec = NULL;
+    json_t *rec = NULL;
     tt_buf path, text;
     char chunk[8192];
     size_t n;
     FILE *f;
 
-    if (known == NULL)
-        return NULL;
     tt_buf_init(&path);
     tt_buf_init(&text);
     path_of(st, key, &path);
@@ -241,7 +347,7 @@ json_t *tt_state_read(tt_state *st, const char *key)
     /* Knowing the text's hash lets the next write of an unchanged record (a resync after a
      * restart) skip the file instead of rewriting it. */
     if (rec != NULL)
-        json_integer_set(known, text_hash(text.data, text.len - (text.data[text.len - 1] == '\n')));
+        known_set(st, key, text_hash(text.data, text.len - (text.data[text.len - 1] == '\n')));
 out:
     if (f != NULL)
         fclose(f);
@@ -253,7 +359,6 @@ out:
 tt_code tt_state_write(tt_state *st, const char *key, const json_t *record, tt_error *err)
 {
     char *text = json_dumps(record, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
-    json_t *known;
     uint64_t h;
     tt_buf path, tmp;
     FILE *f = NULL;
@@ -261,9 +366,8 @@ tt_code tt_state_write(tt_state *st, const char *key, const json_t *record, tt_e
 
     if (text == NULL)
         return tt_error_set(err, TT_ENOMEM, "out of memory");
-    h = (uint64_t)text_hash(text, strlen(text));
-    known = json_object_get(st->index, key);
-    if (known != NULL && (uint64_t)json_integer_value(known) == h) {
+    h = text_hash(text, strlen(text));
+    if (known_get(st, key) == h) {
         st->skipped++;
         free(text);
         return TT_OK;
@@ -282,7 +386,7 @@ tt_code tt_state_write(tt_state *st, const char *key, const json_t *record, tt_e
         *slash = '/';
     }
     {
-        /* A dot name, which the index skips: a kill -9 before the rename leaves no record. */
+        /* A dot name, never taken for a record: a kill -9 before the rename leaves no record. */
         char *slash = strrchr(path.data, '/');
         tt_buf_printf(&tmp, "%.*s/.%s.tmp.%d", (int)(slash - path.data), path.data, slash + 1,
                       (int)getpid());
@@ -303,11 +407,7 @@ tt_code tt_state_write(tt_state *st, const char *key, const json_t *record, tt_e
         rc = tt_error_set(err, TT_EIO, "cannot rename %s: %s", tmp.data, strerror(errno));
         goto out;
     }
-    /* In place when the key is known: no allocation to strand among a converge's garbage. */
-    if (known != NULL)
-        json_integer_set(known, (json_int_t)h);
-    else
-        json_object_set_new(st->index, key, json_integer((json_int_t)h));
+    known_set(st, key, h);
     st->written++;
 out:
     if (f != NULL)
@@ -330,7 +430,7 @@ tt_code tt_state_remove(tt_state *st, const char *key, tt_error *err)
     if (unlink(path.data) != 0 && errno != ENOENT)
         rc = tt_error_set(err, TT_EIO, "cannot remove %s: %s", path.data, strerror(errno));
     else
-        json_object_del(st->index, key);
+        known_forget(st, key);
     tt_buf_cleanup(&path);
     return rc;
 }
@@ -340,34 +440,64 @@ static int str_cmp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The keys of a walk, copied. */
+struct key_list {
+    char **keys;
+    size_t n;
+    size_t cap;
+    bool oom;
+};
+
+static void list_key(void *ud, const char *key)
+{
+    struct key_list *l = ud;
+
+    if (l->oom)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        char **k = realloc(l->keys, cap * sizeof(*k));
+        if (k == NULL) {
+            l->oom = true;
+            return;
+        }
+        l->keys = k;
+        l->cap = cap;
+    }
+    if ((l->keys[l->n] = strdup(key)) == NULL)
+        l->oom = true;
+    else
+        l->n++;
+}
+
 void tt_state_foreach(tt_state *st, void (*fn)(void *ud, const char *key), void *ud)
 {
-    size_t n = json_object_size(st->index), i = 0;
-    const char **keys = malloc((n ? n : 1) * sizeof(*keys));
-    const char *k;
-    json_t *v;
+    struct key_list l = {NULL, 0, 0, false};
 
-    if (keys == NULL)
-        return;
-    json_object_foreach(st->index, k, v) keys[i++] = k;
-    qsort(keys, n, sizeof(*keys), str_cmp);
-    /* The callback may remove records; it gets copies of the keys. */
-    for (i = 0; i < n; i++) {
-        char *copy = strdup(keys[i]);
-        if (copy == NULL)
-            break;
-        keys[i] = copy;
+    /* The callback may remove records: the keys are all listed first. */
+    walk_records(st, false, list_key, &l);
+    if (!l.oom) {
+        qsort(l.keys, l.n, sizeof(*l.keys), str_cmp);
+        for (size_t i = 0; i < l.n; i++)
+            fn(ud, l.keys[i]);
     }
-    for (size_t j = 0; j < i; j++) {
-        fn(ud, keys[j]);
-        free((char *)keys[j]);
-    }
-    free(keys);
+    for (size_t i = 0; i < l.n; i++)
+        free(l.keys[i]);
+    free(l.keys);
+}
+
+static void count_key(void *ud, const char *key)
+{
+    (void)key;
+    (*(size_t *)ud)++;
 }
 
 size_t tt_state_count(const tt_state *st)
 {
-    return json_object_size(st->index);
+    size_t n = 0;
+
+    walk_records(st, false, count_key, &n);
+    return n;
 }
 
 void tt_state_stats(const tt_state *st, size_t *written, size_t *skipped)

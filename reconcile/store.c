@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tt_str.h"
+
 /* ---- dependencies ------------------------------------------------------------------------ */
 
 static void rdeps_add(tt_engine *e, const char *dep, const char *key)
@@ -123,7 +125,7 @@ const char *store_removed_dependant(tt_engine *e, const struct entry *en)
     struct dependants *d = tt_map_get(e->rdeps, en->key);
 
     for (size_t i = 0; d != NULL && i < d->n; i++) {
-        const struct entry *other = tt_map_get(e->store, d->keys[i]);
+        const struct entry *other = store_get(e, d->keys[i]);
         bool mutual = false;
         if (other == NULL || !other->removed)
             continue;
@@ -138,7 +140,7 @@ const char *store_removed_dependant(tt_engine *e, const struct entry *en)
 void store_requeue_dependencies(tt_engine *e, const struct entry *en)
 {
     for (size_t i = 0; i < en->ndeps; i++) {
-        const struct entry *dep = tt_map_get(e->store, en->deps[i]);
+        const struct entry *dep = store_get(e, en->deps[i]);
         if (dep != NULL && dep->removed)
             tt_queue_add(e->q, dep->key);
     }
@@ -181,17 +183,22 @@ static void entry_free(tt_engine *e, struct entry *en)
     free(en);
 }
 
-tt_code store_init(tt_engine *e)
+/* FNV-1a mixed: the index picks slots by the low bits. */
+static uint64_t key_hash(const char *key)
 {
-    e->store = tt_map_create();
-    e->rdeps = tt_map_create();
-    return e->store != NULL && e->rdeps != NULL ? TT_OK : TT_ENOMEM;
+    return tt_hash64_mix(tt_hash64_str(key));
 }
 
-static void free_entry_cb(void *ud, const char *key, void *value)
+static uint64_t entry_hash_of(const void *item)
 {
-    (void)key;
-    entry_free(ud, value);
+    return key_hash(((const struct entry *)item)->key);
+}
+
+tt_code store_init(tt_engine *e)
+{
+    tt_index_init(&e->store, entry_hash_of);
+    e->rdeps = tt_map_create();
+    return e->rdeps != NULL ? TT_OK : TT_ENOMEM;
 }
 
 static void free_dependants_cb(void *ud, const char *key, void *value)
@@ -207,12 +214,12 @@ static void free_dependants_cb(void *ud, const char *key, void *value)
 
 void store_cleanup(tt_engine *e)
 {
-    if (e->store != NULL) {
-        /* Dependencies are freed with their entries; empty the reverse index after. */
-        tt_map_foreach(e->store, free_entry_cb, e);
-        tt_map_destroy(e->store);
-        e->store = NULL;
+    /* Dependencies are freed with their entries; empty the reverse index after. */
+    for (size_t i = 0; i < e->store.cap; i++) {
+        if (e->store.slots[i] != NULL)
+            entry_free(e, e->store.slots[i]);
     }
+    tt_index_cleanup(&e->store);
     if (e->rdeps != NULL) {
         tt_map_foreach(e->rdeps, free_dependants_cb, NULL);
         tt_map_destroy(e->rdeps);
@@ -220,18 +227,27 @@ void store_cleanup(tt_engine *e)
     }
 }
 
+static int entry_eq(const void *item, const void *key)
+{
+    return strcmp(((const struct entry *)item)->key, key) == 0;
+}
+
 struct entry *store_get(tt_engine *e, const char *key)
 {
-    return tt_map_get(e->store, key);
+    return tt_index_find(&e->store, key_hash(key), entry_eq, key);
 }
 
 struct entry *store_upsert(tt_engine *e, tt_resource *r)
 {
-    struct entry *en = tt_map_get(e->store, r->key);
+    uint64_t h = key_hash(r->key);
+    struct entry *en = tt_index_find(&e->store, h, entry_eq, r->key);
 
     if (en == NULL) {
-        en = calloc(1, sizeof(*en));
-        if (en == NULL || (en->key = tt_map_put(e->store, r->key, en)) == NULL) {
+        size_t len = strlen(r->key);
+        en = calloc(1, sizeof(*en) + len + 1);
+        if (en != NULL)
+            memcpy(en->key, r->key, len + 1);
+        if (en == NULL || tt_index_put(&e->store, h, en) != TT_OK) {
             free(en);
             tt_resource_destroy(r);
             return NULL;
@@ -253,7 +269,7 @@ struct entry *store_upsert(tt_engine *e, tt_resource *r)
 
 struct entry *store_mark_removed(tt_engine *e, const char *key)
 {
-    struct entry *en = tt_map_get(e->store, key);
+    struct entry *en = store_get(e, key);
 
     if (en == NULL)
         return NULL;
@@ -280,38 +296,21 @@ bool store_take_next(tt_engine *e, struct entry *en)
 
 void store_forget(tt_engine *e, struct entry *en)
 {
-    char *key = strdup(en->key);
-
-    /* The entry first: en->key is the map's copy of the key, and freeing the entry drops its
-     * dependencies by that key. */
+    tt_index_del(&e->store, key_hash(en->key), en);
     entry_free(e, en);
-    if (key != NULL)
-        tt_map_del(e->store, key);
-    free(key);
-}
-
-struct key_list {
-    const char **keys;
-    size_t n;
-};
-
-static void list_key(void *ud, const char *key, void *value)
-{
-    struct key_list *l = ud;
-    struct entry *en = value;
-
-    if (!en->removed)
-        l->keys[l->n++] = key;
 }
 
 const char **store_declared_keys(tt_engine *e, size_t *n)
 {
-    struct key_list l = {NULL, 0};
+    const char **keys = malloc((e->store.len + 1) * sizeof(*keys));
 
-    l.keys = malloc((tt_map_len(e->store) + 1) * sizeof(*l.keys));
-    if (l.keys == NULL)
+    if (keys == NULL)
         return NULL;
-    tt_map_foreach(e->store, list_key, &l);
-    *n = l.n;
-    return l.keys;
+    *n = 0;
+    for (size_t i = 0; i < e->store.cap; i++) {
+        const struct entry *en = e->store.slots[i];
+        if (en != NULL && !en->removed)
+            keys[(*n)++] = en->key;
+    }
+    return keys;
 }

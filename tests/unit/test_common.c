@@ -5,12 +5,14 @@
 #include <math.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tt_arena.h"
 #include "tt_num.h"
 #include "tt_buf.h"
 #include "tt_error.h"
+#include "tt_index.h"
 #include "tt_str.h"
 
 static void buf_grows_and_stays_terminated(void **state)
@@ -39,10 +41,24 @@ static void arena_keeps_alignment_and_strings(void **state)
     assert_string_equal(s, "x");
     assert_int_equal((uintptr_t)d % _Alignof(double), 0);
     assert_true(d[0] == 0.0 && d[2] == 0.0);
+    /* Each allocation is aligned as its size allows, up to max_align_t: a string before it
+     * must not leave it misaligned. */
+    for (size_t size = 1; size <= 64; size++) {
+        size_t want = size & (~size + 1);
+        uintptr_t p;
+        want = want < _Alignof(max_align_t) ? want : _Alignof(max_align_t);
+        assert_non_null(tt_arena_strdup(a, "y"));
+        p = (uintptr_t)tt_arena_alloc(a, size);
+        assert_int_equal(p % want, 0);
+    }
+    assert_int_equal((uintptr_t)tt_arena_alloc(a, sizeof(long double)) % _Alignof(long double), 0);
     for (int i = 0; i < 200; i++)
         assert_non_null(tt_arena_strdup(a, "a longer string that fills blocks"));
     assert_true(tt_arena_size(a) >= 200 * 34);
     assert_null(tt_arena_strdup(a, NULL));
+    /* A block's sizes are 32 bits: larger requests fail like a failed allocation. */
+    assert_null(tt_arena_alloc(a, (size_t)UINT32_MAX));
+    assert_null(tt_arena_create((size_t)UINT32_MAX));
     tt_arena_destroy(a);
     tt_arena_destroy(NULL);
 }
@@ -123,6 +139,61 @@ static void hash_is_stable(void **state)
     /* FNV-1a reference values: names derived from hashes must never change between builds. */
     assert_true(tt_hash64_str("") == 0xcbf29ce484222325ULL);
     assert_true(tt_hash64_str("a") == 0xaf63dc4c8601ec8cULL);
+    /* murmur3's finaliser: the queue's resync order follows it. */
+    assert_true(tt_hash64_mix(0xaf63dc4c8601ec8cULL) == 0x82a2a958a9bece5bULL);
+    assert_true(tt_hash64_mix(1) == 0xb456bcfc34c2cb2cULL);
+}
+
+struct rec {
+    int id;
+    char name[16];
+};
+
+static int rec_eq(const void *item, const void *key)
+{
+    return strcmp(((const struct rec *)item)->name, key) == 0;
+}
+
+/* A fifth of the records share one hash: one long probe run. */
+static uint64_t rec_hash(const void *item)
+{
+    const struct rec *r = item;
+    return r->id % 5 == 0 ? 7 : tt_hash64_str(r->name);
+}
+
+/* Records found by their own keys through growth and backward-shift removals, and cleared for
+ * reuse. */
+static void index_finds_its_records(void **state)
+{
+    static struct rec recs[500];
+    tt_index ix;
+    (void)state;
+    tt_index_init(&ix, rec_hash);
+    assert_null(tt_index_find(&ix, 1, rec_eq, "none"));
+    for (int i = 0; i < 500; i++) {
+        recs[i].id = i;
+        snprintf(recs[i].name, sizeof(recs[i].name), "r%d", i);
+        assert_int_equal(tt_index_put(&ix, rec_hash(&recs[i]), &recs[i]), TT_OK);
+    }
+    assert_int_equal(ix.len, 500);
+    for (int i = 0; i < 500; i += 2)
+        tt_index_del(&ix, rec_hash(&recs[i]), &recs[i]);
+    tt_index_del(&ix, rec_hash(&recs[0]), &recs[0]); /* absent: nothing happens */
+    assert_int_equal(ix.len, 250);
+    for (int i = 0; i < 500; i++) {
+        const struct rec *r = tt_index_find(&ix, rec_hash(&recs[i]), rec_eq, recs[i].name);
+        if (i % 2 == 0)
+            assert_null(r);
+        else
+            assert_ptr_equal(r, &recs[i]);
+    }
+    tt_index_clear(&ix);
+    assert_int_equal(ix.len, 0);
+    assert_null(tt_index_find(&ix, rec_hash(&recs[1]), rec_eq, "r1"));
+    assert_int_equal(tt_index_put(&ix, rec_hash(&recs[1]), &recs[1]), TT_OK);
+    assert_ptr_equal(tt_index_find(&ix, rec_hash(&recs[1]), rec_eq, "r1"), &recs[1]);
+    tt_index_cleanup(&ix);
+    assert_int_equal(ix.cap, 0);
 }
 
 /* ---- tt_num against libm (this test links libm; trimtab does not) -------------------------- */
@@ -213,6 +284,7 @@ int main(void)
         cmocka_unit_test(edit_distance_bounds),
         cmocka_unit_test(error_set_and_prefix),
         cmocka_unit_test(hash_is_stable),
+        cmocka_unit_test(index_finds_its_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

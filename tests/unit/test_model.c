@@ -533,10 +533,48 @@ static void directories_are_walked_in_order(void **state)
     tt_diags_destroy(diags);
 }
 
+/* The resource keeps its identity and annotations, not the rest of the metadata: labels and
+ * finalizers cost its arena nothing, and its name is the tail of its key. */
+static void metadata_kept_is_identity_and_annotations(void **state)
+{
+    struct loaded plain, labelled;
+    tt_resource *a, *b;
+    (void)state;
+    load(&plain, HEAD("ScalingPolicy", "web") "  namespace: shop\n  annotations:\n"
+                                              "    trimtab.dev/reconcile-requested-at: \"1\"\n"
+                                              "spec:\n"
+                                              "  target: {ecs: {cluster: c, service: web}}\n"
+                                              "  minCapacity: 1\n  maxCapacity: 2\n");
+    load(&labelled, HEAD("ScalingPolicy", "web") "  namespace: shop\n  annotations:\n"
+                                                 "    trimtab.dev/reconcile-requested-at: \"1\"\n"
+                                                 "  labels: {team: payments, tier: frontend, "
+                                                 "app.kubernetes.io/name: web}\n"
+                                                 "  finalizers: [example.com/keep]\n"
+                                                 "spec:\n"
+                                                 "  target: {ecs: {cluster: c, service: web}}\n"
+                                                 "  minCapacity: 1\n  maxCapacity: 2\n");
+    a = find(&plain, "ScalingPolicy/shop/web");
+    b = find(&labelled, "ScalingPolicy/shop/web");
+    assert_false(a->invalid);
+    assert_false(b->invalid);
+    assert_string_equal(b->name, "web");
+    assert_string_equal(b->namespace_, "shop");
+    assert_ptr_equal(b->name, b->key + strlen(b->key) - strlen("web"));
+    assert_int_equal(b->nannotations, 1);
+    assert_string_equal(b->annotations[0].key, "trimtab.dev/reconcile-requested-at");
+    assert_string_equal(b->reconcile_requested_at, "1");
+    assert_ptr_equal(b->reconcile_requested_at, b->annotations[0].value);
+    assert_false(b->has_finalizer);
+    assert_int_equal(tt_arena_size(b->arena), tt_arena_size(a->arena));
+    unload(&plain);
+    unload(&labelled);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(scaling_policy_with_defaults),
+        cmocka_unit_test(metadata_kept_is_identity_and_annotations),
         cmocka_unit_test(alarm_defaults_and_statistic),
         cmocka_unit_test(budget_and_rotation),
         cmocka_unit_test(every_problem_is_reported_with_line_and_path),

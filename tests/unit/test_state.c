@@ -219,6 +219,65 @@ static void test_one_writer_at_a_time(void **ctx)
     tt_state_close(b);
 }
 
+static void collect_key(void *ud, const char *key)
+{
+    char **last = ud;
+    assert_true(*last == NULL || strcmp(*last, key) < 0); /* sorted */
+    free(*last);
+    *last = strdup(key);
+    assert_non_null(*last);
+}
+
+/* Only hashes are kept in memory, in a table that grows and drops removed keys: with hundreds
+ * of records written, rewritten, removed and written again, exactly the unchanged ones are
+ * skipped, a removed record is written again even with the text it had, and the keys are
+ * listed from the disk. */
+static void test_many_records_written_once_each(void **ctx)
+{
+    const char *dir = *ctx;
+    tt_error err = {0};
+    tt_state *st = tt_state_open(dir, true, &err);
+    json_t *rec = json_pack("{s:s}", "kind", "Alarm");
+    size_t written, skipped;
+    char key[64], *last = NULL;
+
+    assert_non_null(st);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 300; i++) {
+            snprintf(key, sizeof(key), "Alarm/ops/a%03d", i);
+            json_object_set_new(rec, "name", json_string(key));
+            assert_int_equal(tt_state_write(st, key, rec, &err), TT_OK);
+        }
+    }
+    tt_state_stats(st, &written, &skipped);
+    assert_int_equal(written, 300);
+    assert_int_equal(skipped, 300);
+    for (int i = 0; i < 300; i += 2) {
+        snprintf(key, sizeof(key), "Alarm/ops/a%03d", i);
+        assert_int_equal(tt_state_remove(st, key, &err), TT_OK);
+    }
+    assert_int_equal(tt_state_count(st), 150);
+    for (int i = 0; i < 200; i++) { /* new keys: the table is rebuilt without the removed */
+        snprintf(key, sizeof(key), "Alarm/ops/b%03d", i);
+        json_object_set_new(rec, "name", json_string(key));
+        assert_int_equal(tt_state_write(st, key, rec, &err), TT_OK);
+    }
+    for (int i = 0; i < 300; i++) {
+        snprintf(key, sizeof(key), "Alarm/ops/a%03d", i);
+        json_object_set_new(rec, "name", json_string(key));
+        assert_int_equal(tt_state_write(st, key, rec, &err), TT_OK);
+    }
+    tt_state_stats(st, &written, &skipped);
+    assert_int_equal(written, 650); /* the 150 removed, the same text notwithstanding */
+    assert_int_equal(skipped, 450);
+    assert_int_equal(tt_state_count(st), 500);
+    tt_state_foreach(st, collect_key, &last);
+    assert_string_equal(last, "Alarm/ops/b199");
+    free(last);
+    json_decref(rec);
+    tt_state_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +286,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sweeps_dead_writers_temp_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_writer_at_a_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_records_written_once_each, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
