@@ -31,7 +31,9 @@ struct tt_arena {
 
 static struct block *first_block(tt_arena *a)
 {
-    return (struct block *)((unsigned char *)a + FIRST_OFFSET);
+    /* Through void *: FIRST_OFFSET is a multiple of the block's alignment, and malloc aligns `a`
+     * for any type. */
+    return (struct block *)(void *)((unsigned char *)a + FIRST_OFFSET);
 }
 
 /* `cap` is at most BLOCK_MAX. */
