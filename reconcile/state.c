@@ -58,10 +58,33 @@ static int mkdirs(const char *path)
     return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-static void path_of(const tt_state *st, const char *key, tt_buf *out)
+/*
+ * True when `key` is "Kind/namespace/name" with three non-empty parts, none of them "." or "..":
+ * keys also come from what manifests refer to (a composite alarm rule names any alarm), and
+ * such a key must never make a path outside the state directory.
+ */
+static bool key_is_path_safe(const char *key)
+{
+    int parts = 0;
+    for (const char *p = key;; p++) {
+        const char *end = strchr(p, '/');
+        size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.') ||
+            ++parts > 3)
+            return false;
+        if (end == NULL)
+            return parts == 3;
+        p = end;
+    }
+}
+
+/* The record's path; false (and `out` empty) for a key that is not a resource's. */
+static bool path_of(const tt_state *st, const char *key, tt_buf *out)
 {
     tt_buf_reset(out);
-    tt_buf_printf(out, "%s/resources/%s.json", st->dir, key);
+    if (!key_is_path_safe(key))
+        return false;
+    return tt_buf_printf(out, "%s/resources/%s.json", st->dir, key) == TT_OK;
 }
 
 /*
@@ -168,14 +191,15 @@ static struct known *known_find(const tt_state *st, uint64_t key)
     return &st->known[i];
 }
 
-/* Rebuilds the table with room for one more slot, leaving the forgotten ones out: a table
- * that saw many removals shrinks. Unchanged on ENOMEM. */
+/* Rebuilds the table with room to grow, leaving the forgotten ones out: a table that saw many
+ * removals shrinks. Unchanged on ENOMEM. */
 static int known_rebuild(tt_state *st)
 {
     size_t cap = KNOWN_MIN;
     struct known *slots;
 
-    while ((st->live + 1) * 4 > cap * 3)
+    /* At most 3/8 full after the rebuild: room for as many new keys again before the next. */
+    while ((st->live + 1) * 8 > cap * 3)
         cap *= 2;
     slots = calloc(cap, sizeof(*slots));
     if (slots == NULL)
@@ -318,7 +342,8 @@ void tt_state_close(tt_state *st)
 /* The hash kept for a record's text (as written, without the final newline). */
 static uint64_t text_hash(const char *text, size_t len)
 {
-    return tt_hash64(text, len) & 0x7fffffffffffffffULL;
+    uint64_t h = tt_hash64(text, len) & 0x7fffffffffffffffULL;
+    return h != 0 ? h : 1; /* 0 means "not known" */
 }
 
 json_t *tt_state_read(tt_state *st, const char *key)
@@ -331,8 +356,7 @@ json_t *tt_state_read(tt_state *st, const char *key)
 
     tt_buf_init(&path);
     tt_buf_init(&text);
-    path_of(st, key, &path);
-    f = fopen(path.data, "r");
+    f = path_of(st, key, &path) ? fopen(path.data, "r") : NULL;
     while (f != NULL && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
         if (tt_buf_append(&text, chunk, n) != TT_OK)
             goto out;
@@ -374,7 +398,10 @@ tt_code tt_state_write(tt_state *st, const char *key, const json_t *record, tt_e
     }
     tt_buf_init(&path);
     tt_buf_init(&tmp);
-    path_of(st, key, &path);
+    if (!path_of(st, key, &path)) {
+        rc = tt_error_set(err, TT_EINVAL, "'%.200s' is not a resource key", key);
+        goto out;
+    }
     {
         /* The record's folders (Kind/namespace) may not exist yet. */
         char *slash = strrchr(path.data, '/');
@@ -412,7 +439,7 @@ tt_code tt_state_write(tt_state *st, const char *key, const json_t *record, tt_e
 out:
     if (f != NULL)
         fclose(f);
-    if (rc != TT_OK)
+    if (rc != TT_OK && tmp.len > 0)
         unlink(tmp.data);
     tt_buf_cleanup(&path);
     tt_buf_cleanup(&tmp);
@@ -426,8 +453,9 @@ tt_code tt_state_remove(tt_state *st, const char *key, tt_error *err)
     tt_code rc = TT_OK;
 
     tt_buf_init(&path);
-    path_of(st, key, &path);
-    if (unlink(path.data) != 0 && errno != ENOENT)
+    if (!path_of(st, key, &path))
+        known_forget(st, key); /* no such record can exist */
+    else if (unlink(path.data) != 0 && errno != ENOENT)
         rc = tt_error_set(err, TT_EIO, "cannot remove %s: %s", path.data, strerror(errno));
     else
         known_forget(st, key);

@@ -101,6 +101,50 @@ static void test_write_read_skip_remove(void **ctx)
     tt_state_close(st);
 }
 
+/* Keys also come from what manifests refer to (a composite alarm's rule names any alarm): one
+ * that is not "Kind/namespace/name" never reaches a path, inside the state directory or out. */
+static void test_keys_that_are_not_resource_keys_reach_no_file(void **ctx)
+{
+    const char *dir = *ctx;
+    static const char *const bad[] = {"Alarm/ns/../../outside",
+                                      "Alarm/ns/..",
+                                      "Alarm/../x",
+                                      "Alarm/ns/.",
+                                      "Alarm/ns",
+                                      "Alarm/ns/a/b",
+                                      "Alarm//x",
+                                      ""};
+    tt_error err = {0};
+    tt_state *st = tt_state_open(dir, true, &err);
+    json_t *rec = json_pack("{s:{s:b}}", "status", "ready", 1);
+    char outside[600];
+    FILE *f;
+
+    assert_non_null(st);
+    /* A file where "Alarm/ns/../../outside" would lead, and the folder it climbs from. */
+    assert_int_equal(tt_state_write(st, "Alarm/ns/real", rec, &err), TT_OK);
+    snprintf(outside, sizeof(outside), "%s/resources/outside.json", dir);
+    f = fopen(outside, "w");
+    if (f != NULL) {
+        fputs("{\"status\": {\"pwned\": true}}\n", f);
+        fclose(f);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_null(tt_state_read(st, bad[i]));
+        assert_int_equal(tt_state_write(st, bad[i], rec, &err), TT_EINVAL);
+        assert_int_equal(tt_state_remove(st, bad[i], &err), TT_OK);
+    }
+    f = fopen(outside, "r");
+    assert_non_null(f); /* neither read, nor overwritten, nor removed */
+    fclose(f);
+    unlink(outside);
+    json_decref(rec);
+    rec = tt_state_read(st, "Alarm/ns/real");
+    assert_non_null(rec);
+    json_decref(rec);
+    tt_state_close(st);
+}
+
 /* After a restart an unchanged record is not rewritten, once it has been read: a resync of
  * in-sync resources writes no file. A record never read is written (its content is unknown). */
 static void test_unchanged_record_after_reopen_is_not_rewritten(void **ctx)
@@ -282,6 +326,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_write_read_skip_remove, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_that_are_not_resource_keys_reach_no_file, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_unchanged_record_after_reopen_is_not_rewritten, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sweeps_dead_writers_temp_files, setup, teardown),
