@@ -505,7 +505,8 @@ void tt_state_foreach(tt_state *st, void (*fn)(void *ud, const char *key), void 
     /* The callback may remove records: the keys are all listed first. */
     walk_records(st, false, list_key, &l);
     if (!l.oom) {
-        qsort(l.keys, l.n, sizeof(*l.keys), str_cmp);
+        if (l.n > 0) /* qsort must not be given NULL, even for no items */
+            qsort(l.keys, l.n, sizeof(*l.keys), str_cmp);
         for (size_t i = 0; i < l.n; i++)
             fn(ud, l.keys[i]);
     }
