@@ -93,23 +93,35 @@ static void event_to_log(void *ud, const char *key, const char *type, const char
 
 /* ---- idle and pumping ---------------------------------------------------------------------- */
 
+/* While reconciles keep coming, the heap is trimmed at most this often (seconds). */
+#define TRIM_BUSY_EVERY 30.0
+
 /*
  * A burst of reconciles leaves freed JSON scattered over the heap; once the work is done,
- * give those pages back so the resident size of an idle operator reflects what it holds.
+ * give those pages back so the resident size of an idle operator reflects what it holds. A
+ * resync spreads its reconciles over the period, and that steady trickle may never leave the
+ * engine quiet when the timer fires: then the pages go back anyway, now and then (at 10,013
+ * resources resynced every 120 s, 4 MiB of the 22.7 MiB anonymous pages were such free pages).
  */
 static void on_trim(struct ev_loop *loop, ev_timer *w, int revents)
 {
     tt_engine *e = w->data;
 
     (void)revents;
-    ev_timer_stop(loop, w); /* once per quiet spell; engine_maybe_idle re-arms it */
-    if (e->in_flight == 0 && tt_queue_len(e->q) == 0)
+    ev_timer_stop(loop, w); /* engine_maybe_idle arms it again */
+    if ((e->in_flight == 0 && tt_queue_len(e->q) == 0) ||
+        ev_now(loop) - e->trimmed_at >= TRIM_BUSY_EVERY) {
         malloc_trim(0);
+        e->trimmed_at = ev_now(loop);
+    }
 }
 
 void engine_maybe_idle(tt_engine *e)
 {
-    if (e->in_flight == 0 && tt_queue_len(e->q) == 0 && !e->stopping)
+    /* The first quiet moment starts the countdown and later ones do not put it off: a quiet
+     * moment between every two reconciles of a resync would put it off for good. */
+    if (e->in_flight == 0 && tt_queue_len(e->q) == 0 && !e->stopping &&
+        !ev_is_active(&e->trim_timer))
         ev_timer_again(e->loop, &e->trim_timer);
     if (e->idle_fired || e->in_flight > 0 || e->cfg.on_idle == NULL)
         return;

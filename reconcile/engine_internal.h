@@ -146,6 +146,7 @@ struct tt_engine {
     ev_timer batch_timer;
     ev_timer resync_timer;
     ev_timer trim_timer;
+    double trimmed_at; /* ev_now() of the last malloc_trim */
     /* Keys delivered before the source's first full listing, added in batch order at synced. */
     const char **initial;
     size_t ninitial, initial_cap;
