@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tt_buf.h"
 #include "tt_xml.h"
 
 static json_t *tree(const tt_xml_node *n)
@@ -21,27 +22,6 @@ static json_t *tree(const tt_xml_node *n)
     return json_pack("[s, o, o]", n->name, attrs, children);
 }
 
-static size_t unbase64(const char *in, unsigned char *out)
-{
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t n = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (; *in != '\0' && *in != '='; in++) {
-        const char *at = strchr(alphabet, *in);
-        if (at == NULL)
-            continue;
-        acc = (acc << 6) | (unsigned)(at - alphabet);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[n++] = (unsigned char)(acc >> bits);
-        }
-    }
-    return n;
-}
-
 int main(void)
 {
     char *line = NULL;
@@ -49,11 +29,13 @@ int main(void)
     while (getline(&line, &cap, stdin) > 0) {
         json_t *req = json_loads(line, 0, NULL), *res;
         const char *b64 = json_string_value(json_object_get(req, "b64"));
-        unsigned char *data = malloc(b64 != NULL ? strlen(b64) + 1 : 1);
-        size_t len = b64 != NULL ? unbase64(b64, data) : 0;
+        tt_buf data;
         tt_error err;
+        tt_buf_init(&data);
         tt_error_clear(&err);
-        tt_xml_doc *doc = tt_xml_parse((const char *)data, len, &err);
+        if (b64 != NULL)
+            tt_buf_base64_decode(&data, b64, strlen(b64));
+        tt_xml_doc *doc = tt_xml_parse(data.data != NULL ? data.data : "", data.len, &err);
         if (doc != NULL)
             res = json_pack("{s:o}", "tree", tree(tt_xml_root(doc)));
         else
@@ -65,7 +47,7 @@ int main(void)
         json_decref(res);
         json_decref(req);
         tt_xml_free(doc);
-        free(data);
+        tt_buf_cleanup(&data);
     }
     free(line);
     return 0;

@@ -182,12 +182,15 @@ static void bounds(void **state)
 static void each_allocation_may_fail(void **state)
 {
     static const char doc[] = "<R a='1' b='2'><A>x</A><B><C>&amp;</C></B>tail</R>";
-    char big[4096];
+    char big[4096], want_big[160];
     (void)state;
     /* A document larger than the arena's first block, so the arena grows too. */
     strcpy(big, "<R>");
-    for (int i = 0; i < 150; i++)
+    want_big[0] = '\0';
+    for (int i = 0; i < 150; i++) {
         strcat(big, "<i>v</i>");
+        strcat(want_big, "v");
+    }
     strcat(big, "</R>");
     for (int which = 0; which < 2; which++) {
         const char *in = which == 0 ? doc : big;
@@ -203,7 +206,7 @@ static void each_allocation_may_fail(void **state)
                 assert_int_equal(err.code, TT_ENOMEM);
             } else if (t != NULL) {
                 ok = 1;
-                assert_string_equal(t, which == 0 ? "x&tail" : t);
+                assert_string_equal(t, which == 0 ? "x&tail" : want_big);
             }
             free(t);
             tt_xml_free(d);
