@@ -7,7 +7,7 @@ set -euo pipefail
 # Compiling trimtab.
 build_packages=(
     build-essential cmake pkg-config
-    libcurl4-openssl-dev libyaml-dev libjansson-dev libev-dev libssl-dev
+    libcurl4-openssl-dev libyaml-dev libjansson-dev libev-dev libssl-dev libxml2-dev
     libmicrohttpd-dev
 )
 if [ "${1:-}" = "--build" ]; then

@@ -469,36 +469,35 @@ static void parse_json_error(const tt_http_response *resp, tt_error *err, const 
         tt_aws_jstr(d, "message", tt_aws_jstr(d, "Message", tt_aws_jstr(d, "errorMessage", NULL)));
 }
 
-static const tt_xml_node *find_error_node(const tt_xml_node *root)
+static xmlNode *find_error_node(xmlNode *root)
 {
     if (root == NULL)
         return NULL;
-    if (strcmp(root->name, "Error") == 0)
+    if (strcmp((const char *)root->name, "Error") == 0)
         return root;
-    const tt_xml_node *e = tt_xml_child(root, "Error");
+    xmlNode *e = tt_aws_xml_child(root, "Error");
     if (e != NULL)
         return e;
-    return tt_xml_child(tt_xml_child(root, "Errors"), "Error");
+    return tt_aws_xml_child(tt_aws_xml_child(root, "Errors"), "Error");
 }
 
-/* An error body that is not XML (a proxy's HTML page, say) leaves the record to the status. */
 static void parse_xml_error(const tt_http_response *resp, tt_error *err, char **msg, char **reqid)
 {
-    tt_xml_doc *doc = tt_xml_parse(resp->body.data, resp->body.len, NULL);
-    const tt_xml_node *root = doc != NULL ? tt_xml_root(doc) : NULL;
-    const tt_xml_node *e = find_error_node(root);
+    xmlDoc *doc = tt_aws_xml_read(resp->body.data, resp->body.len);
+    xmlNode *root = doc != NULL ? xmlDocGetRootElement(doc) : NULL;
+    xmlNode *e = find_error_node(root);
     if (e != NULL) {
-        char *code = tt_xml_text(tt_xml_child(e, "Code"));
+        char *code = tt_aws_xml_text(tt_aws_xml_child(e, "Code"));
         set_code(err, code);
-        free(code);
-        *msg = tt_xml_text(tt_xml_child(e, "Message"));
-        *reqid = tt_xml_text(tt_xml_child(root, "RequestId"));
+        xmlFree(code);
+        *msg = tt_aws_xml_text(tt_aws_xml_child(e, "Message"));
+        *reqid = tt_aws_xml_text(tt_aws_xml_child(root, "RequestId"));
         if (*reqid == NULL)
-            *reqid = tt_xml_text(tt_xml_child(root, "RequestID"));
+            *reqid = tt_aws_xml_text(tt_aws_xml_child(root, "RequestID"));
         if (*reqid == NULL)
-            *reqid = tt_xml_text(tt_xml_child(e, "RequestId"));
+            *reqid = tt_aws_xml_text(tt_aws_xml_child(e, "RequestId"));
     }
-    tt_xml_free(doc);
+    xmlFreeDoc(doc);
 }
 
 static tt_code parse_error(const tt_aws_service *svc, const tt_http_response *resp, tt_error *err)
@@ -531,8 +530,8 @@ static tt_code parse_error(const tt_aws_service *svc, const tt_http_response *re
     else
         snprintf(err->message, sizeof(err->message), "%s (HTTP %ld)", err->service_code,
                  resp->status);
-    free(xml_msg);
-    free(xml_rid);
+    xmlFree(xml_msg);
+    xmlFree(xml_rid);
     json_decref(doc);
     return err->code;
 }
@@ -588,23 +587,23 @@ static tt_code parse_body(const tt_aws_service *svc, json_t *shape, const tt_htt
         *out = json_object();
         return *out != NULL ? TT_OK : tt_error_set(err, TT_ENOMEM, "out of memory");
     }
-    tt_xml_doc *doc = tt_xml_parse(resp->body.data, resp->body.len, err);
+    xmlDoc *doc = tt_aws_xml_read(resp->body.data, resp->body.len);
     if (doc == NULL)
-        return err->code;
-    tt_code rc = tt_aws_xml_parse(svc, shape, tt_xml_root(doc), out, err);
-    tt_xml_free(doc);
+        return tt_error_set(err, TT_EPARSE, "malformed XML response (%zu bytes)", resp->body.len);
+    tt_code rc = tt_aws_xml_parse(svc, shape, xmlDocGetRootElement(doc), out, err);
+    xmlFreeDoc(doc);
     return rc;
 }
 
 static tt_code parse_query_output(const tt_aws_service *svc, json_t *op, json_t *shape,
                                   const tt_http_response *resp, json_t **out, tt_error *err)
 {
-    tt_xml_doc *doc = tt_xml_parse(resp->body.data, resp->body.len, err);
+    xmlDoc *doc = tt_aws_xml_read(resp->body.data, resp->body.len);
     if (doc == NULL)
-        return err->code;
-    const tt_xml_node *root = tt_xml_root(doc);
+        return tt_error_set(err, TT_EPARSE, "malformed XML response (%zu bytes)", resp->body.len);
+    xmlNode *root = xmlDocGetRootElement(doc);
     const char *wrapper = tt_aws_jstr(op, "resultWrapper", NULL);
-    const tt_xml_node *node = wrapper != NULL ? tt_xml_child(root, wrapper) : root;
+    xmlNode *node = wrapper != NULL ? tt_aws_xml_child(root, wrapper) : root;
     tt_code rc;
     if (node == NULL) {
         *out = json_object();
@@ -612,7 +611,7 @@ static tt_code parse_query_output(const tt_aws_service *svc, json_t *op, json_t 
     } else {
         rc = tt_aws_xml_parse(svc, shape, node, out, err);
     }
-    tt_xml_free(doc);
+    xmlFreeDoc(doc);
     return rc;
 }
 

@@ -18,12 +18,12 @@
 #define TT_AWS_PROTOCOL_H
 
 #include <jansson.h>
+#include <libxml/tree.h>
 
 #include "tt_http.h"
 #include "tt_aws_model.h"
 #include "tt_buf.h"
 #include "tt_error.h"
-#include "tt_xml.h"
 
 typedef struct tt_aws_pair {
     char *name;
@@ -97,8 +97,14 @@ tt_code tt_aws_json_parse(const tt_aws_service *svc, json_t *shape, json_t *valu
 /* XML protocols: input → XML document; element → output by shape. */
 tt_code tt_aws_xml_build(const tt_aws_service *svc, json_t *shape, json_t *value,
                          const char *root_name, const char *xmlns, tt_buf *out, tt_error *err);
-tt_code tt_aws_xml_parse(const tt_aws_service *svc, json_t *shape, const tt_xml_node *node,
-                         json_t **out, tt_error *err);
+tt_code tt_aws_xml_parse(const tt_aws_service *svc, json_t *shape, xmlNode *node, json_t **out,
+                         tt_error *err);
+/* Parses an XML body safely (no network, no entity expansion, size-bounded). NULL on error. */
+xmlDoc *tt_aws_xml_read(const char *data, size_t len);
+/* The first element child of `node` with local name `name`, or NULL. */
+xmlNode *tt_aws_xml_child(xmlNode *node, const char *name);
+/* The text of `node` (a new string to free with xmlFree), or NULL. */
+char *tt_aws_xml_text(xmlNode *node);
 
 /* Query protocol: the form body. */
 tt_code tt_aws_query_build(const tt_aws_service *svc, const char *opname, json_t *shape,

@@ -1,26 +1,63 @@
 /*
  * XML by shape, for the Query and REST-XML protocols — botocore's BaseXMLResponseParser and
- * RestXMLSerializer in C, on tt_xml's documents. Element names are matched by local name, so
- * namespace prefixes never matter.
+ * RestXMLSerializer in C, on libxml2. Element names are matched by local name, so namespace
+ * prefixes never matter. Parsing never loads a DTD, never touches the network, never expands
+ * entities and stays within libxml2's default depth and size limits.
  */
 #include <math.h>
 #include <string.h>
 
+#include <libxml/parser.h>
+
 #include "tt_aws_protocol.h"
 #include "tt_str.h"
-#include "tt_xml.h"
 
 #define MAX_DEPTH 64
 
-static int is_named(const tt_xml_node *n, const char *name)
+/* libxml2 reports some errors (encoding ones) through its generic handler even with
+ * XML_PARSE_NOERROR; trimtab reports them itself. */
+static void quiet(void *ctx, const char *msg, ...)
 {
-    return n->name != NULL && strcmp(n->name, name) == 0;
+    (void)ctx;
+    (void)msg;
 }
 
-static tt_code parse(const tt_aws_service *svc, json_t *shape, const tt_xml_node *node,
-                     json_t **out, int depth, tt_error *err);
+xmlDoc *tt_aws_xml_read(const char *data, size_t len)
+{
+    static int silenced;
+    if (!silenced) {
+        xmlSetGenericErrorFunc(NULL, quiet);
+        silenced = 1;
+    }
+    if (data == NULL || len == 0 || len > 64u * 1024 * 1024)
+        return NULL;
+    return xmlReadMemory(data, (int)len, "response.xml", NULL,
+                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+}
 
-static tt_code wrong(tt_error *err, const tt_xml_node *node, const char *want)
+static int is_named(xmlNode *n, const char *name)
+{
+    return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+xmlNode *tt_aws_xml_child(xmlNode *node, const char *name)
+{
+    for (xmlNode *c = node != NULL ? node->children : NULL; c != NULL; c = c->next) {
+        if (is_named(c, name))
+            return c;
+    }
+    return NULL;
+}
+
+char *tt_aws_xml_text(xmlNode *node)
+{
+    return node != NULL ? (char *)xmlNodeGetContent(node) : NULL;
+}
+
+static tt_code parse(const tt_aws_service *svc, json_t *shape, xmlNode *node, json_t **out,
+                     int depth, tt_error *err);
+
+static tt_code wrong(tt_error *err, xmlNode *node, const char *want)
 {
     return tt_error_set(err, TT_EPARSE, "malformed response: <%.60s> (line %d) is not %s",
                         node != NULL ? (const char *)node->name : "?",
@@ -28,9 +65,9 @@ static tt_code wrong(tt_error *err, const tt_xml_node *node, const char *want)
 }
 
 /* A trimmed copy of the node's text ("" for an empty element). Free with free(). */
-static char *trimmed_text(const tt_xml_node *node)
+static char *trimmed_text(xmlNode *node)
 {
-    char *t = tt_xml_text(node);
+    char *t = tt_aws_xml_text(node);
     const char *s = t != NULL ? t : "";
     while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
         s++;
@@ -38,18 +75,18 @@ static char *trimmed_text(const tt_xml_node *node)
     while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
         n--;
     char *copy = strndup(s, n);
-    free(t);
+    xmlFree(t);
     return copy;
 }
 
-static tt_code parse_scalar(const char *type, const tt_xml_node *node, json_t **out, tt_error *err)
+static tt_code parse_scalar(const char *type, xmlNode *node, json_t **out, tt_error *err)
 {
     json_t *res = NULL;
     if (strcmp(type, "string") == 0 || strcmp(type, "blob") == 0) {
         /* Strings keep their whitespace. */
-        char *t = tt_xml_text(node);
+        char *t = tt_aws_xml_text(node);
         res = json_string(t != NULL ? t : "");
-        free(t);
+        xmlFree(t);
         if (res == NULL)
             return wrong(err, node, "UTF-8 text");
     } else {
@@ -90,13 +127,13 @@ static tt_code parse_scalar(const char *type, const tt_xml_node *node, json_t **
 }
 
 /* Parses every child of `parent` named `name` as `item_shape` into a new array. */
-static tt_code parse_items(const tt_aws_service *svc, json_t *item_shape, const tt_xml_node *parent,
+static tt_code parse_items(const tt_aws_service *svc, json_t *item_shape, xmlNode *parent,
                            const char *name, int depth, json_t **out, tt_error *err)
 {
     json_t *arr = json_array();
     if (arr == NULL)
         return tt_error_set(err, TT_ENOMEM, "out of memory");
-    for (const tt_xml_node *c = parent->children; c != NULL; c = c->next) {
+    for (xmlNode *c = parent->children; c != NULL; c = c->next) {
         json_t *item = NULL;
         if (!is_named(c, name))
             continue;
@@ -115,7 +152,7 @@ static tt_code parse_items(const tt_aws_service *svc, json_t *item_shape, const 
 }
 
 /* Parses map entries (children of `parent` named `entry_name`) into a new object. */
-static tt_code parse_entries(const tt_aws_service *svc, json_t *shape, const tt_xml_node *parent,
+static tt_code parse_entries(const tt_aws_service *svc, json_t *shape, xmlNode *parent,
                              const char *entry_name, int depth, json_t **out, tt_error *err)
 {
     json_t *kref = json_object_get(shape, "key"), *vref = json_object_get(shape, "value");
@@ -125,10 +162,10 @@ static tt_code parse_entries(const tt_aws_service *svc, json_t *shape, const tt_
     json_t *obj = json_object();
     if (obj == NULL)
         return tt_error_set(err, TT_ENOMEM, "out of memory");
-    for (const tt_xml_node *c = parent->children; c != NULL; c = c->next) {
+    for (xmlNode *c = parent->children; c != NULL; c = c->next) {
         if (!is_named(c, entry_name))
             continue;
-        const tt_xml_node *kn = tt_xml_child(c, kname), *vn = tt_xml_child(c, vname);
+        xmlNode *kn = tt_aws_xml_child(c, kname), *vn = tt_aws_xml_child(c, vname);
         json_t *item = NULL;
         if (kn == NULL) {
             json_decref(obj);
@@ -157,8 +194,8 @@ static int ref_flattened(const tt_aws_service *svc, json_t *ref)
            json_is_true(json_object_get(target, "flattened"));
 }
 
-static tt_code parse_struct(const tt_aws_service *svc, json_t *shape, const tt_xml_node *node,
-                            int depth, json_t **out, tt_error *err)
+static tt_code parse_struct(const tt_aws_service *svc, json_t *shape, xmlNode *node, int depth,
+                            json_t **out, tt_error *err)
 {
     json_t *res = json_object();
     const char *name;
@@ -177,29 +214,30 @@ static tt_code parse_struct(const tt_aws_service *svc, json_t *shape, const tt_x
             continue; /* headers and status codes are the REST layer's */
         if (json_is_true(json_object_get(ref, "xmlAttribute"))) {
             const char *local = strchr(wire, ':') != NULL ? strchr(wire, ':') + 1 : wire;
-            const char *v = tt_xml_attr_get(node, local);
+            xmlChar *v = xmlGetProp(node, (const xmlChar *)local);
             if (v != NULL) {
-                item = json_string(v);
+                item = json_string((const char *)v);
+                xmlFree(v);
                 if (item == NULL || json_object_set_new(res, name, item) != 0)
                     rc = tt_error_set(err, TT_ENOMEM, "out of memory");
             }
         } else if (ref_flattened(svc, ref) && strcmp(mtype, "list") == 0) {
             json_t *mref = json_object_get(mshape, "member");
             const char *item_name = tt_aws_jstr(mref, "locationName", wire);
-            if (tt_xml_child(node, item_name) != NULL) {
+            if (tt_aws_xml_child(node, item_name) != NULL) {
                 rc = parse_items(svc, tt_aws_service_ref(svc, mref), node, item_name, depth, &item,
                                  err);
                 if (rc == TT_OK && json_object_set_new(res, name, item) != 0)
                     rc = tt_error_set(err, TT_ENOMEM, "out of memory");
             }
         } else if (ref_flattened(svc, ref) && strcmp(mtype, "map") == 0) {
-            if (tt_xml_child(node, wire) != NULL) {
+            if (tt_aws_xml_child(node, wire) != NULL) {
                 rc = parse_entries(svc, mshape, node, wire, depth, &item, err);
                 if (rc == TT_OK && json_object_set_new(res, name, item) != 0)
                     rc = tt_error_set(err, TT_ENOMEM, "out of memory");
             }
         } else {
-            const tt_xml_node *child = tt_xml_child(node, wire);
+            xmlNode *child = tt_aws_xml_child(node, wire);
             if (child != NULL) {
                 rc = parse(svc, mshape, child, &item, depth + 1, err);
                 if (rc == TT_OK && json_object_set_new(res, name, item) != 0)
@@ -215,8 +253,8 @@ static tt_code parse_struct(const tt_aws_service *svc, json_t *shape, const tt_x
     return TT_OK;
 }
 
-static tt_code parse(const tt_aws_service *svc, json_t *shape, const tt_xml_node *node,
-                     json_t **out, int depth, tt_error *err)
+static tt_code parse(const tt_aws_service *svc, json_t *shape, xmlNode *node, json_t **out,
+                     int depth, tt_error *err)
 {
     const char *type = tt_aws_jstr(shape, "type", "string");
     if (depth > MAX_DEPTH)
@@ -233,8 +271,8 @@ static tt_code parse(const tt_aws_service *svc, json_t *shape, const tt_xml_node
     return parse_scalar(type, node, out, err);
 }
 
-tt_code tt_aws_xml_parse(const tt_aws_service *svc, json_t *shape, const tt_xml_node *node,
-                         json_t **out, tt_error *err)
+tt_code tt_aws_xml_parse(const tt_aws_service *svc, json_t *shape, xmlNode *node, json_t **out,
+                         tt_error *err)
 {
     if (node == NULL)
         return tt_error_set(err, TT_EPARSE, "malformed response: no XML element");
