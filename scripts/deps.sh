@@ -9,6 +9,9 @@ build_packages=(
     build-essential cmake pkg-config
     libcurl4-openssl-dev libyaml-dev libjansson-dev libev-dev libssl-dev libxml2-dev
     libmicrohttpd-dev
+    # The release build (scripts/lean-deps.sh): Debian's source packages unpacked with
+    # dpkg-source, and zlib linked statically.
+    dpkg-dev zlib1g-dev
 )
 if [ "${1:-}" = "--build" ]; then
     packages=("${build_packages[@]}")

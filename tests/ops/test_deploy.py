@@ -3,10 +3,11 @@
 
 No container engine exists on these machines, so the Dockerfile is checked against the project
 rather than built:
-dockerfile: the build stage is Debian 12 and runs the project's own build (`make build`, whose
-            dry run with the Dockerfile's variables is the developer's build plus
-            -DTT_TESTS=OFF); the runtime stage installs exactly the Debian packages that own the
-            shared libraries `ldd` lists for the built binary (libc6 is in every Debian image;
+dockerfile: the build stage is Debian 12 and runs the project's own release build (`make
+            build-release`, whose dry run with the Dockerfile's variables is the developer's
+            release build plus -DTT_TESTS=OFF); the runtime stage installs exactly the Debian
+            packages that own the shared libraries `ldd` lists for the release binary given
+            (registered in the release build only; libc6 is in every Debian image;
             ca-certificates is the one addition), runs as a numeric non-root user, and copies
             the binary from where the build stage put it. deploy/crds is crds/, byte for byte.
 kustomize:  `kubectl kustomize deploy/` (the real kubectl) builds, and the objects keep to the
@@ -65,10 +66,10 @@ def runs(instructions):
 
 
 def dry_run(*make_vars):
-    """The commands `make build` would run (make -n), one per line."""
-    p = subprocess.run(['make', '-n', '-s', 'build'] + list(make_vars), cwd=SOURCE,
+    """The commands `make build-release` would run (make -n), one per line."""
+    p = subprocess.run(['make', '-n', '-s', 'build-release'] + list(make_vars), cwd=SOURCE,
                        capture_output=True, text=True)
-    check(p.returncode == 0, 'make -n build failed', p.stderr)
+    check(p.returncode == 0, 'make -n build-release failed', p.stderr)
     return [l for l in p.stdout.split('\n') if l.strip()]
 
 
@@ -119,22 +120,22 @@ def case_dockerfile():
     check(any(c.startswith('scripts/deps.sh --build') for c in cmds),
           'the build stage does not install the build packages with scripts/deps.sh --build',
           cmds)
-    makes = [c for c in cmds if c.startswith('make build')]
-    check(len(makes) == 1, 'the build stage must run make build once', cmds)
+    makes = [c for c in cmds if c.startswith('make build-release')]
+    check(len(makes) == 1, 'the build stage must run make build-release once', cmds)
     for c in cmds:
         check(not re.search(r'\b(cmake|gcc|cc|clang|ninja)\b', c),
-              'the build stage compiles outside make build: %s' % c)
+              'the build stage compiles outside make build-release: %s' % c)
     args = shlex.split(makes[0])[2:]
     env_vars = [a for a in args if not a.startswith('JOBS=')]
-    build_dir = dict(a.split('=', 1) for a in env_vars).get('BUILD', 'build')
+    build_dir = dict(a.split('=', 1) for a in env_vars).get('RELEASE_BUILD', 'build-release')
     docker = dry_run(*env_vars)
     developer = dry_run()
     check(any('-DTT_TESTS=OFF' in c for c in docker), 'the image build does not leave the tests '
           'out (CMAKE_ARGS no longer reaches cmake?)', docker)
-    normal = [' '.join(c.replace(' -DTT_TESTS=OFF', '').replace(build_dir, 'build').replace(
+    normal = [' '.join(c.replace(' -DTT_TESTS=OFF', '').replace(build_dir, 'build-release').replace(
         'scripts/deps.sh --build', 'scripts/deps.sh').split()) for c in docker]
     developer = [' '.join(c.split()) for c in developer]
-    check(normal == developer, 'the image build runs other commands than make build',
+    check(normal == developer, 'the image build runs other commands than make build-release',
           'docker:    %s' % docker, 'developer: %s' % developer)
 
     # Runtime stage: exactly the libraries' packages.
