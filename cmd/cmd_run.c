@@ -235,6 +235,7 @@ static tt_code app_metrics(void *ud, tt_buf *out)
     tt_engine_stats_get(a->engine, &st);
     s.queue = st.queue;
     s.resources = st.resources;
+    s.resting = st.resting;
     s.in_flight = st.in_flight;
     s.concurrency = a->concurrency;
     s.failed = st.failed;
@@ -535,6 +536,9 @@ static tt_code start_kube(struct app *a, const struct run_cfg *cfg, tt_error *e)
     if (a->kube_source == NULL)
         return e->code;
     tt_engine_set_sink(a->engine, &tt_source_kube_sink, a->kube_source);
+    /* The cache has each object's text: a resource need not stay in memory between reconciles
+     * (docs/engine.md, Resting). */
+    tt_engine_set_rebuild(a->engine, tt_source_kube_rebuild, a->kube_source);
     return TT_OK;
 }
 
@@ -747,6 +751,10 @@ static int run_main(int argc, char **argv, int plan_mode)
         scfg.path = path;
         scfg.debounce = cfg.debounce;
         a.source = tt_source_dir_create(a.loop, &scfg, &tt_engine_source_handler, a.engine, &e);
+        /* A long run holds no resource it is not reconciling: the files have them (a run that
+         * ends after one pass has nothing to gain). */
+        if (a.source != NULL && !ecfg.once)
+            tt_engine_set_rebuild(a.engine, tt_source_dir_rebuild, a.source);
         if (a.source == NULL || tt_source_dir_start(a.source, &e) != TT_OK) {
             fprintf(stderr, "trimtab: %s\n", e.message);
             goto out;

@@ -146,81 +146,80 @@ const char *engine_region_of(const tt_engine *e, const tt_resource *r)
 static void add_grouped(tt_engine *e, const char **keys, size_t n, double period, size_t wave)
 {
     const char **groups = malloc((n + 1) * sizeof(*groups));
-    tt_buf text;
-    size_t *offsets = malloc((n + 1) * sizeof(*offsets));
-    tt_code rc = TT_OK;
 
-    tt_buf_init(&text);
-    if (groups == NULL || offsets == NULL)
-        goto fallback;
-    for (size_t i = 0; i < n && rc == TT_OK; i++) {
-        const struct entry *en = store_get(e, keys[i]);
-        const tt_resource *r = en->r;
-        const tt_provider *p = engine_provider_for(e, r);
-        const char *affinity = p != NULL ? p->affinity(r) : NULL;
-
-        /* Offsets, not pointers: the buffer moves as it grows. The NUL ends each group. */
-        offsets[i] = text.len;
-        rc = tt_buf_puts(&text, tt_kind_name(r->kind));
-        if (rc == TT_OK && p != NULL)
-            rc = tt_buf_printf(&text, "|%s|%s|%s|%s", p->name, engine_region_of(e, r),
-                               r->spec.common->role_arn ? r->spec.common->role_arn : "",
-                               affinity != NULL ? affinity : "");
-        if (rc == TT_OK)
-            rc = tt_buf_append(&text, "", 1);
+    if (groups != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            const struct entry *en = store_get(e, keys[i]);
+            /* An entry without a group (out of memory when it came) goes on its own. */
+            groups[i] = en->group != NULL ? en->group->text : en->key;
+        }
+        if (tt_queue_resync_spread(e->q, keys, groups, n, period, wave) == TT_OK)
+            goto out;
     }
-    if (rc != TT_OK)
-        goto fallback;
-    for (size_t i = 0; i < n; i++)
-        groups[i] = text.data + offsets[i];
-    if (tt_queue_resync_spread(e->q, keys, groups, n, period, wave) == TT_OK)
-        goto out;
-fallback:
     /* Out of memory: the keys still get reconciled, in any order, at worst one by one. */
     if (tt_queue_resync_spread(e->q, keys, NULL, n, period, wave) != TT_OK)
         for (size_t i = 0; i < n; i++)
             tt_queue_add(e->q, keys[i]);
 out:
-    tt_buf_cleanup(&text);
-    free(offsets);
     free(groups);
 }
 
-void engine_pump(tt_engine *e)
+/* Starts what the queue and the room allow; false when nothing could start. */
+static bool pump_once(tt_engine *e)
 {
     size_t limit = (size_t)(e->cfg.concurrency > 0 ? e->cfg.concurrency : 256);
     size_t batch = e->cfg.batch_max ? e->cfg.batch_max : 100;
-    size_t waiting = tt_queue_len(e->q), room, take;
-    const char *key;
+    size_t waiting = tt_queue_len(e->q), room, take, npopped = 0;
+    const char *key, **popped;
     double waited;
 
     /* A standby replica keeps its queue (the keys wait for it to lead) but reconciles nothing:
      * even its reads would double the AWS read load for no one. */
-    if (!tt_leader_is_leader(e->cfg.leader)) {
-        engine_maybe_idle(e);
-        return;
-    }
+    if (!tt_leader_is_leader(e->cfg.leader))
+        return false;
     /*
      * Refill in whole batches: popping each key as soon as one job ends would observe a long
      * queue one or two resources at a time, which costs as many Describe calls as there are
      * keys. Wait until a batch's worth of room is free (or the queue holds less than that).
      */
-    if (e->in_flight > 0 && limit - (e->in_flight < limit ? e->in_flight : limit) <
-                                (waiting < batch ? waiting : batch)) {
-        engine_maybe_idle(e);
-        return;
-    }
+    if (e->in_flight > 0 &&
+        limit - (e->in_flight < limit ? e->in_flight : limit) < (waiting < batch ? waiting : batch))
+        return false;
     /* When not everything fits, pop whole batches: with room for 256 of 1,000, popping 256
      * makes batches of 100, 100 and 56, and every later refill of 100 straddles two of them. */
     room = limit - (e->in_flight < limit ? e->in_flight : limit);
     take = room < waiting ? room : waiting;
     if (take < waiting && take >= batch)
         take -= take % batch;
-    while (take-- > 0 && !e->stopping && e->in_flight < limit &&
+    /* Popped first and then started, so that resting entries get their resources back from
+     * the source in one call (a file declaring several of them is read once). */
+    popped = take > 0 ? malloc(take * sizeof(*popped)) : NULL;
+    while (npopped < take && popped != NULL && !e->stopping &&
            (key = tt_queue_pop(e->q, &waited)) != NULL) {
         tt_metrics_queue_wait(e->cfg.metrics, waited);
-        job_start(e, key);
+        popped[npopped++] = key;
     }
+    store_load(e, popped, npopped);
+    for (size_t i = 0; i < npopped; i++)
+        job_start(e, popped[i]);
+    free(popped);
+    return npopped > 0;
+}
+
+void engine_pump(tt_engine *e)
+{
+    /* A job that ends inside job_start (invalid, suspended…) pumps again from within: that
+     * round is run by the outer call once its popped keys have all started, so the room is
+     * counted right and no key is left waiting. */
+    if (e->pumping) {
+        e->pump_again = true;
+        return;
+    }
+    e->pumping = true;
+    do {
+        e->pump_again = false;
+    } while (pump_once(e) && e->pump_again && !e->stopping);
+    e->pumping = false;
     engine_maybe_idle(e);
 }
 
@@ -275,25 +274,12 @@ static void src_remove(void *ud, const char *key)
 static void adopt_orphan_record(void *ud, const char *key)
 {
     tt_engine *e = ud;
-    json_t *rec;
-    tt_resource *r = NULL;
-    tt_doc_src src = {0};
-    tt_diags *diags;
+    tt_resource *r;
     struct entry *en;
 
     if (store_get(e, key) != NULL)
         return;
-    rec = tt_state_read(e->state, key);
-    diags = tt_diags_create();
-    if (rec != NULL && diags != NULL) {
-        json_object_del(rec, "status");
-        json_object_del(rec, "memo");
-        json_object_del(rec, "specHash");
-        tt_model_from_json(rec, &src, diags, &r);
-    }
-    json_decref(rec);
-    tt_diags_destroy(diags);
-    if (r == NULL)
+    if ((r = store_resource_from_record(e, key)) == NULL)
         return;
     en = store_upsert(e, r);
     if (en != NULL) {
@@ -313,7 +299,7 @@ static void prepare_services(tt_engine *e, const char **keys, size_t n)
         return;
     for (size_t i = 0; i < n && nseen < sizeof(seen) / sizeof(seen[0]); i++) {
         const struct entry *en = store_get(e, keys[i]);
-        const tt_provider *p = en != NULL ? engine_provider_for(e, en->r) : NULL;
+        const tt_provider *p = en != NULL && en->group != NULL ? en->group->p : NULL;
         size_t k;
         for (k = 0; k < nseen && seen[k] != p; k++)
             ;
@@ -502,6 +488,11 @@ void tt_engine_stats_get(const tt_engine *e, tt_engine_stats *st)
 {
     *st = e->stats;
     st->resources = e->store.len;
+    st->resting = 0;
+    for (size_t i = 0; i < e->store.cap; i++) {
+        const struct entry *en = e->store.slots[i];
+        st->resting += en != NULL && en->r == NULL;
+    }
     st->in_flight = e->in_flight;
     st->queued = tt_queue_len(e->q) + tt_queue_delayed_len(e->q);
     st->synced = e->synced;
@@ -512,4 +503,10 @@ void tt_engine_set_sink(tt_engine *e, const tt_source_sink *sink, void *ud)
 {
     e->cfg.sink = sink;
     e->cfg.sink_ud = ud;
+}
+
+void tt_engine_set_rebuild(tt_engine *e, tt_source_rebuild_fn rebuild, void *source)
+{
+    e->rebuild = rebuild;
+    e->rebuild_source = source;
 }

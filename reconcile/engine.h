@@ -87,6 +87,7 @@ typedef struct tt_engine_config {
 
 typedef struct tt_engine_stats {
     size_t resources; /* in the store */
+    size_t resting;   /* of those, held without their resource (tt_engine_set_rebuild) */
     size_t in_flight;
     size_t queued;
     unsigned long reconciles;
@@ -115,6 +116,16 @@ extern const tt_source_handler tt_engine_source_handler;
 /* Sets the sink after creation (a source that is also the sink needs the engine first).
  * Call before the source delivers anything. */
 void tt_engine_set_sink(tt_engine *e, const tt_source_sink *sink, void *ud);
+
+/*
+ * Lets resting resources go: once a resource's reconcile has ended and nothing queues it again
+ * soon, the engine frees it and asks `rebuild(source, …)` for it before its next reconcile (a
+ * resync, a dependency's change). Memory then holds, per resource, its key, group and
+ * dependencies, not its spec. A source that keeps what builds a resource offers this (the
+ * directory source: tt_source_dir_rebuild); without it (NULL) every resource stays in memory.
+ * Call before the source delivers anything.
+ */
+void tt_engine_set_rebuild(tt_engine *e, tt_source_rebuild_fn rebuild, void *source);
 
 /* This replica has just become the leader: every resource is reconciled again, since the
  * previous leader may have changed anything meanwhile. */

@@ -32,9 +32,13 @@
 /* One a resource, as long as it is declared or its removal is not finished: fields widest
  * first (no padding) and the key inline, in the entry's own allocation. */
 struct entry {
-    tt_resource *r;      /* desired state, or the last one seen once removed (owned) */
-    tt_resource *next_r; /* arrived while in flight; swapped in when the job ends (owned) */
-    char **deps;         /* keys this resource refers to (owned) */
+    /* Desired state, or the last one seen once removed (owned). NULL while the entry rests
+     * with a source that can build it again (tt_engine_set_rebuild): store_load gets it back
+     * before the next reconcile. */
+    tt_resource *r;
+    tt_resource *next_r;  /* arrived while in flight; swapped in when the job ends (owned) */
+    struct qgroup *group; /* what the resource is observed with, kept while it rests */
+    char **deps;          /* keys this resource refers to (owned) */
     size_t ndeps;
     char *write_error; /* since when and why its record could not be written, or NULL (owned) */
     int apply_streak;  /* applies without a clean diff in between */
@@ -42,6 +46,14 @@ struct entry {
     bool in_flight;
     unsigned char outcome; /* enum outcome of the last reconcile */
     char key[];            /* NUL-terminated; stays put for the entry's life */
+};
+
+/* What resources observed together share: their kind, provider, region, role and the
+ * provider's affinity, as one string (the queue's group), interned in tt_engine.qgroups. */
+struct qgroup {
+    size_t refs;
+    const tt_provider *p; /* NULL: no provider handles the resource (invalid, not implemented) */
+    const char *text;     /* the map's copy of the key */
 };
 
 /* Resources that refer to one key. */
@@ -136,8 +148,12 @@ struct tt_engine {
     tt_provider *providers; /* a copy of the registry, every optional slot filled (owned) */
     size_t nproviders;
     tt_queue *q;
-    tt_index store; /* struct entry, by key */
-    tt_map *rdeps;  /* key → struct dependants */
+    tt_index store;  /* struct entry, by key */
+    tt_map *rdeps;   /* key → struct dependants */
+    tt_map *qgroups; /* group text → struct qgroup */
+    /* Resting entries let their resource go and get it back from the source (NULL: kept). */
+    tt_source_rebuild_fn rebuild;
+    void *rebuild_source;
     tt_state *state;
     tt_events *events;
     struct group *groups;
@@ -152,6 +168,8 @@ struct tt_engine {
     size_t ninitial, initial_cap;
     bool synced;
     bool stopping;
+    bool pumping;    /* engine_pump is running (a job ending inside it pumps again after) */
+    bool pump_again; /* ... and was asked to */
     bool idle_fired;
     size_t in_flight;
     tt_engine_stats stats;
@@ -185,6 +203,16 @@ struct entry *store_upsert(tt_engine *e, tt_resource *r);
 struct entry *store_mark_removed(tt_engine *e, const char *key);
 /* Swaps in the version that arrived while `en` was in flight; false when there is none. */
 bool store_take_next(tt_engine *e, struct entry *en);
+/* Brings back the resource of every entry of `keys` that rests without one: from the source
+ * (one call for all), or for a removed entry from its state record (what a restart does). An
+ * entry that cannot get one keeps r NULL (job_start copes). */
+void store_load(tt_engine *e, const char *const *keys, size_t n);
+/* `en` has no job and nothing queued soon: lets its resource go when the source can give it
+ * back. */
+void store_rest(tt_engine *e, struct entry *en);
+/* The resource a state record describes (its last spec), for a key whose manifest is gone;
+ * NULL when there is no record or it describes nothing. */
+tt_resource *store_resource_from_record(tt_engine *e, const char *key);
 /* Drops `en` from the store and the dependency index, and frees it. */
 void store_forget(tt_engine *e, struct entry *en);
 /* The keys the source declares (borrowed from the store; the array is the caller's to free),

@@ -172,7 +172,7 @@ void job_finish(struct job *j, enum requeue rq, double after)
     tt_engine *e = j->e;
     struct entry *en = j->en;
     char *key = strdup(en->key);
-    bool gone = false;
+    bool gone = false, swapped;
 
     job_enter(j, JOB_DONE);
     e->stats.reconciles++;
@@ -186,7 +186,8 @@ void job_finish(struct job *j, enum requeue rq, double after)
     if (j->record != NULL && e->cfg.sink != NULL && e->cfg.on_plan == NULL)
         e->cfg.sink->status(e->cfg.sink_ud, en->key, json_object_get(j->record, "status"));
     en->in_flight = false;
-    if (!store_take_next(e, en) && j->removing && rq == RQ_FORGET) {
+    swapped = store_take_next(e, en);
+    if (!swapped && j->removing && rq == RQ_FORGET) {
         gone = true;
     }
     if (key != NULL) {
@@ -218,6 +219,10 @@ void job_finish(struct job *j, enum requeue rq, double after)
         tt_queue_forget(e->q, key);
         store_forget(e, en);
     }
+    /* Nothing queues it again soon: its resource can go until the next time (a resync). A
+     * version that just swapped in is queued already. */
+    if (!gone && !swapped && (rq == RQ_FORGET || rq == RQ_AFTER || rq == RQ_NONE))
+        store_rest(e, en);
     free(key);
     e->in_flight--;
     job_free(j);
@@ -373,8 +378,9 @@ static json_t *load_record(tt_engine *e, const tt_resource *r)
         json_object_set_new(
             meta, "annotations",
             json_pack("{s:s}", "trimtab.dev/source", r->file)); /* where it was declared */
-    /* The effective spec (defaults applied), which is also what a restart needs to delete what
-     * this resource owns once its manifest is gone. */
+    /* The effective spec (defaults applied), which is also what a restart, or a resource that
+     * rested (docs/engine.md), needs to delete what this resource owns once its manifest is
+     * gone. */
     spec = !r->invalid && r->spec.any
                ? tt_schema_to_json(tt_model_spec_schema(r->kind), r->spec.any)
                : NULL;
@@ -729,6 +735,24 @@ void job_start(tt_engine *e, const char *key)
         /* Forget first: `key` is the queue item's own string, which done may free. */
         tt_queue_forget(e->q, key);
         tt_queue_done(e->q, key);
+        return;
+    }
+    if (en->r == NULL && en->removed) {
+        /* It rested, its manifest went, and no record says what it was: it never reached
+         * AWS, so there is nothing to delete. */
+        engine_released(e, en->key);
+        tt_queue_forget(e->q, key);
+        tt_queue_done(e->q, key);
+        store_requeue_dependencies(e, en);
+        set_outcome(e, en, OUT_NONE);
+        store_forget(e, en);
+        return;
+    }
+    if (en->r == NULL) {
+        /* It rested, and the source could not build it again: it changed since (the new
+         * version is on its way and queues it) or memory ran out. Retried, not lost. */
+        tt_queue_done(e->q, key);
+        tt_queue_add_rate_limited(e->q, key);
         return;
     }
     j = calloc(1, sizeof(*j));

@@ -225,6 +225,10 @@ static tt_code render_engine(const tt_metrics_sample *s, tt_buf *out)
     const struct scalar v[] = {
         {"trimtab_resources", "gauge", "Resources the source declares.", "trimtab_resources",
          (double)s->resources},
+        {"trimtab_resources_resting", "gauge",
+         "Resources held as key and group only between reconciles: the source builds them "
+         "again for the next one.",
+         "trimtab_resources_resting", (double)s->resting},
         {"trimtab_resources_unhealthy", "gauge", unhealthy,
          "trimtab_resources_unhealthy{reason=\"error\"}", (double)s->failed},
         {"trimtab_resources_unhealthy", "gauge", unhealthy,

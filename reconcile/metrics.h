@@ -40,6 +40,7 @@ typedef enum tt_metrics_result {
 typedef struct tt_metrics_sample {
     tt_queue_stats queue;
     size_t resources;        /* in the engine's store */
+    size_t resting;          /* of those, held without their spec between reconciles */
     size_t in_flight;        /* reconciles running */
     int concurrency;         /* the most reconciles that may run at once */
     unsigned long failed;    /* resources whose last reconcile failed */

@@ -29,6 +29,15 @@ typedef struct tt_source_handler {
 } tt_source_handler;
 
 /*
+ * For an engine that lets a resource go while it rests (the source keeps what builds it: the
+ * directory source its files): out[i] gets what was last delivered for keys[i] (the caller owns
+ * it), or NULL when the source cannot give it now (the key changed or went away since, and the
+ * source is about to deliver that; or memory ran out). `source` is the source itself.
+ */
+typedef void (*tt_source_rebuild_fn)(void *source, const char *const *keys, size_t n,
+                                     tt_resource **out);
+
+/*
  * The other direction, for a source that keeps status where the resources live (the Kubernetes
  * API): the engine reports to it. Everything passed is borrowed for the call. Directory mode
  * has no sink (status and events go to the state directory).

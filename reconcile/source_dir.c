@@ -1250,8 +1250,39 @@ static tt_code check_refs(tt_source_dir *s, struct batch *b)
 }
 
 /*
- * Decides what each touched key is delivered as: nothing (declared nowhere), a duplicate, or the
+ * Builds what each touched key is delivered as: nothing (declared nowhere), a duplicate, or the
  * resource its one declaration builds, after the reference check.
+ */
+static tt_code build_touched(tt_source_dir *s, struct batch *b)
+{
+    for (size_t i = 0; i < b->ntouched; i++) {
+        struct sd_key *k = b->touched[i];
+        struct sd_entry *e = k->copies;
+        tt_resource *r;
+        long slot;
+        if (k->ncopies == 0)
+            continue;
+        if (k->ncopies > 1 || e->kept) {
+            r = k->ncopies > 1 ? duplicate(s, b, k) : kept_only(s, k);
+            if (r == NULL || (slot = batch_own(b, r)) < 0)
+                return TT_ENOMEM;
+            k->obj = r;
+            k->obj_slot = (unsigned)slot;
+            continue;
+        }
+        if (fresh_of(s, e) == NULL)
+            materialize(s, b, e->file);
+        k->obj = fresh_of(s, e);
+        k->obj_slot = e->fresh_slot;
+        /* The file changed or vanished since its declarations were read: its event will come. */
+        k->skip = k->obj == NULL;
+    }
+    return check_refs(s, b);
+}
+
+/*
+ * Decides what each touched key is delivered as (build_touched), after touching the Alarms that
+ * name a ScalingPolicy whose declarations changed.
  */
 static tt_code resolve(tt_source_dir *s, struct batch *b)
 {
@@ -1280,29 +1311,7 @@ static tt_code resolve(tt_source_dir *s, struct batch *b)
         return rc;
     if (b->ntouched > 1)
         qsort(b->touched, b->ntouched, sizeof(*b->touched), touched_cmp);
-    for (size_t i = 0; i < b->ntouched; i++) {
-        struct sd_key *k = b->touched[i];
-        struct sd_entry *e = k->copies;
-        tt_resource *r;
-        long slot;
-        if (k->ncopies == 0)
-            continue;
-        if (k->ncopies > 1 || e->kept) {
-            r = k->ncopies > 1 ? duplicate(s, b, k) : kept_only(s, k);
-            if (r == NULL || (slot = batch_own(b, r)) < 0)
-                return TT_ENOMEM;
-            k->obj = r;
-            k->obj_slot = (unsigned)slot;
-            continue;
-        }
-        if (fresh_of(s, e) == NULL)
-            materialize(s, b, e->file);
-        k->obj = fresh_of(s, e);
-        k->obj_slot = e->fresh_slot;
-        /* The file changed or vanished since its declarations were read: its event will come. */
-        k->skip = k->obj == NULL;
-    }
-    return check_refs(s, b);
+    return build_touched(s, b);
 }
 
 /*
@@ -1729,6 +1738,41 @@ void tt_source_dir_destroy(tt_source_dir *s)
 double tt_source_dir_last_change(const tt_source_dir *s)
 {
     return s->last_change;
+}
+
+void tt_source_dir_rebuild(void *source, const char *const *keys, size_t n, tt_resource **out)
+{
+    tt_source_dir *s = source;
+    struct batch b;
+
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    /* Inside a delivery, the batch being delivered owns the per-batch fields. */
+    if (n == 0 || s->depth > 0 || batch_init(&b, false) != TT_OK)
+        return;
+    s->gen++;
+    s->stats.rebuilds++;
+    for (size_t i = 0; i < n; i++) {
+        struct sd_key *k = key_find(s, keys[i]);
+        if (k != NULL && k->delivered && k->ncopies > 0 && touch(&b, k) != TT_OK)
+            goto out;
+    }
+    if (b.ntouched > 1)
+        qsort(b.touched, b.ntouched, sizeof(*b.touched), touched_cmp);
+    if (build_touched(s, &b) != TT_OK)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        struct sd_key *k = key_find(s, keys[i]);
+        /* What the files build now differs from the delivery: the change is on its way in a
+         * batch of its own, and the engine waits for it. */
+        if (k == NULL || !k->touched || k->obj == NULL || fingerprint(k->obj) != k->delivered_fp)
+            continue;
+        out[i] = k->obj;
+        b.objs[k->obj_slot] = NULL; /* handed over */
+        k->obj = NULL;
+    }
+out:
+    batch_cleanup(s, &b);
 }
 
 void tt_source_dir_get_stats(const tt_source_dir *s, tt_source_dir_stats *out)

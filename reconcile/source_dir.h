@@ -37,7 +37,8 @@ typedef struct tt_source_dir_stats {
     uint64_t rescans;      /* full re-listings (symlink swap, queue overflow, root moved) */
     uint64_t upserts;      /* deliveries, the initial listing included */
     uint64_t removes;
-    uint64_t watches; /* directories watched now */
+    uint64_t rebuilds; /* tt_source_dir_rebuild calls */
+    uint64_t watches;  /* directories watched now */
 } tt_source_dir_stats;
 
 /*
@@ -67,6 +68,16 @@ void tt_source_dir_destroy(tt_source_dir *s);
  * during tt_source_dir_start), for change-to-delivery latency figures.
  */
 double tt_source_dir_last_change(const tt_source_dir *s);
+
+/*
+ * A tt_source_rebuild_fn (source.h) for the engine, `source` being the tt_source_dir: builds
+ * again, from the files, what was last delivered for each of `keys`. out[i] is that resource
+ * (the caller owns it), or NULL when the key is not delivered, when what its files build now
+ * differs from the delivery (the change is delivered by the next batch), or when memory ran
+ * out. A file is read once per call however many of the keys it declares. Called from inside a
+ * delivery, it builds nothing.
+ */
+void tt_source_dir_rebuild(void *source, const char *const *keys, size_t n, tt_resource **out);
 
 /* Fills `out` with the counters above. */
 void tt_source_dir_get_stats(const tt_source_dir *s, tt_source_dir_stats *out);

@@ -1130,6 +1130,31 @@ out:
     json_decref(obj);
 }
 
+void tt_source_kube_rebuild(void *source, const char *const *keys, size_t n, tt_resource **out)
+{
+    tt_source_kube *s = source;
+
+    for (size_t i = 0; i < n; i++) {
+        struct cobj *c = tt_map_get(s->cache, keys[i]);
+        tt_doc_src src = {0};
+        tt_diags *diags;
+        json_t *obj;
+
+        out[i] = NULL;
+        /* Only what the engine has: delivered, and neither changed nor deleted since. */
+        if (c == NULL || !c->delivered || c->removal_sent || c->text == NULL)
+            continue;
+        obj = json_loads(c->text, 0, NULL);
+        diags = tt_diags_create();
+        src.file = "";
+        if (obj != NULL && diags != NULL && tt_source_kube_fingerprint(obj) == c->fp)
+            tt_model_from_json(obj, &src, diags, &out[i]);
+        tt_diags_destroy(diags);
+        json_decref(obj);
+    }
+    s->stats.rebuilds++;
+}
+
 const tt_source_sink tt_source_kube_sink = {
     .status = sink_status,
     .event = sink_event,

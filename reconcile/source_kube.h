@@ -59,6 +59,7 @@ typedef struct tt_source_kube_stats {
     uint64_t events_created;
     uint64_t events_updated; /* series updates */
     uint64_t events_dropped; /* not sent: MAX_EVENTS_WAITING were waiting for the API server */
+    uint64_t rebuilds;       /* tt_source_kube_rebuild calls */
 } tt_source_kube_stats;
 
 /*
@@ -81,6 +82,14 @@ void tt_source_kube_lead(tt_source_kube *s);
 void tt_source_kube_destroy(tt_source_kube *s);
 
 void tt_source_kube_stats_get(const tt_source_kube *s, tt_source_kube_stats *st);
+
+/*
+ * A tt_source_rebuild_fn (source.h) for the engine, `source` being the tt_source_kube: builds
+ * again, from the cached object, what was last delivered for each of `keys`. out[i] is that
+ * resource (the caller owns it), or NULL when the key is not delivered, was deleted, or its
+ * object changed since in a way not yet delivered (or memory ran out).
+ */
+void tt_source_kube_rebuild(void *source, const char *const *keys, size_t n, tt_resource **out);
 
 /* The sink to give the engine (tt_engine_config.sink); its ud must be the source. */
 extern const tt_source_sink tt_source_kube_sink;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tt_buf.h"
 #include "tt_str.h"
 
 /* ---- dependencies ------------------------------------------------------------------------ */
@@ -172,10 +173,120 @@ json_t *store_resolve_deps(tt_engine *e, const struct entry *en)
     return deps;
 }
 
+/* ---- groups -------------------------------------------------------------------------------- */
+
+static void group_release(tt_engine *e, struct qgroup *g)
+{
+    if (g == NULL || --g->refs > 0)
+        return;
+    tt_map_del(e->qgroups, g->text);
+    free(g);
+}
+
+/* Sets the entry's group to the one of `r`; out of memory, it keeps none (and is queued
+ * ungrouped at a resync, which costs batching, not correctness). */
+static void entry_set_group(tt_engine *e, struct entry *en, const tt_resource *r)
+{
+    const tt_provider *p = engine_provider_for(e, r);
+    const char *affinity = p != NULL ? p->affinity(r) : NULL;
+    struct qgroup *g = NULL;
+    tt_buf text;
+
+    tt_buf_init(&text);
+    if (tt_buf_puts(&text, tt_kind_name(r->kind)) != TT_OK ||
+        (p != NULL && tt_buf_printf(&text, "|%s|%s|%s|%s", p->name, engine_region_of(e, r),
+                                    r->spec.common->role_arn ? r->spec.common->role_arn : "",
+                                    affinity != NULL ? affinity : "") != TT_OK))
+        goto out;
+    g = tt_map_get(e->qgroups, text.data);
+    if (g == NULL) {
+        if ((g = calloc(1, sizeof(*g))) == NULL)
+            goto out;
+        g->p = p;
+        if ((g->text = tt_map_put(e->qgroups, text.data, g)) == NULL) {
+            free(g);
+            g = NULL;
+            goto out;
+        }
+    }
+    g->refs++;
+out:
+    group_release(e, en->group);
+    en->group = g;
+    tt_buf_cleanup(&text);
+}
+
+/* ---- resting entries ----------------------------------------------------------------------- */
+
+tt_resource *store_resource_from_record(tt_engine *e, const char *key)
+{
+    json_t *rec = e->state != NULL ? tt_state_read(e->state, key) : NULL;
+    tt_resource *r = NULL;
+    tt_doc_src src = {0};
+    tt_diags *diags = rec != NULL ? tt_diags_create() : NULL;
+
+    if (diags != NULL) {
+        json_object_del(rec, "status");
+        json_object_del(rec, "memo");
+        json_object_del(rec, "specHash");
+        tt_model_from_json(rec, &src, diags, &r);
+    }
+    json_decref(rec);
+    tt_diags_destroy(diags);
+    return r;
+}
+
+void store_load(tt_engine *e, const char *const *keys, size_t n)
+{
+    const char **want = NULL;
+    tt_resource **got = NULL;
+    struct entry **ens = NULL;
+    size_t nwant = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        struct entry *en = store_get(e, keys[i]);
+        if (en == NULL || en->r != NULL)
+            continue;
+        if (en->removed) {
+            /* The manifest is gone, so the source cannot build it: its record still says what
+             * it was, as after a restart. */
+            en->r = store_resource_from_record(e, en->key);
+            continue;
+        }
+        if (want == NULL &&
+            ((want = malloc(n * sizeof(*want))) == NULL ||
+             (ens = malloc(n * sizeof(*ens))) == NULL || (got = malloc(n * sizeof(*got))) == NULL))
+            goto out;
+        want[nwant] = en->key;
+        ens[nwant++] = en;
+    }
+    if (nwant == 0)
+        goto out;
+    e->rebuild(e->rebuild_source, want, nwant, got);
+    for (size_t i = 0; i < nwant; i++)
+        ens[i]->r = got[i];
+out:
+    free(want);
+    free(ens);
+    free(got);
+}
+
+void store_rest(tt_engine *e, struct entry *en)
+{
+    /* Without a state directory a removed resource could not be built again for its
+     * deletion, so it would have to stay anyway. */
+    if (e->rebuild == NULL || e->state == NULL || en->in_flight || en->removed ||
+        en->next_r != NULL)
+        return;
+    tt_resource_destroy(en->r);
+    en->r = NULL;
+}
+
 /* ---- entries ------------------------------------------------------------------------------- */
 
 static void entry_free(tt_engine *e, struct entry *en)
 {
+    group_release(e, en->group);
     store_set_deps(e, en, NULL);
     tt_resource_destroy(en->r);
     tt_resource_destroy(en->next_r);
@@ -198,7 +309,8 @@ tt_code store_init(tt_engine *e)
 {
     tt_index_init(&e->store, entry_hash_of);
     e->rdeps = tt_map_create();
-    return e->rdeps != NULL ? TT_OK : TT_ENOMEM;
+    e->qgroups = tt_map_create();
+    return e->rdeps != NULL && e->qgroups != NULL ? TT_OK : TT_ENOMEM;
 }
 
 static void free_dependants_cb(void *ud, const char *key, void *value)
@@ -225,6 +337,9 @@ void store_cleanup(tt_engine *e)
         tt_map_destroy(e->rdeps);
         e->rdeps = NULL;
     }
+    /* Every group went with its last entry. */
+    tt_map_destroy(e->qgroups);
+    e->qgroups = NULL;
 }
 
 static int entry_eq(const void *item, const void *key)
@@ -253,6 +368,7 @@ struct entry *store_upsert(tt_engine *e, tt_resource *r)
             return NULL;
         }
         en->r = r;
+        entry_set_group(e, en, r);
         store_set_deps(e, en, r);
     } else if (en->in_flight) {
         tt_resource_destroy(en->next_r);
@@ -262,6 +378,7 @@ struct entry *store_upsert(tt_engine *e, tt_resource *r)
         en->r = r;
         en->removed = false;
         en->apply_streak = 0;
+        entry_set_group(e, en, r);
         store_set_deps(e, en, r);
     }
     return en;
@@ -290,6 +407,7 @@ bool store_take_next(tt_engine *e, struct entry *en)
     en->r = en->next_r;
     en->next_r = NULL;
     en->removed = false;
+    entry_set_group(e, en, en->r);
     store_set_deps(e, en, en->r);
     return true;
 }

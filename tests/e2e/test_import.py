@@ -17,12 +17,16 @@ what it wrote says in sync (exit 0, no write) and `trimtab run --once` writes no
   import_moto      the same promise against moto, for the kinds moto implements
   import_owned     objects trimtab already manages are skipped, not imported twice; plan over
                    the original and the imported manifests together is in sync
+  import_prune     imported ScalingPolicies resting in a running trimtab, their manifests then
+                   deleted with --prune: the objects under the names the import recorded go
 """
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
@@ -331,12 +335,85 @@ def case_import_owned(c):
           'plan over the original and the imported manifests is not in sync', e2e.describe(p))
 
 
+def case_import_prune(c):
+    """Imported resources name their objects by annotation (trimtab.dev/external-name.*). A
+    running trimtab lets a reconciled resource go and builds a removed one from its state
+    record (docs/engine.md, Resting): deleting the imported manifests with --prune still
+    deletes the objects under their imported names (the record's memo holds them)."""
+    c.sim.reset(fixtures=False)
+    a = import_gen.generate(5)
+    c.sim.control('POST', 'fixtures', a.fixtures)
+    import_gen.run(a, client_of(c))
+    out = os.path.join(c.tmp, 'imported')
+    do_import(c, out, '--kinds', 'ScalingPolicy')
+    policies = c.sim.client('application-autoscaling', import_gen.REGION)
+
+    def names():
+        """Scaling policies and scheduled actions, by name."""
+        got = set()
+        for ns in ('ecs', 'rds', 'elasticache', 'lambda'):
+            for p in policies.describe_scaling_policies(ServiceNamespace=ns)['ScalingPolicies']:
+                got.add(p['PolicyName'])
+            for p in policies.describe_scheduled_actions(
+                    ServiceNamespace=ns)['ScheduledActions']:
+                got.add(p['ScheduledActionName'])
+        return got
+    imported = {}
+    for rel, text in files(out).items():
+        ext = [line.split(': ', 1)[1].strip().strip('"\'')
+               for line in text.splitlines() if 'trimtab.dev/external-name.' in line]
+        if rel.endswith('.yaml') and ext:
+            imported[rel] = set(ext)
+        # Imported resources keep what they name on deletion (Retain); these are handed over.
+        check(rel.endswith('.md') or 'deletionPolicy: Retain' in text,
+              '%s: imported without deletionPolicy: Retain' % rel, text)
+        with open(os.path.join(out, rel), 'w') as f:
+            f.write(text.replace('deletionPolicy: Retain', 'deletionPolicy: Delete'))
+    check(imported, 'the account has no imported ScalingPolicy naming a policy or an action')
+    before = names()
+    check(all(v <= before for v in imported.values()), 'imported names not in AWS',
+          imported, before)
+    state = os.path.join(c.tmp, 'prune-state')
+    cmd = [e2e.Config.binary, 'run', '--source', 'dir:' + out, '--state-dir', state,
+           '--region', import_gen.REGION, '--resync', '1h', '--prune']
+    log_path = os.path.join(c.tmp, 'prune-run.log')
+    with open(log_path, 'w') as f:
+        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=c.env())
+    c.procs.append(proc)
+    proc.log_path = log_path
+    records = os.path.join(state, 'resources', 'ScalingPolicy')
+
+    def ready_count():
+        n = 0
+        for d, _, fs in os.walk(records):
+            for name in fs:
+                if name.startswith('.'):
+                    continue  # a record being written (renamed over the old one when done)
+                with open(os.path.join(d, name)) as fh:
+                    rec = json.load(fh)
+                n += any(x['type'] == 'Ready' and x['status'] == 'True'
+                         for x in rec['status'].get('conditions', []))
+        return n
+    e2e.wait_for(lambda: ready_count() >= len(imported), 30, 'the imported resources ready')
+    time.sleep(0.5)  # past the last reconcile: they rest now
+    c.sim.reset_calls()
+    for rel in imported:
+        os.unlink(os.path.join(out, rel))
+    gone = set().union(*imported.values())
+    e2e.wait_for(lambda: not names() & gone, 30, 'the imported policies and actions deleted')
+    rc, _ = e2e.stop(proc)
+    check(rc == 0, 'trimtab run exited %s on SIGTERM' % rc)
+    log('  %d imported ScalingPolicies pruned after resting: %d policies and scheduled actions '
+        'deleted by their imported names' % (len(imported), len(gone)))
+
+
 CASES = {
     'import_property': case_import_property,
     'import_empty': case_import_empty,
     'import_kinds': case_import_kinds,
     'import_moto': case_import_moto,
     'import_owned': case_import_owned,
+    'import_prune': case_import_prune,
 }
 
 if __name__ == '__main__':

@@ -15,6 +15,7 @@ import re
 import shutil
 import sys
 import time
+import urllib.request
 
 from e2e import (BROKEN, CREATE_SIX, REGION, SIX, TARGET_DIM, WEB, WORKER, aws_name, check, Config,
                  created_once, created_once_or_adopted, describe, expect_objects, expect_ready,
@@ -592,12 +593,88 @@ def case_requested(c):
     check(rc == 0, 'trimtab run exited %s on SIGTERM' % rc)
 
 
+def case_resting(c):
+    """A running trimtab lets a reconciled resource go until its next reconcile and builds it
+    again from its file then (docs/engine.md, "Resting"): resyncs of resting resources write
+    nothing and still correct drift; an edit, a second resource in the same file, and manifests
+    deleted with --prune (their AWS objects deleted from the spec their records keep, as after
+    a restart) behave as if every resource had stayed in memory; /metrics counts the resting
+    ones."""
+    c.write('ecs/web.yaml', web())
+    c.write('ecs/worker.yaml', worker())
+    c.write('ecs/pair.yaml', simple('api') + '---\n' + simple('batch'))
+    proc = c.start('--resync', '2s', '--prune', '--metrics-addr', '127.0.0.1:0')
+    names = ('web', 'worker', 'api', 'batch')
+
+    def ready(name):
+        rec = c.record(name)
+        return rec is not None and any(x['type'] == 'Ready' and x['status'] == 'True'
+                                       for x in rec['status'].get('conditions', []))
+    wait_for(lambda: all(ready(n) for n in names), 20, 'the first reconcile')
+    expect_objects(c.aws(), {'web': WEB, 'worker': WORKER, 'api': simple_expect('api'),
+                             'batch': simple_expect('batch')})
+
+    def metric(name):
+        with open(proc.log_path) as f:
+            port = re.search(r'serving /metrics on port (\d+)', f.read())
+        check(port, 'no "serving /metrics on port" line in the log')
+        body = urllib.request.urlopen('http://127.0.0.1:%s/metrics' % port.group(1),
+                                      timeout=5).read().decode()
+        m = re.search(r'(?m)^%s (\S+)$' % name, body)
+        check(m, '%s missing from /metrics' % name, body[-1500:])
+        return float(m.group(1))
+    wait_for(lambda: metric('trimtab_resources_resting') == 4, 10, 'all four resting')
+
+    # Two resyncs (every 2 s) of resting resources: reads only, and they rest again after.
+    c.sim.reset_calls()
+    time.sleep(4.5 * Config.scale())
+    calls = c.sim.calls()
+    check(sum(1 for x in calls if x['operation'] == 'DescribeScalableTargets') >= 2,
+          'fewer than two resyncs read AWS in 4.5 s', ops(calls))
+    check(not writes(calls), 'a resync of resting resources wrote', ops(calls, 'write'))
+    wait_for(lambda: metric('trimtab_resources_resting') == 4, 10, 'resting again')
+
+    # Targets read on their own: c.aws() also lists tags, which races with a deletion.
+    aas = c.client('application-autoscaling')
+
+    def max_of():
+        return {t['ResourceId']: t['MaxCapacity'] for t in aas.describe_scalable_targets(
+            ServiceNamespace='ecs')['ScalableTargets']}
+
+    # Drift on a resource of the two-resource file: the resync builds it again and fixes it.
+    aas.register_scalable_target(ServiceNamespace='ecs', ResourceId=rid('batch'),
+                                 ScalableDimension=TARGET_DIM, MinCapacity=3, MaxCapacity=3)
+    wait_for(lambda: max_of()[rid('batch')] == simple_expect('batch')['max'], 10,
+             'the resync correcting batch')
+
+    # An edit reaches AWS as ever.
+    c.write('ecs/web.yaml', web(max_capacity=11))
+    wait_for(lambda: max_of()[rid('web')] == 11, 10, 'the edit of web')
+
+    # Deleted manifests, with --prune: the resting resources' objects are deleted from their
+    # records' specs; the other resource of the same file stays.
+    c.remove('ecs/worker.yaml')
+    c.write('ecs/pair.yaml', simple('api'))
+    wait_for(lambda: rid('worker') not in max_of() and rid('batch') not in max_of(), 10,
+             'worker and batch pruned')
+    wait_for(lambda: c.record('worker') is None and c.record('batch') is None, 10,
+             'the pruned records gone')
+    for name in ('worker', 'batch'):
+        check(c.events(name, 'Deleted'), 'no Deleted event for %s' % name, c.events(name))
+    expect_objects(c.aws(), {'web': dict(WEB, max=11), 'api': simple_expect('api')})
+    wait_for(lambda: metric('trimtab_resources') == 2 and
+             metric('trimtab_resources_resting') == 2, 10, 'two resources, both resting')
+    rc, _ = stop(proc)
+    check(rc == 0, 'trimtab run exited %s on SIGTERM' % rc)
+
+
 CASES = {
     'invalid': case_invalid,
     'faults': case_faults,
     'kill9': case_kill9,
     'live': case_live,
     'status_plan': case_status_plan,
+    'resting': case_resting,
     'status_readonly': case_status_readonly,
     'requested': case_requested,
 }

@@ -255,6 +255,7 @@ def case_scrape(run):
                      ('trimtab_aws_retry_quota', 'gauge'),
                      ('leader_election_master_status', 'gauge'),
                      ('trimtab_build_info', 'gauge'), ('trimtab_resources', 'gauge'),
+                     ('trimtab_resources_resting', 'gauge'),
                      ('trimtab_source_synced', 'gauge'), ('process_cpu_seconds_total', 'counter'),
                      ('process_resident_memory_bytes', 'gauge')]:
         check(types.get(fam) == typ, '%s: type %r, expected %s' % (fam, types.get(fam), typ))
@@ -303,6 +304,11 @@ def case_scrape(run):
     check(value(samples, 'trimtab_resources') == n_manifests,
           'trimtab_resources %s, examples declare %d' % (value(samples, 'trimtab_resources'),
                                                          n_manifests))
+    # A long run lets a reconciled resource go until its next reconcile: web and worker at
+    # least (resources whose reconciles keep failing are retried soon, and stay).
+    resting = value(samples, 'trimtab_resources_resting')
+    check(2 <= resting <= n_manifests, 'trimtab_resources_resting %s of %d' % (resting,
+                                                                                n_manifests))
     check(value(samples, 'workqueue_depth', name='trimtab') == 0, 'queue not empty when quiet')
     check(value(samples, 'leader_election_master_status', name='trimtab') == 1,
           'not the leader without --leader-elect')

@@ -686,6 +686,17 @@ static void policy(char *out, size_t size, const char *step)
              step);
 }
 
+/* Alarm t/hot, whose alarm action is step policy "up" of ScalingPolicy t/w. */
+static void put_hot_alarm(struct fx *f)
+{
+    put(f, "alarm.yaml",
+        "apiVersion: trimtab.dev/v1alpha1\nkind: Alarm\nmetadata:\n  name: hot\n  namespace: t\n"
+        "spec:\n  target:\n    ecs: {cluster: c, service: w}\n  metricName: CPUUtilization\n"
+        "  period: 60\n  evaluationPeriods: 1\n  threshold: 80\n"
+        "  comparison: GreaterThanThreshold\n  actions:\n    alarm:\n"
+        "      - scalingPolicy: {name: w, policy: up}\n");
+}
+
 static void references_follow_the_scaling_policy(void **state)
 {
     struct fx *f = *state;
@@ -694,12 +705,7 @@ static void references_follow_the_scaling_policy(void **state)
 
     policy(text, sizeof(text), "up");
     put(f, "w.yaml", text);
-    put(f, "alarm.yaml",
-        "apiVersion: trimtab.dev/v1alpha1\nkind: Alarm\nmetadata:\n  name: hot\n  namespace: t\n"
-        "spec:\n  target:\n    ecs: {cluster: c, service: w}\n  metricName: CPUUtilization\n"
-        "  period: 60\n  evaluationPeriods: 1\n  threshold: 80\n"
-        "  comparison: GreaterThanThreshold\n  actions:\n    alarm:\n"
-        "      - scalingPolicy: {name: w, policy: up}\n");
+    put_hot_alarm(f);
     start(f, 0);
     assert_false(find_delivery(&f->r, 'u', "Alarm/t/hot")->invalid);
     /* The step policy is renamed: the Alarm, whose file did not change, becomes invalid. */
@@ -1113,6 +1119,128 @@ static void bad_configuration_and_missing_path(void **state)
     tt_source_dir_destroy(s);
 }
 
+/* ---- rebuilding for the engine ------------------------------------------------------------ */
+
+/* tt_source_dir_rebuild for one key: the resource (caller frees) or NULL. */
+static tt_resource *rebuild_one(struct fx *f, const char *key)
+{
+    tt_resource *r;
+
+    tt_source_dir_rebuild(f->s, &key, 1, &r);
+    return r;
+}
+
+static void rebuild_gives_what_was_delivered(void **state)
+{
+    struct fx *f = *state;
+    const char *ab[] = {"a", "b", NULL}, *c[] = {"c", NULL}, *d[] = {"d", NULL};
+    const char *keys[] = {"ScalingPolicy/t/a", "ScalingPolicy/t/b",       "ScalingPolicy/t/c",
+                          "ScalingPolicy/t/d", "ScalingPolicy/t/missing", "ScalingPolicy/t/a"};
+    tt_resource *out[6];
+    tt_source_dir_stats st0, st1;
+
+    put_sps(f, "ab.yaml", ab, 3);
+    put_sps(f, "c.yaml", c, 4);
+    put_sps(f, "d1.yaml", d, 3);
+    put_sps(f, "d2.yaml", d, 3);
+    start(f, 0);
+    stats(f, &st0);
+    tt_source_dir_rebuild(f->s, keys, 6, out);
+    stats(f, &st1);
+    /* Each file read once for all its keys; the duplicate is rebuilt without reading. */
+    assert_int_equal(st1.files_read - st0.files_read, 2);
+    assert_int_equal(st1.rebuilds - st0.rebuilds, 1);
+    for (int i = 0; i < 3; i++) {
+        const struct delivery *dl = find_delivery(&f->r, 'u', keys[i]);
+        assert_non_null(out[i]);
+        assert_string_equal(out[i]->key, keys[i]);
+        assert_false(out[i]->invalid);
+        assert_int_equal(out[i]->spec_hash, dl->spec_hash);
+        assert_int_equal(out[i]->line, dl->line);
+        assert_string_equal(out[i]->file, dl->file);
+    }
+    assert_non_null(out[3]);
+    assert_true(out[3]->invalid);
+    assert_string_equal(out[3]->problem, find_delivery(&f->r, 'u', keys[3])->problem);
+    assert_null(out[4]); /* never declared */
+    assert_null(out[5]); /* asked twice: given once */
+    for (int i = 0; i < 6; i++)
+        tt_resource_destroy(out[i]);
+    /* Nothing was delivered again. */
+    settle(f, QUIET);
+    assert_int_equal(f->r.upserts, 4);
+}
+
+static void rebuild_refuses_what_changed_since(void **state)
+{
+    struct fx *f = *state;
+    const char *ab[] = {"a", "b", NULL};
+    tt_resource *r;
+    uint64_t old_hash;
+    tt_buf b;
+
+    put_sps(f, "ab.yaml", ab, 3);
+    start(f, 0);
+    old_hash = find_delivery(&f->r, 'u', "ScalingPolicy/t/b")->spec_hash;
+    /* b changes on disk; the source has not looked yet (the loop does not run). */
+    tt_buf_init(&b);
+    sp(&b, "a", 3);
+    sp(&b, "b", 9);
+    put(f, "ab.yaml", tt_buf_str(&b));
+    tt_buf_cleanup(&b);
+    r = rebuild_one(f, "ScalingPolicy/t/a");
+    assert_non_null(r); /* a is what was delivered */
+    tt_resource_destroy(r);
+    assert_null(rebuild_one(f, "ScalingPolicy/t/b")); /* b is not: its upsert comes instead */
+    rec_reset(&f->r);
+    run_until_n(f, 1, 2.0);
+    settle(f, QUIET);
+    assert_int_equal(f->r.n, 1);
+    assert_int_not_equal(find_delivery(&f->r, 'u', "ScalingPolicy/t/b")->spec_hash, old_hash);
+    r = rebuild_one(f, "ScalingPolicy/t/b");
+    assert_non_null(r);
+    assert_int_equal(r->spec_hash, find_delivery(&f->r, 'u', "ScalingPolicy/t/b")->spec_hash);
+    tt_resource_destroy(r);
+    /* The file goes: nothing to rebuild, and the remove comes. */
+    rm(f, "ab.yaml");
+    assert_null(rebuild_one(f, "ScalingPolicy/t/a"));
+    rec_reset(&f->r);
+    run_until_n(f, 2, 2.0);
+    assert_int_equal(f->r.removes, 2);
+    assert_null(rebuild_one(f, "ScalingPolicy/t/a"));
+}
+
+/* An Alarm is rebuilt with the reference check it was delivered with: the ScalingPolicy it
+ * names is read again too, and a rename of its step policy not yet delivered refuses the
+ * Alarm (which that batch will deliver as invalid). */
+static void rebuild_checks_references(void **state)
+{
+    struct fx *f = *state;
+    char text[1024];
+    tt_resource *r;
+
+    policy(text, sizeof(text), "up");
+    put(f, "w.yaml", text);
+    put_hot_alarm(f);
+    start(f, 0);
+    r = rebuild_one(f, "Alarm/t/hot");
+    assert_non_null(r);
+    assert_false(r->invalid);
+    tt_resource_destroy(r);
+    policy(text, sizeof(text), "up2");
+    put(f, "w.yaml", text);
+    assert_null(rebuild_one(f, "Alarm/t/hot"));
+    rec_reset(&f->r);
+    run_until_n(f, 2, 2.0);
+    settle(f, QUIET);
+    assert_true(find_delivery(&f->r, 'u', "Alarm/t/hot")->invalid);
+    r = rebuild_one(f, "Alarm/t/hot");
+    assert_non_null(r);
+    assert_true(r->invalid);
+    assert_non_null(strstr(r->problem, "no step scaling policy 'up'"));
+    tt_resource_destroy(r);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1138,6 +1266,9 @@ int main(void)
         T(destroy_in_problems),
         T(destroy_outside_with_a_batch_pending),
         T(bad_configuration_and_missing_path),
+        T(rebuild_gives_what_was_delivered),
+        T(rebuild_refuses_what_changed_since),
+        T(rebuild_checks_references),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -713,6 +713,27 @@ static void test_source_relist_difference(void **state)
     assert_null(strstr(x.log, "+ra "));
     assert_int_equal(x.synced, 1); /* once, at the first listing only */
 
+    /* What the engine lets go while it rests comes back from the cache as last delivered: ra
+     * through its status-only change, rb as changed; nothing for rc (being deleted) nor for a
+     * key never seen. */
+    {
+        const char *keys[] = {"ScalingPolicy/shop/ra", "ScalingPolicy/shop/rb",
+                              "ScalingPolicy/shop/rc", "ScalingPolicy/shop/zz"};
+        tt_resource *out[4];
+        tt_source_kube_rebuild(s, keys, 4, out);
+        assert_non_null(out[0]);
+        assert_string_equal(out[0]->key, keys[0]);
+        assert_int_equal(out[0]->spec.sp->max_capacity.v, 3);
+        assert_non_null(out[1]);
+        assert_int_equal(out[1]->spec.sp->max_capacity.v, 9);
+        assert_null(out[2]);
+        assert_null(out[3]);
+        for (int i = 0; i < 4; i++)
+            tt_resource_destroy(out[i]);
+        tt_source_kube_stats_get(s, &st);
+        assert_int_equal(st.rebuilds, 1);
+    }
+
     /* The engine reports rc's removal done: the finalizer goes, and the object with it. */
     x.log[0] = '\0';
     tt_source_kube_sink.released(s, "ScalingPolicy/shop/rc");
