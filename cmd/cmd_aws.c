@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "tt_aws.h"
+#include "tt_json.h"
 #include "tt_log.h"
 
 static void usage(FILE *out)
@@ -40,7 +41,7 @@ static void print_error(const tt_error *err)
                             err->service_code[0] ? err->service_code : tt_code_name(err->code),
                             "Message", err->message, "HTTPStatusCode", err->http_status,
                             "RequestId", err->request_id, "Kind", tt_code_name(err->code));
-    char *text = rec != NULL ? json_dumps(rec, JSON_INDENT(4)) : NULL;
+    char *text = rec != NULL ? tt_json_dumps(rec, JSON_INDENT(4)) : NULL;
     fprintf(stderr, "trimtab aws: %s\n%s\n", err->message, text != NULL ? text : "");
     free(text);
     json_decref(rec);
@@ -128,7 +129,7 @@ int tt_cmd_aws(int argc, char **argv)
     req.input = input;
     if (tt_aws_call_sync(aws, &req, paginate, &out, &err) != TT_OK)
         goto out;
-    char *text = json_dumps(out, JSON_INDENT(4));
+    char *text = tt_json_dumps(out, JSON_INDENT(4));
     if (text != NULL) {
         printf("%s\n", text);
         free(text);

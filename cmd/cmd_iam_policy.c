@@ -12,6 +12,7 @@
 #include "iam.h"
 #include "loader.h"
 #include "options.h"
+#include "tt_json.h"
 
 struct iam_cfg {
     const char *output;
@@ -99,7 +100,7 @@ int tt_cmd_iam_policy(int argc, char **argv)
             goto oom;
         fputs(tt_buf_str(&out), stdout);
     } else {
-        if ((text = json_dumps(policy, JSON_INDENT(2))) == NULL)
+        if ((text = tt_json_dumps(policy, JSON_INDENT(2))) == NULL)
             goto oom;
         printf("%s\n", text);
     }

@@ -29,6 +29,7 @@
 #include "source_kube.h"
 #include "tt_aws.h"
 #include "tt_buf.h"
+#include "tt_json.h"
 #include "tt_kube.h"
 #include "tt_kube_config.h"
 #include "tt_log.h"
@@ -456,7 +457,7 @@ static void print_plans(struct app *a, tt_engine_stats *st)
                       "delete", (json_int_t)deletes, "changed", (json_int_t)a->changed, "inSync",
                       (json_int_t)a->in_sync, "blocked", (json_int_t)a->blocked, "invalidOrFailed",
                       (json_int_t)(st->failed + st->invalid));
-        char *text = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        char *text = doc ? tt_json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
         if (text != NULL)
             printf("%s\n", text);
         free(text);

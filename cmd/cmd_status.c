@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "options.h"
 #include "state.h"
+#include "tt_json.h"
 #include "tt_str.h"
 
 struct status_cfg {
@@ -189,7 +190,7 @@ int tt_cmd_status(int argc, char **argv)
     tt_state_foreach(rows.st, collect, &rows);
     warn_if_unwritable(cfg.state_dir);
     if (strcmp(cfg.output, "json") == 0) {
-        char *text = json_dumps(rows.records, JSON_INDENT(2) | JSON_SORT_KEYS);
+        char *text = tt_json_dumps(rows.records, JSON_INDENT(2) | JSON_SORT_KEYS);
         printf("%s\n", text ? text : "[]");
         free(text);
     } else {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "tt_slab.h"
 
 static const struct tt_command commands[] = {
     {"aws", "send one AWS API call through trimtab's AWS layer (debugging)", tt_cmd_aws},
@@ -43,6 +44,8 @@ int tt_cmd_wants_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* Before any JSON value exists: jansson's allocator is fixed for the process's life. */
+    tt_slab_use_for_json();
     if (argc < 2) {
         usage(stderr);
         return 2;

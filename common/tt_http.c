@@ -12,8 +12,10 @@
 #define DEFAULT_MAX_RESPONSE       (16u * 1024 * 1024)
 #define MAX_RESPONSE_HEADERS       100
 #define IDLE_EASY_HANDLES          64
-/* Seconds without a transfer after which the idle easy handles are freed. */
-#define IDLE_RELEASE_SECONDS 1.0
+/* Seconds without a transfer after which the idle easy handles are freed. Shorter than the
+ * engine's second before it trims the heap (reconcile/engine.c, on_trim), so that the handles
+ * of a burst are freed before the trim gives their pages back, not after it. */
+#define IDLE_RELEASE_SECONDS 0.5
 
 struct tt_http_xfer {
     tt_http *h;

@@ -7,6 +7,8 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "tt_json.h"
+
 static struct {
     tt_log_level min;
     tt_log_format format;
@@ -77,7 +79,7 @@ void tt_log(tt_log_level level, const char *key, const char *fmt, ...)
         if (key != NULL)
             json_object_set_new(o, "key", json_string(key));
         json_object_set_new(o, "msg", json_string(msg));
-        line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        line = tt_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (line != NULL) {
             fprintf(out, "%s\n", line);
             free(line);

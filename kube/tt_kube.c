@@ -17,6 +17,7 @@
 
 #include "tt_buf.h"
 #include "tt_http.h"
+#include "tt_json.h"
 #include "tt_kube_config.h"
 #include "tt_kube_lines.h"
 #include "tt_log.h"
@@ -454,7 +455,7 @@ static int build_body(tt_kube_req *r)
     tt_error err;
 
     r->body_fn = NULL; /* built once: a retry after a 401 sends the same body */
-    if (body != NULL && (r->body = json_dumps(body, JSON_COMPACT)) != NULL) {
+    if (body != NULL && (r->body = tt_json_dumps(body, JSON_COMPACT)) != NULL) {
         r->body_len = strlen(r->body);
         json_decref(body);
         return 1;
@@ -631,7 +632,7 @@ static tt_code req_new(tt_kube *k, const char *method, const char *path, const j
         goto nomem;
     snprintf(r->url, n, "%s%s", k->cfg->server, path);
     if (body != NULL) {
-        if ((r->body = json_dumps(body, JSON_COMPACT)) == NULL)
+        if ((r->body = tt_json_dumps(body, JSON_COMPACT)) == NULL)
             goto nomem;
         r->body_len = strlen(r->body);
     }

@@ -28,6 +28,7 @@
 #include "plan.h"
 #include "provider.h"
 #include "tt_buf.h"
+#include "tt_json.h"
 #include "tt_str.h"
 
 #define CW          "cloudwatch"
@@ -427,8 +428,8 @@ static const struct field {
 static int by_string(const void *a, const void *b)
 {
     const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    char *sx = json_dumps(x, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
-    char *sy = json_dumps(y, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+    char *sx = tt_json_dumps(x, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+    char *sy = tt_json_dumps(y, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
     int c = strcmp(sx ? sx : "", sy ? sy : "");
 
     free(sx);

@@ -10,6 +10,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "tt_json.h"
 #include "tt_map.h"
 #include "tt_str.h"
 
@@ -95,7 +96,7 @@ static void write_line(tt_events *ev, const char *key, const struct last *l, int
         json_object_set_new(o, "firstTime", json_string(l->first));
         json_object_set_new(o, "lastTime", json_string(l->last));
     }
-    line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    line = tt_json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (line != NULL) {
         fprintf(ev->out, "%s\n", line);
         fflush(ev->out);

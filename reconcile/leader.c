@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tt_json.h"
 #include "tt_kube.h"
 #include "tt_log.h"
 #include "tt_str.h"
@@ -51,7 +52,7 @@ tt_code tt_leader_validate(const tt_leader_config *c, tt_error *err)
 
 void tt_leader_observe(tt_leader_state *st, const json_t *spec, double now)
 {
-    char *text = json_is_object(spec) ? json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    char *text = json_is_object(spec) ? tt_json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     /* 0 means "never read", so an unreadable or missing spec still counts as one state. */
     uint64_t fp = tt_hash64_str(text != NULL ? text : "{}") | 1;
     json_t *d = json_object_get(spec, "leaseDurationSeconds");

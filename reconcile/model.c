@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "model_internal.h"
+#include "tt_json.h"
 #include "tt_str.h"
 
 static const struct {
@@ -336,7 +337,7 @@ static void unknown_kind(tt_vctx *v, const char *kind)
 
 static uint64_t spec_hash(const json_t *spec)
 {
-    char *dump = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    char *dump = tt_json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
     uint64_t h;
 
     if (dump == NULL)

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tt_json.h"
+
 json_t *tt_plan_new(void)
 {
     return json_array();
@@ -56,7 +58,7 @@ static tt_code put_value(tt_buf *out, const json_t *v)
         return tt_buf_puts(out, "(none)");
     if (json_is_string(v))
         return tt_buf_printf(out, "\"%s\"", json_string_value(v));
-    s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));
+    s = tt_json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));
     if (s == NULL)
         return TT_ENOMEM;
     rc = tt_buf_puts(out, s);

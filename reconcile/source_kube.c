@@ -9,6 +9,7 @@
 #include "diag.h"
 #include "leader.h"
 #include "model.h"
+#include "tt_json.h"
 #include "tt_kube.h"
 #include "tt_log.h"
 #include "tt_map.h"
@@ -203,7 +204,7 @@ uint64_t tt_source_kube_fingerprint(const json_t *obj)
         json_object_del(meta, "managedFields");
         json_object_set_new(copy, "metadata", meta);
     }
-    text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+    text = tt_json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
     h = text != NULL ? tt_hash64_str(text) : 0;
     /* 0 means "never delivered"; keep it for that. */
     if (h == 0)
@@ -215,7 +216,8 @@ uint64_t tt_source_kube_fingerprint(const json_t *obj)
 
 static uint64_t json_hash(const json_t *v)
 {
-    char *text = v != NULL ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+    char *text =
+        v != NULL ? tt_json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
     uint64_t h = text != NULL ? tt_hash64_str(text) : 0;
 
     free(text);
@@ -243,7 +245,7 @@ static bool cobj_store(struct cobj *c, const json_t *obj, bool cached)
     if (copy == NULL)
         return false;
     json_object_del(copy, "status");
-    text = json_dumps(copy, JSON_COMPACT);
+    text = tt_json_dumps(copy, JSON_COMPACT);
     json_decref(copy);
     if (text == NULL)
         return false;
@@ -275,7 +277,7 @@ static void want_clear(struct cobj *c)
 /* Keeps `status` (borrowed) as the one to write; false when out of memory. */
 static bool want_set(struct cobj *c, const json_t *status)
 {
-    char *text = json_dumps(status, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    char *text = tt_json_dumps(status, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 
     if (text == NULL)
         return false;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tt_buf.h"
+#include "tt_json.h"
 #include "tt_str.h"
 
 /*
@@ -382,7 +383,7 @@ out:
 
 tt_code tt_state_write(tt_state *st, const char *key, const json_t *record, tt_error *err)
 {
-    char *text = json_dumps(record, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+    char *text = tt_json_dumps(record, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
     uint64_t h;
     tt_buf path, tmp;
     FILE *f = NULL;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tt_buf.h"
+#include "tt_json.h"
 #include "tt_log.h"
 
 struct tt_aws_models {
@@ -94,7 +95,7 @@ static json_t *share(json_t *v, json_t *seen)
             json_decref(c);
     }
     /* Keys in their order: members are serialised in the model's order. */
-    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *text = tt_json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     if (text != NULL) {
         same = json_object_get(seen, text);
         if (same == NULL && json_object_set(seen, text, v) == 0)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "tt_json.h"
 #include "tt_sigv4.h"
 #include "tt_str.h"
 
@@ -309,7 +310,7 @@ static tt_code serialize_rest(const tt_aws_service *svc, json_t *op, json_t *sha
             rc = tt_aws_json_build(svc, ps, v, 0, &doc, err);
             if (rc != TT_OK)
                 return rc;
-            char *text = json_dumps(doc, JSON_COMPACT);
+            char *text = tt_json_dumps(doc, JSON_COMPACT);
             json_decref(doc);
             rc = text != NULL ? tt_buf_puts(&w->body, text) : TT_ENOMEM;
             free(text);
@@ -328,7 +329,7 @@ static tt_code serialize_rest(const tt_aws_service *svc, json_t *op, json_t *sha
         rc = tt_aws_json_build(svc, shape, input, 1, &doc, err);
         if (rc != TT_OK)
             return rc;
-        char *text = json_dumps(doc, JSON_COMPACT);
+        char *text = tt_json_dumps(doc, JSON_COMPACT);
         json_decref(doc);
         rc = text != NULL ? tt_buf_puts(&w->body, text) : TT_ENOMEM;
         free(text);
@@ -390,7 +391,7 @@ tt_code tt_aws_serialize(const tt_aws_service *svc, const char *opname, json_t *
             if (rc != TT_OK)
                 goto out;
         }
-        char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : strdup("{}");
+        char *text = doc != NULL ? tt_json_dumps(doc, JSON_COMPACT) : strdup("{}");
         json_decref(doc);
         rc = text != NULL ? tt_buf_puts(&w->body, text) : TT_ENOMEM;
         free(text);
