@@ -45,7 +45,7 @@ int tt_cmd_wants_help(int argc, char **argv)
 int main(int argc, char **argv)
 {
     /* Before any JSON value exists: jansson's allocator is fixed for the process's life. */
-    tt_slab_use_for_json();
+    tt_slab_use();
     if (argc < 2) {
         usage(stderr);
         return 2;

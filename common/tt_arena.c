@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tt_slab.h"
+
 /* The largest block, and so the largest allocation: 32-bit sizes keep a block's header at 16
  * bytes (a resource's manifest is at most 32 MiB; an arena never comes near this). */
 #define BLOCK_MAX (UINT32_MAX / 2)
@@ -19,8 +21,11 @@ struct block {
 /*
  * The arena and its first block are one allocation: the block starts right after this header
  * (FIRST_OFFSET), 32 bytes before the first byte handed out. A resource's arena is sized to fit
- * one block, so most arenas cost a single malloc chunk, and 10,000 resources do not pay 10,000
- * separate headers.
+ * one block, so most arenas cost a single chunk, and 10,000 resources do not pay 10,000
+ * separate headers. Blocks come from tt_slab (malloc before tt_slab_use and in sanitizer
+ * builds): a resting resource's arena is freed after its reconcile (docs/engine.md), and on
+ * glibc's heap the arenas built at start-up would have left holes between the records that
+ * stay, which no trim can return.
  */
 struct tt_arena {
     struct block *head; /* the block being filled; older blocks follow, the first one last */
@@ -31,8 +36,8 @@ struct tt_arena {
 
 static struct block *first_block(tt_arena *a)
 {
-    /* Through void *: FIRST_OFFSET is a multiple of the block's alignment, and malloc aligns `a`
-     * for any type. */
+    /* Through void *: FIRST_OFFSET is a multiple of the block's alignment, and tt_slab_alloc
+     * aligns `a` for any type. */
     return (struct block *)(void *)((unsigned char *)a + FIRST_OFFSET);
 }
 
@@ -51,7 +56,7 @@ tt_arena *tt_arena_create(size_t first_block_size)
 
     if (cap > BLOCK_MAX)
         return NULL;
-    a = malloc(FIRST_OFFSET + sizeof(struct block) + cap);
+    a = tt_slab_alloc(FIRST_OFFSET + sizeof(struct block) + cap);
     if (a == NULL)
         return NULL;
     a->head = first_block(a);
@@ -69,9 +74,9 @@ void tt_arena_destroy(tt_arena *a)
     /* Every block but the first is an allocation of its own. */
     for (b = a->head; b != first_block(a); b = next) {
         next = b->next;
-        free(b);
+        tt_slab_free(b);
     }
-    free(a);
+    tt_slab_free(a);
 }
 
 /* The alignment for an object of `size` bytes: the largest power of two dividing it, up to
@@ -107,7 +112,7 @@ static void *arena_take(tt_arena *a, size_t size, size_t align)
         while (cap < size)
             cap *= 2;
         cap = cap < BLOCK_MAX ? cap : BLOCK_MAX;
-        b = malloc(sizeof(*b) + cap);
+        b = tt_slab_alloc(sizeof(*b) + cap);
         if (b == NULL)
             return NULL;
         block_init(b, cap);

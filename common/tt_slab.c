@@ -226,7 +226,15 @@ size_t tt_slab_chunks(void)
     return S.chunks;
 }
 
-bool tt_slab_use_for_json(void)
+/* Set by tt_slab_use: tt_slab_alloc serves from slabs. */
+static bool in_use;
+
+void *tt_slab_alloc(size_t size)
+{
+    return in_use ? tt_slab_malloc(size) : malloc(size);
+}
+
+bool tt_slab_use(void)
 {
 #ifdef TT_ASAN
     return false;
@@ -234,6 +242,7 @@ bool tt_slab_use_for_json(void)
     if (TT_UNDER_VALGRIND())
         return false;
     json_set_alloc_funcs(tt_slab_malloc, tt_slab_free);
+    in_use = true;
     return true;
 #endif
 }

@@ -1,5 +1,6 @@
 /*
- * tt_slab — jansson's allocator: size-class slabs in 16 KiB chunks of their own.
+ * tt_slab — the allocator of what dies in bursts (jansson's values, resource arenas):
+ * size-class slabs in 16 KiB chunks of their own.
  *
  * Why: a reconcile burst parses thousands of AWS answers into jansson trees that die within
  * the reconcile, while the same burst makes things that stay (requeued items, curl's pooled
@@ -40,11 +41,16 @@ void tt_slab_trim(void);
 size_t tt_slab_chunks(void);
 
 /*
- * Makes tt_slab jansson's allocator (json_set_alloc_funcs), before any JSON value exists, and
- * returns true; strings from json_dumps are then slab memory, so trimtab calls tt_json_dumps,
- * which returns malloc's. Returns false and leaves jansson on malloc in sanitizer builds and
- * under valgrind, so that they keep seeing every JSON value as a heap block of its own.
+ * Makes tt_slab the allocator of what a burst makes and drops: jansson's values
+ * (json_set_alloc_funcs, before any JSON value exists) and resource arenas (tt_slab_alloc).
+ * Strings from json_dumps are then slab memory, so trimtab calls tt_json_dumps, which returns
+ * malloc's. Returns false and leaves both on malloc in sanitizer builds and under valgrind, so
+ * that they keep seeing every JSON value and arena as a heap block of its own.
  */
-bool tt_slab_use_for_json(void);
+bool tt_slab_use(void);
+
+/* tt_slab_malloc once tt_slab_use() switched slabs on, malloc before (and in sanitizer builds
+ * and under valgrind). Free with tt_slab_free either way. */
+void *tt_slab_alloc(size_t size);
 
 #endif

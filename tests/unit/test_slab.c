@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tt_arena.h"
 #include "tt_json.h"
 #include "tt_slab.h"
 
@@ -135,7 +136,7 @@ static void freeing_everything_returns_the_chunks(void **state)
 static void json_values_live_in_slabs_and_dumps_in_malloc(void **state)
 {
     (void)state;
-    if (!tt_slab_use_for_json())
+    if (!tt_slab_use())
         skip(); /* a sanitizer build or valgrind: jansson stays on malloc */
     json_error_t jerr;
     json_t *doc = json_loads("{\"a\": [1, 2, {\"b\": \"c\"}]}", 0, &jerr);
@@ -158,6 +159,36 @@ static void json_values_live_in_slabs_and_dumps_in_malloc(void **state)
     done();
 }
 
+/* Once slabs are used, resource arenas live in them: arenas freed after a burst (resting
+ * resources) give their chunks back instead of leaving holes on glibc's heap. */
+static void arenas_live_in_slabs_once_used(void **state)
+{
+    enum { N = 2000 };
+    tt_arena **a = calloc(N, sizeof(*a));
+    size_t before;
+
+    (void)state;
+    assert_non_null(a);
+    if (!tt_slab_use()) {
+        free(a);
+        skip(); /* a sanitizer build or valgrind: arenas stay on malloc */
+    }
+    before = tt_slab_chunks();
+    for (size_t i = 0; i < N; i++) {
+        /* The size of a typical resource's arena, and one that outgrows its first block. */
+        a[i] = tt_arena_create(i % 10 ? 600 : 64);
+        assert_non_null(a[i]);
+        assert_non_null(tt_arena_strdup(a[i], "ScalingPolicy/shop/web"));
+        assert_non_null(tt_arena_alloc(a[i], 400));
+    }
+    assert_true(tt_slab_chunks() >= before + N * 600 / TT_SLAB_CHUNK);
+    for (size_t i = 0; i < N; i++)
+        tt_arena_destroy(a[(i * 1031) % N]); /* 1031 is coprime with N: a permutation */
+    assert_true(tt_slab_chunks() <= before + TT_SLAB_KEEP_EMPTY);
+    free(a);
+    done();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -167,6 +198,7 @@ int main(void)
         cmocka_unit_test(a_full_chunk_takes_back_freed_slots),
         cmocka_unit_test(freeing_everything_returns_the_chunks),
         cmocka_unit_test(json_values_live_in_slabs_and_dumps_in_malloc),
+        cmocka_unit_test(arenas_live_in_slabs_once_used),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
