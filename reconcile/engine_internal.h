@@ -52,7 +52,7 @@ struct entry {
  * provider's affinity, as one string (the queue's group), interned in tt_engine.qgroups. */
 struct qgroup {
     size_t refs;
-    const tt_provider *p; /* NULL: no provider handles the resource (invalid, not implemented) */
+    const tt_provider *p; /* NULL: no provider handles it (an invalid spec, a target without one) */
     const char *text;     /* the map's copy of the key */
 };
 

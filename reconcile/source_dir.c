@@ -1255,6 +1255,8 @@ static tt_code check_refs(tt_source_dir *s, struct batch *b)
  */
 static tt_code build_touched(tt_source_dir *s, struct batch *b)
 {
+    if (b->ntouched > 1)
+        qsort(b->touched, b->ntouched, sizeof(*b->touched), touched_cmp);
     for (size_t i = 0; i < b->ntouched; i++) {
         struct sd_key *k = b->touched[i];
         struct sd_entry *e = k->copies;
@@ -1307,11 +1309,7 @@ static tt_code resolve(tt_source_dir *s, struct batch *b)
             }
         }
     }
-    if (rc != TT_OK)
-        return rc;
-    if (b->ntouched > 1)
-        qsort(b->touched, b->ntouched, sizeof(*b->touched), touched_cmp);
-    return build_touched(s, b);
+    return rc == TT_OK ? build_touched(s, b) : rc;
 }
 
 /*
@@ -1750,15 +1748,13 @@ void tt_source_dir_rebuild(void *source, const char *const *keys, size_t n, tt_r
     /* Inside a delivery, the batch being delivered owns the per-batch fields. */
     if (n == 0 || s->depth > 0 || batch_init(&b, false) != TT_OK)
         return;
-    s->gen++;
+    s->gen++; /* a batch of its own: what it reads and builds is marked with its number */
     s->stats.rebuilds++;
     for (size_t i = 0; i < n; i++) {
         struct sd_key *k = key_find(s, keys[i]);
         if (k != NULL && k->delivered && k->ncopies > 0 && touch(&b, k) != TT_OK)
             goto out;
     }
-    if (b.ntouched > 1)
-        qsort(b.touched, b.ntouched, sizeof(*b.touched), touched_cmp);
     if (build_touched(s, &b) != TT_OK)
         goto out;
     for (size_t i = 0; i < n; i++) {

@@ -17,6 +17,7 @@ distributions, Alarms, Budgets, SecretRotations), against the local AWS simulato
 Usage: bench_memory.py --trimtab build/cmd/trimtab [--n 10000] [--json out.json] [--massif F]
 """
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -77,6 +78,27 @@ def malloc_in_use_kib(pid, errlog):
     return int(lines[-1].split("=")[1]) // 1024 if lines else None
 
 
+@contextlib.contextmanager
+def mixed_run(trimtab, files, fx, prefix):
+    """awssim holding `fx` (transition delays zero) and `files` written to a temporary
+    manifests directory: yields (sim, env, work, base), base being the `trimtab run` command
+    line on them (state directory beside, warnings only, no client-side rate limit). Stops
+    the simulator and removes the directory after."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    sim = awssim.AwsSim(fixtures=fx, stderr=subprocess.DEVNULL).start()
+    try:
+        sim.delays(**{k: 0 for k in sim.control("GET", "delays")["delays"]})
+        env = dict(os.environ, **CREDS)
+        env.update(sim.env(REGION))
+        manifests, state = os.path.join(work, "manifests"), os.path.join(work, "state")
+        write_tree(manifests, files)
+        yield sim, env, work, [trimtab, "run", "--source", "dir:" + manifests, "--state-dir",
+                               state, "--log-level", "warn", "--aws-rate", "0"]
+    finally:
+        sim.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--trimtab", required=True)
@@ -91,16 +113,7 @@ def main():
         kind = text.split("kind: ", 1)[1].split("\n", 1)[0]
         kinds[kind] = kinds.get(kind, 0) + 1
     res = {"n": len(files), "kinds": kinds}
-    work = tempfile.mkdtemp(prefix="tt-mem-")
-    sim = awssim.AwsSim(fixtures=fx, stderr=subprocess.DEVNULL).start()
-    try:
-        sim.delays(**{k: 0 for k in sim.control("GET", "delays")["delays"]})
-        env = dict(os.environ, **CREDS)
-        env.update(sim.env(REGION))
-        manifests, state = os.path.join(work, "manifests"), os.path.join(work, "state")
-        write_tree(manifests, files)
-        base = [trimtab, "run", "--source", "dir:" + manifests, "--state-dir", state,
-                "--log-level", "warn", "--aws-rate", "0"]
+    with mixed_run(trimtab, files, fx, "tt-mem-") as (sim, env, work, base):
         t0 = time.monotonic()
         p = subprocess.Popen(base + ["--once"], env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)
@@ -135,9 +148,6 @@ def main():
         finally:
             p.terminate()
             p.wait(timeout=30)
-    finally:
-        sim.stop()
-        shutil.rmtree(work, ignore_errors=True)
     h = res["held"]
     print("%d resources %s" % (res["n"], json.dumps(kinds)))
     print("converge (run --once): peak RSS %.1f MiB" % (res["converge"]["peak_rss_kib"] / 1024))

@@ -11,15 +11,13 @@ Usage: bench_resync_cpu.py --trimtab build/cmd/trimtab [--n 10000] [--period 20]
 """
 import argparse
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench_memory import CREDS, REGION, awssim, build, write_tree  # noqa: E402
+from bench_memory import build, mixed_run  # noqa: E402
 
 
 def cpu_seconds(pid):
@@ -35,16 +33,8 @@ def main():
     ap.add_argument("--period", type=float, default=20.0)
     args = ap.parse_args()
     files, fx, _ = build(args.n)
-    work = tempfile.mkdtemp(prefix="tt-resync-cpu-")
-    sim = awssim.AwsSim(fixtures=fx, stderr=subprocess.DEVNULL).start()
-    try:
-        sim.delays(**{k: 0 for k in sim.control("GET", "delays")["delays"]})
-        env = dict(os.environ, **CREDS)
-        env.update(sim.env(REGION))
-        manifests, state = os.path.join(work, "manifests"), os.path.join(work, "state")
-        write_tree(manifests, files)
-        base = [os.path.abspath(args.trimtab), "run", "--source", "dir:" + manifests,
-                "--state-dir", state, "--log-level", "warn", "--aws-rate", "0"]
+    with mixed_run(os.path.abspath(args.trimtab), files, fx, "tt-resync-cpu-") as (
+            sim, env, _, base):
         subprocess.run(base + ["--once"], env=env, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, check=True)
         p = subprocess.Popen(base + ["--resync", "%gs" % args.period], env=env,
@@ -59,9 +49,6 @@ def main():
         finally:
             p.terminate()
             p.wait(timeout=30)
-    finally:
-        sim.stop()
-        shutil.rmtree(work, ignore_errors=True)
     writes = sum(1 for c in calls if c["kind"] == "write")
     print("%d resources, 3 resync periods of %g s: CPU %.2f s (%.2f s a resync), %d AWS calls, "
           "%d writes" % (len(files), args.period, c1 - c0, (c1 - c0) / 3, len(calls), writes))
